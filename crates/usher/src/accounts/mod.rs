@@ -1,0 +1,4 @@
+//! Accounts: creation, plan, password.
+
+pub mod http;
+pub mod service;

@@ -1,0 +1,135 @@
+//! Account operations.
+
+use serde::Serialize;
+
+use crate::core::Usher;
+use crate::domain::{AccountId, Email, Millis, NewPassword, Plan, PlanName};
+use crate::error::{Error, Result};
+use crate::store::{AccountRecord, StoreError};
+
+/// What `GET /v1/account` shows.
+#[derive(Debug, Serialize)]
+pub struct AccountOverview {
+    pub account_id: AccountId,
+    pub email: String,
+    pub plan: PlanView,
+    pub streams_in_use: u32,
+    pub devices_signed_in: u32,
+    pub created_at: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PlanView {
+    pub name: String,
+    pub max_streams: u32,
+    pub max_devices: Option<u32>,
+}
+
+impl Usher {
+    fn known_plan(&self, name: Option<String>) -> Result<(PlanName, Plan)> {
+        let name = name
+            .map(PlanName)
+            .unwrap_or_else(|| self.config.default_plan.clone());
+        let plan = self
+            .config
+            .plan(&name)
+            .cloned()
+            .ok_or_else(|| Error::UnknownPlan(name.0.clone()))?;
+        Ok((name, plan))
+    }
+
+    pub async fn create_account(
+        &self,
+        email: &str,
+        password: String,
+        plan: Option<String>,
+    ) -> Result<AccountId> {
+        let email = Email::parse(email).map_err(|e| Error::InvalidEmail(e.to_string()))?;
+        let password =
+            NewPassword::parse(password, &email).map_err(|e| Error::WeakPassword(e.to_string()))?;
+        let (plan, _) = self.known_plan(plan)?;
+        let password_hash = self.hasher.hash(password.expose().to_owned()).await?;
+        let record = AccountRecord {
+            id: AccountId::new(),
+            email,
+            password_hash,
+            plan,
+            created_at: self.clock.now(),
+        };
+        match self.store.create_account(&record).await {
+            Ok(()) => Ok(record.id),
+            Err(StoreError::Conflict) => Err(Error::EmailTaken),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Operator task: move an account to another plan.
+    pub async fn set_plan(&self, account: AccountId, plan: String) -> Result<()> {
+        let (plan, _) = self.known_plan(Some(plan))?;
+        if self.store.set_plan(account, &plan).await? {
+            Ok(())
+        } else {
+            Err(Error::NotFound)
+        }
+    }
+
+    pub async fn account_by_email(&self, email: &str) -> Result<AccountRecord> {
+        let email = Email::parse(email).map_err(|e| Error::InvalidEmail(e.to_string()))?;
+        self.store
+            .account_by_email(&email)
+            .await?
+            .ok_or(Error::NotFound)
+    }
+
+    pub async fn account_overview(&self, account: AccountId) -> Result<AccountOverview> {
+        let record = self.store.account(account).await?.ok_or(Error::NotFound)?;
+        let plan = self.config.plan(&record.plan).cloned().unwrap_or(Plan {
+            // A plan removed from configuration keeps its accounts on the default's limits.
+            max_streams: self
+                .config
+                .plan(&self.config.default_plan)
+                .map_or(1, |p| p.max_streams),
+            max_devices: None,
+        });
+        Ok(AccountOverview {
+            account_id: record.id,
+            email: record.email.to_string(),
+            plan: PlanView {
+                name: record.plan.0,
+                max_streams: plan.max_streams,
+                max_devices: plan.max_devices,
+            },
+            streams_in_use: 0,
+            devices_signed_in: self.store.count_active_sessions(account).await?,
+            created_at: crate::domain::rfc3339(record.created_at),
+        })
+    }
+
+    /// Changes the password; by default every device, this one included, is signed out.
+    pub async fn change_password(
+        &self,
+        account: AccountId,
+        current: String,
+        new: String,
+        sign_out_all_devices: bool,
+    ) -> Result<usize> {
+        let record = self.store.account(account).await?.ok_or(Error::NotFound)?;
+        if !self
+            .hasher
+            .verify(current, Some(record.password_hash))
+            .await?
+        {
+            return Err(Error::WrongPassword);
+        }
+        let new = NewPassword::parse(new, &record.email)
+            .map_err(|e| Error::WeakPassword(e.to_string()))?;
+        let hash = self.hasher.hash(new.expose().to_owned()).await?;
+        let now: Millis = self.clock.now();
+        let revoked = self
+            .store
+            .change_password(account, &hash, sign_out_all_devices, now)
+            .await?;
+        self.announce_revocations(&revoked).await;
+        Ok(revoked.len())
+    }
+}

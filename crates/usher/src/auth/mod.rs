@@ -1,0 +1,6 @@
+//! Credentials: password hashing, access and refresh tokens, throttling.
+
+pub mod passwords;
+pub mod refresh;
+pub mod throttle;
+pub mod tokens;

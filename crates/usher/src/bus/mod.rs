@@ -1,0 +1,49 @@
+//! The event bus: how a change on one node reaches every node's caches and
+//! live connections. In-process now; NATS in cluster mode.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast;
+
+use crate::domain::{AccountId, Millis, SessionId, SignOutReason};
+
+pub mod local;
+
+/// Something another node may need to act on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// A session ended: evict it and tell its device.
+    SessionRevoked {
+        seq: i64,
+        session_id: SessionId,
+        account_id: AccountId,
+        reason: SignOutReason,
+        at: Millis,
+    },
+    /// A session's device details changed (a rename): refresh cached copies.
+    SessionUpdated {
+        session_id: SessionId,
+        account_id: AccountId,
+    },
+    /// The account's device list changed: tell account pages that watch it.
+    DevicesChanged { account_id: AccountId },
+}
+
+/// A subscription; `Lagged` means events were dropped and the subscriber
+/// must resynchronise from the store.
+pub type Subscription = broadcast::Receiver<Event>;
+
+#[async_trait]
+pub trait EventBus: Send + Sync {
+    /// Sends an event to every node, this one included.
+    async fn publish(&self, event: Event) -> anyhow::Result<()>;
+    fn subscribe(&self) -> Subscription;
+    /// Whether the bus is reachable, for readiness.
+    async fn ready(&self) -> bool;
+    fn describe(&self) -> String;
+}
+
+pub type SharedBus = Arc<dyn EventBus>;

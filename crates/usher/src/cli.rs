@@ -1,0 +1,226 @@
+//! The command line: `usher serve | migrate | account | keys | device`.
+
+use std::io::Read;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::clock::SystemClock;
+use crate::config::{Config, Overrides};
+
+#[derive(Parser)]
+#[command(
+    name = "usher",
+    version,
+    about = "Account sessions and device management for streaming platforms"
+)]
+pub struct Cli {
+    /// TOML configuration file (settings there are overridden by USHER_* variables and flags).
+    #[arg(long, global = true, env = "USHER_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Log format.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "text",
+        env = "USHER_LOG_FORMAT"
+    )]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the service.
+    Serve(StoreArgs),
+    /// Create or update the database schema, then exit.
+    Migrate(StoreArgs),
+    /// Operator tasks on accounts.
+    #[command(subcommand)]
+    Account(AccountCommand),
+    /// Token-signing keys.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+    /// A simulated device: sign in, hold the live connection, sign devices out.
+    Device(usher_client::device_cli::DeviceArgs),
+}
+
+#[derive(Args, Clone, Default)]
+pub struct StoreArgs {
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+    /// Directory for the embedded SQLite database [default: ./data].
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL (`sqlite://PATH`) instead of the embedded default.
+    #[arg(long)]
+    pub database_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum AccountCommand {
+    /// Create an account. The password is read from standard input.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        plan: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Move an account to another plan.
+    SetPlan {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        plan: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum KeysCommand {
+    /// Add a new signing key; nodes sign with it from their next key reload
+    /// (within a minute) and keep accepting tokens signed with older keys.
+    Rotate {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+}
+
+impl StoreArgs {
+    fn config(&self, file: Option<&std::path::Path>) -> anyhow::Result<Config> {
+        let overrides = Overrides {
+            listen: self.listen,
+            data_dir: self.data_dir.clone(),
+            database_url: self.database_url.clone(),
+        };
+        Ok(Config::load(file, &overrides)?)
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("USHER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+/// Runs the parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let file = cli.config.as_deref();
+    match cli.command {
+        Command::Device(args) => usher_client::device_cli::run(args).await,
+        Command::Serve(store) => {
+            init_logging(cli.log_format);
+            serve(store.config(file)?).await
+        }
+        Command::Migrate(store) => {
+            init_logging(cli.log_format);
+            let config = store.config(file)?;
+            let store = crate::store::open(&config.database_url()).await?;
+            println!("schema of {} is up to date", store.describe());
+            Ok(())
+        }
+        Command::Account(command) => {
+            init_logging(cli.log_format);
+            account(command, file).await
+        }
+        Command::Keys(KeysCommand::Rotate { store }) => {
+            init_logging(cli.log_format);
+            let config = store.config(file)?;
+            let store = crate::store::open(&config.database_url()).await?;
+            let key = crate::auth::tokens::generate_key(chrono::Utc::now().timestamp_millis())?;
+            store.insert_signing_key(&key).await?;
+            println!("new signing key {}", key.kid);
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: Config) -> anyhow::Result<()> {
+    let app = crate::App::build(config).await?;
+    let shutdown = app.shutdown_token();
+    println!("usher listening on http://{}", app.address());
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down");
+        shutdown.cancel();
+    });
+    app.run_until_stopped().await
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+async fn account(command: AccountCommand, file: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let open = |store: &StoreArgs| -> anyhow::Result<Config> { store.config(file) };
+    match command {
+        AccountCommand::Create { email, plan, store } => {
+            let config = open(&store)?;
+            let usher = crate::core::Usher::open(config, Arc::new(SystemClock)).await?;
+            let mut password = String::new();
+            std::io::stdin().read_to_string(&mut password)?;
+            let password = password.trim_end_matches(['\r', '\n']).to_owned();
+            let id = usher
+                .create_account(&email, password, plan)
+                .await
+                .map_err(explain)?;
+            println!("{id}");
+            Ok(())
+        }
+        AccountCommand::SetPlan { email, plan, store } => {
+            let config = open(&store)?;
+            let usher = crate::core::Usher::open(config, Arc::new(SystemClock)).await?;
+            let account = usher.account_by_email(&email).await.map_err(explain)?;
+            usher
+                .set_plan(account.id, plan.clone())
+                .await
+                .map_err(explain)?;
+            println!("{email} is now on plan {plan}");
+            Ok(())
+        }
+    }
+}
+
+fn explain(e: crate::error::Error) -> anyhow::Error {
+    match e {
+        crate::error::Error::NotFound => anyhow::anyhow!("no such account"),
+        other => anyhow::anyhow!("{other}"),
+    }
+}

@@ -1,0 +1,219 @@
+//! Layered configuration: compiled-in defaults, then a TOML file, then
+//! `USHER_`-prefixed environment variables, then command-line flags.
+//! Validated once at start-up.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Plan, PlanName};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Address to listen on.
+    pub listen: SocketAddr,
+    /// Directory for the embedded SQLite database.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` to use another file; `None` means `<data_dir>/usher.db`.
+    pub database_url: Option<String>,
+    /// Issuer (`iss`) of access tokens.
+    pub issuer: String,
+    pub tokens: TokenConfig,
+    pub sessions: SessionConfig,
+    pub password_hashing: HashingConfig,
+    pub throttle: ThrottleConfig,
+    pub live: LiveConfig,
+    /// The plan new accounts get when they do not name one.
+    pub default_plan: PlanName,
+    pub plans: BTreeMap<String, Plan>,
+    /// Largest accepted request body in bytes.
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    /// Access-token lifetime in seconds.
+    pub access_ttl_secs: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionConfig {
+    /// A session unused this long is signed out (`idle_expired`).
+    pub idle_timeout_secs: u64,
+    /// How often idle sessions are swept.
+    pub idle_sweep_interval_ms: u64,
+    /// How often last-active times and addresses are written in one batch.
+    pub activity_flush_interval_ms: u64,
+}
+
+/// Argon2id cost. Defaults are OWASP's recommendation (m=19 MiB, t=2, p=1).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HashingConfig {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+    /// Threads that hash; 0 means one per core.
+    pub threads: usize,
+    /// Hash requests that may wait; beyond this sign-ins get 503.
+    pub queue: usize,
+}
+
+/// Brute-force protection on sign-in.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThrottleConfig {
+    /// Sign-in attempts allowed per account in a burst, then one per `account_period_secs`.
+    pub account_burst: u32,
+    pub account_period_secs: u64,
+    /// Sign-in attempts allowed per client address in a burst, then one per `ip_period_ms`.
+    pub ip_burst: u32,
+    pub ip_period_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiveConfig {
+    /// Seconds between pings on each live connection.
+    pub ping_interval_secs: u64,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        let plan = |max_streams| Plan {
+            max_streams,
+            max_devices: None,
+        };
+        Self {
+            listen: "127.0.0.1:8080".parse().expect("valid default address"),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            issuer: "usher".into(),
+            tokens: TokenConfig {
+                access_ttl_secs: 15 * 60,
+            },
+            sessions: SessionConfig {
+                idle_timeout_secs: 90 * 24 * 3600,
+                idle_sweep_interval_ms: 60_000,
+                activity_flush_interval_ms: 5_000,
+            },
+            password_hashing: HashingConfig {
+                memory_kib: 19 * 1024,
+                iterations: 2,
+                parallelism: 1,
+                threads: 0,
+                queue: 1024,
+            },
+            throttle: ThrottleConfig {
+                account_burst: 10,
+                account_period_secs: 60,
+                ip_burst: 30,
+                ip_period_ms: 2_000,
+            },
+            live: LiveConfig {
+                ping_interval_secs: 30,
+            },
+            default_plan: PlanName("basic".into()),
+            plans: BTreeMap::from([
+                ("basic".into(), plan(1)),
+                ("standard".into(), plan(2)),
+                ("premium".into(), plan(4)),
+            ]),
+            max_body_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// Settings given on the command line; each one, when present, wins.
+#[derive(Debug, Default, Clone, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(#[from] Box<figment::Error>),
+    #[error("configuration file {0} does not exist")]
+    MissingFile(PathBuf),
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Loads the layers in order and validates the result.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = file {
+            if !path.exists() {
+                return Err(ConfigError::MissingFile(path.to_owned()));
+            }
+            figment = figment.merge(Toml::file(path));
+        }
+        let config: Config = figment
+            // `USHER_SESSIONS__IDLE_TIMEOUT_SECS` sets `sessions.idle_timeout_secs`.
+            .merge(Env::prefixed("USHER_").split("__"))
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(Box::new)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: &str| Err(ConfigError::Invalid(m.to_owned()));
+        if !self.plans.contains_key(self.default_plan.as_str()) {
+            return bad("default_plan names a plan that is not in [plans]");
+        }
+        if self
+            .plans
+            .values()
+            .any(|p| p.max_streams == 0 || p.max_devices == Some(0))
+        {
+            return bad("a plan's max_streams and max_devices must be at least 1");
+        }
+        if self.tokens.access_ttl_secs == 0 || self.sessions.idle_timeout_secs == 0 {
+            return bad("token and idle lifetimes must be positive");
+        }
+        if self.password_hashing.memory_kib < 8 * self.password_hashing.parallelism.max(1)
+            || self.password_hashing.iterations == 0
+        {
+            return bad("password_hashing parameters are out of range");
+        }
+        if self.throttle.account_burst == 0 || self.throttle.ip_burst == 0 {
+            return bad("throttle bursts must be at least 1");
+        }
+        if self.max_body_bytes < 1024 {
+            return bad("max_body_bytes must be at least 1024");
+        }
+        Ok(())
+    }
+
+    pub fn plan(&self, name: &PlanName) -> Option<&Plan> {
+        self.plans.get(name.as_str())
+    }
+
+    pub fn access_ttl(&self) -> Duration {
+        Duration::from_secs(self.tokens.access_ttl_secs)
+    }
+
+    /// The SQLite URL in use.
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("usher.db").display()))
+    }
+}

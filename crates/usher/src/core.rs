@@ -1,0 +1,104 @@
+//! [`Usher`]: the domain's one handle. Its operations are grouped by resource
+//! in `accounts::service`, `sessions::service` and `devices::service`; none of
+//! them knows about HTTP.
+
+use std::sync::Arc;
+
+use crate::auth::passwords::PasswordHasher;
+use crate::auth::throttle::SignInThrottle;
+use crate::auth::tokens::TokenService;
+use crate::bus::{Event, SharedBus};
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::live::LiveRegistry;
+use crate::sessions::cache::SessionCache;
+use crate::store::{Revocation, RevokedSession, SharedStore};
+
+pub struct Usher {
+    pub config: Config,
+    pub store: SharedStore,
+    pub bus: SharedBus,
+    pub clock: SharedClock,
+    pub tokens: TokenService,
+    pub hasher: PasswordHasher,
+    pub throttle: SignInThrottle,
+    pub sessions: SessionCache,
+    pub live: Arc<LiveRegistry>,
+}
+
+pub type SharedUsher = Arc<Usher>;
+
+impl Usher {
+    /// Opens the configured store with an in-process bus (for operator commands).
+    pub async fn open(config: Config, clock: SharedClock) -> anyhow::Result<Self> {
+        let store = crate::store::open(&config.database_url()).await?;
+        let bus: SharedBus = Arc::new(crate::bus::local::LocalBus::new());
+        Self::new(config, store, bus, clock).await
+    }
+
+    pub async fn new(
+        config: Config,
+        store: SharedStore,
+        bus: SharedBus,
+        clock: SharedClock,
+    ) -> anyhow::Result<Self> {
+        let tokens = TokenService::load(
+            Arc::clone(&store),
+            config.issuer.clone(),
+            config.tokens.access_ttl_secs,
+            clock.now(),
+        )
+        .await?;
+        Ok(Self {
+            hasher: PasswordHasher::start(&config.password_hashing)?,
+            throttle: SignInThrottle::new(&config.throttle),
+            tokens,
+            sessions: SessionCache::default(),
+            live: Arc::default(),
+            config,
+            store,
+            bus,
+            clock,
+        })
+    }
+
+    /// Applies committed revocations on this node, then tells every node.
+    ///
+    /// The local cache is updated before this returns, so the caller's answer
+    /// is only sent once this node refuses the sessions. Publishing failures
+    /// are logged, not returned: the revocation is durable, and other nodes
+    /// catch up from the store's revocation log.
+    pub async fn announce_revocations(&self, revoked: &[RevokedSession]) {
+        for r in revoked {
+            self.sessions.mark_revoked(
+                r.session_id,
+                Revocation {
+                    reason: r.reason,
+                    at: r.at,
+                },
+            );
+        }
+        for r in revoked {
+            self.publish(Event::SessionRevoked {
+                seq: r.seq,
+                session_id: r.session_id,
+                account_id: r.account_id,
+                reason: r.reason,
+                at: r.at,
+            })
+            .await;
+        }
+        let mut accounts: Vec<_> = revoked.iter().map(|r| r.account_id).collect();
+        accounts.sort();
+        accounts.dedup();
+        for account_id in accounts {
+            self.publish(Event::DevicesChanged { account_id }).await;
+        }
+    }
+
+    pub async fn publish(&self, event: Event) {
+        if let Err(e) = self.bus.publish(event).await {
+            tracing::warn!(error = %e, "event bus publish failed; other nodes will catch up from the store");
+        }
+    }
+}

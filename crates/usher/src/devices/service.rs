@@ -1,0 +1,92 @@
+//! The device list ("Manage access and devices") and renaming.
+
+use serde::Serialize;
+
+use crate::bus::Event;
+use crate::core::Usher;
+use crate::domain::{rfc3339, AccountId, DeviceName, SessionId};
+use crate::error::{Error, Result};
+use crate::sessions::cache::Lookup;
+use crate::store::SessionRecord;
+
+/// One row of the device list.
+#[derive(Debug, Serialize)]
+pub struct DeviceView {
+    pub session_id: SessionId,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub model: Option<String>,
+    pub app_version: Option<String>,
+    pub signed_in_at: String,
+    pub last_active_at: String,
+    pub ip: Option<String>,
+    pub location: Option<serde_json::Value>,
+    pub streaming: Option<serde_json::Value>,
+    pub profile: Option<serde_json::Value>,
+    pub current: bool,
+}
+
+impl Usher {
+    fn device_view(&self, record: SessionRecord, current: SessionId) -> DeviceView {
+        // This node's memory may be fresher than the last batched write.
+        let (mut last_active, mut ip) = (record.last_active_at, record.last_ip);
+        if let Lookup::Active(cached) = self.sessions.lookup(record.id) {
+            if cached.last_active() > last_active {
+                last_active = cached.last_active();
+                ip = cached.last_ip().or(ip);
+            }
+        }
+        DeviceView {
+            session_id: record.id,
+            name: record.device.name.as_str().to_owned(),
+            kind: record.device.kind.as_str(),
+            model: record.device.model,
+            app_version: record.device.app_version,
+            signed_in_at: rfc3339(record.created_at),
+            last_active_at: rfc3339(last_active),
+            ip: ip.map(|ip| ip.to_string()),
+            location: None,
+            streaming: None,
+            profile: None,
+            current: record.id == current,
+        }
+    }
+
+    /// Every signed-in device of the account, oldest sign-in first.
+    pub async fn devices(&self, account: AccountId, current: SessionId) -> Result<Vec<DeviceView>> {
+        let records = self.store.active_sessions(account).await?;
+        Ok(records
+            .into_iter()
+            .map(|r| self.device_view(r, current))
+            .collect())
+    }
+
+    pub async fn rename_device(
+        &self,
+        account: AccountId,
+        id: SessionId,
+        name: &str,
+        current: SessionId,
+    ) -> Result<DeviceView> {
+        let name = DeviceName::parse(name).map_err(|e| Error::InvalidDevice(e.to_string()))?;
+        let record = self
+            .store
+            .rename_session(account, id, &name)
+            .await?
+            .ok_or(Error::NotFound)?;
+        if let Lookup::Active(cached) = self.sessions.lookup(id) {
+            cached.set_device(record.device.clone());
+        }
+        self.publish(Event::SessionUpdated {
+            session_id: id,
+            account_id: account,
+        })
+        .await;
+        self.publish(Event::DevicesChanged {
+            account_id: account,
+        })
+        .await;
+        Ok(self.device_view(record, current))
+    }
+}

@@ -1,0 +1,26 @@
+//! Domain types: parsed once at the edge, trusted everywhere inside.
+
+mod device;
+mod email;
+mod ids;
+mod password;
+mod plan;
+mod reason;
+
+pub use device::{DeviceInfo, DeviceName, DeviceType, InvalidDeviceField};
+pub use email::{Email, InvalidEmail};
+pub use ids::{AccountId, InvalidId, SessionId};
+pub use password::{NewPassword, WeakPassword};
+pub use plan::{Plan, PlanName};
+pub use reason::SignOutReason;
+
+/// Milliseconds since the Unix epoch, UTC: the one time representation in the
+/// store and the domain (portable across SQLite and PostgreSQL).
+pub type Millis = i64;
+
+/// Renders milliseconds as the RFC 3339 timestamp used on the wire.
+pub fn rfc3339(ms: Millis) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}

@@ -1,0 +1,183 @@
+//! `ApiError`: every error answer is RFC 9457 problem+json with a stable `code`.
+//! A 5xx is logged with its cause chain and never echoes internals.
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value};
+
+use crate::auth::tokens::TokenError;
+use crate::error::Error;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub title: &'static str,
+    pub detail: Option<String>,
+    pub extra: Map<String, Value>,
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, title: &'static str) -> Self {
+        Self {
+            status,
+            code,
+            title,
+            detail: None,
+            extra: Map::new(),
+            retry_after: None,
+        }
+    }
+
+    pub fn detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    pub fn with(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.extra.insert(key.to_owned(), value.into());
+        self
+    }
+
+    pub fn retry_after(mut self, secs: u64) -> Self {
+        self.retry_after = Some(secs.max(1));
+        self.with("retry_after", secs.max(1))
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", "Not found")
+    }
+
+    fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal error",
+        )
+        .detail("Something went wrong on our side. It has been logged.")
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        use StatusCode as S;
+        match e {
+            Error::InvalidEmail(d) => Self::new(S::UNPROCESSABLE_ENTITY, "invalid_email", "Invalid email").detail(d),
+            Error::WeakPassword(d) => Self::new(S::UNPROCESSABLE_ENTITY, "weak_password", "Weak password").detail(d),
+            Error::UnknownPlan(name) => Self::new(S::UNPROCESSABLE_ENTITY, "unknown_plan", "Unknown plan")
+                .detail(format!("No plan is called {name:?}.")),
+            Error::EmailTaken => Self::new(S::CONFLICT, "email_taken", "Email taken")
+                .detail("An account with this email already exists."),
+            Error::InvalidCredentials => Self::new(S::UNAUTHORIZED, "invalid_credentials", "Invalid credentials")
+                .detail("The email or password is wrong."),
+            Error::TooManyAttempts { retry_after } => {
+                let secs = retry_after.as_secs_f64().ceil() as u64;
+                Self::new(S::TOO_MANY_REQUESTS, "too_many_attempts", "Too many attempts")
+                    .detail("Too many sign-in attempts. Wait before trying again.")
+                    .retry_after(secs)
+            }
+            Error::InvalidDevice(d) => Self::new(S::UNPROCESSABLE_ENTITY, "invalid_device", "Invalid device").detail(d),
+            Error::MissingToken => Self::new(S::UNAUTHORIZED, "missing_token", "Missing token")
+                .detail("Send the access token as `Authorization: Bearer <token>`."),
+            Error::Token(TokenError::Invalid) => Self::new(S::UNAUTHORIZED, "invalid_token", "Invalid token")
+                .detail("The access token is not valid."),
+            Error::Token(TokenError::Expired) => Self::new(S::UNAUTHORIZED, "token_expired", "Token expired")
+                .detail("The access token has expired. Refresh it."),
+            Error::SessionRevoked(reason) => Self::new(S::UNAUTHORIZED, "session_revoked", "Signed out")
+                .detail(reason.explain())
+                .with("reason", reason.as_str()),
+            Error::RefreshTokenReused => Self::new(S::UNAUTHORIZED, "refresh_token_reused", "Refresh token reused")
+                .detail("This refresh token was already used, so the session has been ended to protect the account. Sign in again.")
+                .with("reason", "token_reused"),
+            Error::InvalidRefreshToken => Self::new(S::UNAUTHORIZED, "invalid_token", "Invalid token")
+                .detail("The refresh token is not valid."),
+            Error::NotFound => Self::not_found(),
+            Error::WrongPassword => Self::new(S::FORBIDDEN, "wrong_password", "Wrong password")
+                .detail("The current password is wrong."),
+            Error::Overloaded => Self::new(S::SERVICE_UNAVAILABLE, "overloaded", "Busy")
+                .detail("The service is busy. Try again shortly.")
+                .retry_after(1),
+            Error::Unavailable(cause) => {
+                tracing::error!(error = format!("{cause:#}"), "dependency unavailable");
+                Self::new(S::SERVICE_UNAVAILABLE, "unavailable", "Temporarily unavailable")
+                    .detail("The service cannot reach its database. Try again shortly.")
+                    .retry_after(2)
+            }
+            Error::Internal(cause) => {
+                tracing::error!(error = format!("{cause:#}"), "internal error");
+                Self::internal()
+            }
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        use StatusCode as S;
+        match r {
+            JsonRejection::JsonDataError(e) => {
+                Self::new(S::UNPROCESSABLE_ENTITY, "invalid_body", "Invalid body")
+                    .detail(e.body_text())
+            }
+            JsonRejection::JsonSyntaxError(_) => {
+                Self::new(S::BAD_REQUEST, "malformed_json", "Malformed JSON")
+                    .detail("The request body is not valid JSON.")
+            }
+            JsonRejection::MissingJsonContentType(_) => Self::new(
+                S::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "Unsupported media type",
+            )
+            .detail("Send the body as `Content-Type: application/json`."),
+            other if other.status() == S::PAYLOAD_TOO_LARGE => Self::new(
+                S::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "Payload too large",
+            )
+            .detail("The request body is too large."),
+            _ => Self::new(S::BAD_REQUEST, "invalid_body", "Invalid body")
+                .detail("The request body could not be read."),
+        }
+    }
+}
+
+impl From<PathRejection> for ApiError {
+    fn from(_: PathRejection) -> Self {
+        Self::not_found()
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid_query", "Invalid query").detail(r.body_text())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = Map::new();
+        body.insert("type".into(), "about:blank".into());
+        body.insert("title".into(), self.title.into());
+        body.insert("status".into(), self.status.as_u16().into());
+        body.insert("code".into(), self.code.into());
+        if let Some(detail) = self.detail {
+            body.insert("detail".into(), detail.into());
+        }
+        body.extend(self.extra);
+        let mut response = (self.status, Value::Object(body).to_string()).into_response();
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if let Some(secs) = self.retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if self.status == StatusCode::UNAUTHORIZED {
+            headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}

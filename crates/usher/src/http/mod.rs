@@ -1,0 +1,95 @@
+//! The HTTP layer: routes of every resource, shared middleware, health.
+
+pub mod error;
+pub mod extract;
+
+use std::any::Any;
+use std::sync::Arc;
+
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::core::Usher;
+use error::ApiError;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub usher: Arc<Usher>,
+    /// Cancelled when the server shuts down; live connections close on it.
+    pub shutdown: CancellationToken,
+    /// Live-connection tasks, so shutdown can wait for them to close.
+    pub tracker: TaskTracker,
+}
+
+/// The whole API, without a socket: tests can drive it directly.
+pub fn router(state: AppState) -> Router {
+    let max_body = state.usher.config.max_body_bytes;
+    Router::new()
+        .merge(crate::accounts::http::router())
+        .merge(crate::sessions::http::router())
+        .merge(crate::devices::http::router())
+        .merge(crate::live::socket::router())
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/.well-known/jwks.json", get(jwks))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(CatchPanicLayer::custom(panic_to_problem))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn healthz() -> impl IntoResponse {
+    axum::Json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    let store = state.usher.store.ping().await.is_ok();
+    let bus = state.usher.bus.ready().await;
+    let body = axum::Json(serde_json::json!({
+        "status": if store && bus { "ready" } else { "not_ready" },
+        "store": store,
+        "bus": bus,
+    }));
+    let status = if store && bus {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, body).into_response()
+}
+
+async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
+    axum::Json(state.usher.tokens.jwks())
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found().detail("There is nothing at this path.")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "Method not allowed",
+    )
+}
+
+fn panic_to_problem(_: Box<dyn Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "Internal error",
+    )
+    .into_response()
+}

@@ -1,0 +1,23 @@
+//! The live channel: each device's WebSocket, and the fan-out that tells
+//! devices about revocations and changes the moment they happen.
+
+pub mod dispatch;
+pub mod registry;
+pub mod socket;
+
+pub use registry::{LiveRegistry, Outbound};
+
+use std::sync::Arc;
+
+use crate::domain::{rfc3339, Millis, SignOutReason};
+
+/// `{"type":"signed_out","reason":R,"at":T}`
+pub fn signed_out_message(reason: SignOutReason, at: Millis) -> Outbound {
+    let text = serde_json::json!({ "type": "signed_out", "reason": reason, "at": rfc3339(at) });
+    Outbound::SignedOut(Arc::from(text.to_string()))
+}
+
+/// `{"type":"devices_changed"}`
+pub fn devices_changed_message() -> Outbound {
+    Outbound::Event(Arc::from(r#"{"type":"devices_changed"}"#))
+}

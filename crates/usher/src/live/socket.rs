@@ -1,0 +1,187 @@
+//! `GET /v1/live`: one task per connected device.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{FromRequestParts, Query, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use serde::Deserialize;
+use tokio_util::sync::CancellationToken;
+
+use super::registry::Outbound;
+use super::signed_out_message;
+use crate::error::Error;
+use crate::http::error::ApiError;
+use crate::http::extract::{bearer_token, ClientIp};
+use crate::http::AppState;
+use crate::sessions::cache::CachedSession;
+
+/// The subprotocol a client must offer (and the server selects).
+pub const PROTOCOL: &str = "usher.v1";
+/// Browsers cannot set `Authorization` on a WebSocket; they offer the token
+/// as a second subprotocol `usher.bearer.<token>` instead.
+const BEARER_PROTOCOL_PREFIX: &str = "usher.bearer.";
+/// Close code sent after `signed_out` (application range 4000-4999).
+pub const CLOSE_SIGNED_OUT: u16 = 4001;
+/// Close code when the server shuts down: reconnect (to another node).
+const CLOSE_GOING_AWAY: u16 = 1001;
+
+pub fn router() -> Router<AppState> {
+    Router::new().route("/v1/live", get(upgrade))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LiveQuery {
+    watch: Option<String>,
+}
+
+fn protocol_token(parts: &Parts) -> Option<String> {
+    parts
+        .headers
+        .get_all("sec-websocket-protocol")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .find_map(|p| p.strip_prefix(BEARER_PROTOCOL_PREFIX).map(str::to_owned))
+}
+
+/// The token from `Authorization`, else from the subprotocol list.
+struct LiveToken(Option<String>);
+
+impl<S: Send + Sync> FromRequestParts<S> for LiveToken {
+    type Rejection = std::convert::Infallible;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(LiveToken(
+            bearer_token(parts)
+                .map(str::to_owned)
+                .or_else(|| protocol_token(parts)),
+        ))
+    }
+}
+
+async fn upgrade(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    LiveToken(token): LiveToken,
+    query: Result<Query<LiveQuery>, axum::extract::rejection::QueryRejection>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    let token = token.ok_or(Error::MissingToken)?;
+    let session = state.usher.authenticate(&token, ip).await?;
+    let Query(query) = query?;
+    let watch = match query.watch.as_deref() {
+        None => false,
+        Some("devices") => true,
+        Some(_) => {
+            return Err(
+                ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", "Invalid query")
+                    .detail("`watch` may only be `devices`."),
+            )
+        }
+    };
+    let ws = ws.map_err(|r| {
+        ApiError::new(
+            StatusCode::UPGRADE_REQUIRED,
+            "websocket_required",
+            "WebSocket required",
+        )
+        .detail(r.body_text())
+    })?;
+    let ping_every = Duration::from_secs(state.usher.config.live.ping_interval_secs.max(1));
+    let tracker = state.tracker.clone();
+    let shutdown = state.shutdown.clone();
+    let registry = Arc::clone(&state.usher.live);
+    let ws = ws
+        .protocols([PROTOCOL])
+        // Devices send nothing but pongs and close frames: tiny buffers keep
+        // an idle connection to a few KiB (the defaults reserve 128 KiB).
+        .read_buffer_size(512)
+        .write_buffer_size(0)
+        .max_write_buffer_size(64 * 1024)
+        .max_message_size(4 * 1024)
+        .max_frame_size(4 * 1024);
+    Ok(ws.on_upgrade(move |socket| {
+        tracker.track_future(async move {
+            let (registration, rx) =
+                registry.register(session.id, watch.then_some(session.account_id));
+            serve(socket, session, rx, shutdown, ping_every).await;
+            drop(registration);
+        })
+    }))
+}
+
+async fn close(socket: &mut WebSocket, code: u16, reason: &'static str) {
+    let frame = CloseFrame {
+        code,
+        reason: Utf8Bytes::from_static(reason),
+    };
+    let _ = socket.send(Message::Close(Some(frame))).await;
+}
+
+async fn serve(
+    mut socket: WebSocket,
+    session: Arc<CachedSession>,
+    mut rx: tokio::sync::mpsc::Receiver<Outbound>,
+    shutdown: CancellationToken,
+    ping_every: Duration,
+) {
+    let hello = serde_json::json!({ "type": "hello", "session_id": session.id }).to_string();
+    if socket.send(Message::Text(hello.into())).await.is_err() {
+        return;
+    }
+    // Registered before this check, so a revocation is either seen here or
+    // delivered through the queue: never missed.
+    if let Some(r) = session.revoked() {
+        if let Outbound::SignedOut(text) = signed_out_message(r.reason, r.at) {
+            let _ = socket.send(Message::Text(Utf8Bytes::from(&*text))).await;
+        }
+        close(&mut socket, CLOSE_SIGNED_OUT, "signed_out").await;
+        return;
+    }
+    let mut ping = tokio::time::interval_at(tokio::time::Instant::now() + ping_every, ping_every);
+    let mut awaiting_pong = false;
+    loop {
+        tokio::select! {
+            biased;
+            outbound = rx.recv() => match outbound {
+                Some(Outbound::Event(text)) => {
+                    if socket.send(Message::Text(Utf8Bytes::from(&*text))).await.is_err() {
+                        return;
+                    }
+                }
+                Some(Outbound::SignedOut(text)) => {
+                    let _ = socket.send(Message::Text(Utf8Bytes::from(&*text))).await;
+                    close(&mut socket, CLOSE_SIGNED_OUT, "signed_out").await;
+                    return;
+                }
+                None => return,
+            },
+            _ = shutdown.cancelled() => {
+                close(&mut socket, CLOSE_GOING_AWAY, "server shutting down").await;
+                return;
+            }
+            incoming = socket.recv() => match incoming {
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
+                Some(Ok(_)) => awaiting_pong = false,
+            },
+            _ = ping.tick() => {
+                if awaiting_pong {
+                    // No answer for a whole interval: the device is gone.
+                    return;
+                }
+                awaiting_pong = true;
+                if socket.send(Message::Ping(Default::default())).await.is_err() {
+                    return;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,187 @@
+//! Every active session a node has seen, in memory, so the per-request check
+//! never touches the database.
+//!
+//! A session is loaded from the store the first time a node sees it and stays
+//! until it is revoked. Revocation replaces the entry with a tombstone *before*
+//! the revoking call returns, and a load never overwrites an existing entry
+//! (`or_insert`), so a load that read the store just before a revocation
+//! committed cannot resurrect the session. Tombstones outlive every access
+//! token that could name the session, then are pruned.
+//!
+//! Activity (`last_active_at`, last address) is recorded in memory and written
+//! in periodic batches from the dirty list.
+
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
+
+use dashmap::DashMap;
+
+use crate::domain::{AccountId, DeviceInfo, Millis, SessionId};
+use crate::store::{ActivityUpdate, Revocation, SessionRecord};
+
+/// A session as the node keeps it.
+pub struct CachedSession {
+    pub id: SessionId,
+    pub account_id: AccountId,
+    pub created_at: Millis,
+    device: RwLock<Arc<DeviceInfo>>,
+    revoked: OnceLock<Revocation>,
+    last_active: AtomicI64,
+    ip: Mutex<Option<IpAddr>>,
+    dirty: AtomicBool,
+}
+
+impl CachedSession {
+    fn from_record(record: SessionRecord) -> Self {
+        let revoked = OnceLock::new();
+        if let Some(r) = record.revoked {
+            let _ = revoked.set(r);
+        }
+        Self {
+            id: record.id,
+            account_id: record.account_id,
+            created_at: record.created_at,
+            device: RwLock::new(Arc::new(record.device)),
+            revoked,
+            last_active: AtomicI64::new(record.last_active_at),
+            ip: Mutex::new(record.last_ip),
+            dirty: AtomicBool::new(false),
+        }
+    }
+
+    pub fn device(&self) -> Arc<DeviceInfo> {
+        Arc::clone(&self.device.read().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    pub fn set_device(&self, device: DeviceInfo) {
+        *self.device.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(device);
+    }
+
+    pub fn revoked(&self) -> Option<Revocation> {
+        self.revoked.get().copied()
+    }
+
+    pub fn last_active(&self) -> Millis {
+        self.last_active.load(Ordering::Relaxed)
+    }
+
+    pub fn last_ip(&self) -> Option<IpAddr> {
+        *self.ip.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+enum Slot {
+    Active(Arc<CachedSession>),
+    Revoked(Revocation),
+}
+
+/// What the cache knows about a session id.
+pub enum Lookup {
+    Active(Arc<CachedSession>),
+    Revoked(Revocation),
+    Unknown,
+}
+
+#[derive(Default)]
+pub struct SessionCache {
+    slots: DashMap<SessionId, Slot>,
+    dirty: Mutex<Vec<Arc<CachedSession>>>,
+}
+
+impl SessionCache {
+    pub fn lookup(&self, id: SessionId) -> Lookup {
+        match self.slots.get(&id).as_deref() {
+            Some(Slot::Active(s)) => Lookup::Active(Arc::clone(s)),
+            Some(Slot::Revoked(r)) => Lookup::Revoked(*r),
+            None => Lookup::Unknown,
+        }
+    }
+
+    /// Caches a session read from the store, unless the node already knows
+    /// better (an entry or a tombstone is there).
+    pub fn insert_loaded(&self, record: SessionRecord) -> Lookup {
+        let id = record.id;
+        let slot = self
+            .slots
+            .entry(id)
+            .or_insert_with(|| match record.revoked {
+                Some(r) => Slot::Revoked(r),
+                None => Slot::Active(Arc::new(CachedSession::from_record(record))),
+            });
+        match &*slot {
+            Slot::Active(s) => Lookup::Active(Arc::clone(s)),
+            Slot::Revoked(r) => Lookup::Revoked(*r),
+        }
+    }
+
+    /// Ends a session on this node: from now on every check refuses it.
+    pub fn mark_revoked(&self, id: SessionId, revocation: Revocation) {
+        if let Some(Slot::Active(previous)) = self.slots.insert(id, Slot::Revoked(revocation)) {
+            // Anyone still holding the entry (a live connection) sees it too.
+            let _ = previous.revoked.set(revocation);
+        }
+    }
+
+    /// Records a use of the session; written to the store by the next flush.
+    pub fn touch(&self, session: &Arc<CachedSession>, now: Millis, ip: Option<IpAddr>) {
+        session.last_active.fetch_max(now, Ordering::Relaxed);
+        if let Some(ip) = ip {
+            let mut current = session.ip.lock().unwrap_or_else(|e| e.into_inner());
+            if *current != Some(ip) {
+                *current = Some(ip);
+            }
+        }
+        if !session.dirty.swap(true, Ordering::AcqRel) {
+            self.dirty
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(Arc::clone(session));
+        }
+    }
+
+    /// Takes the sessions used since the last call, as one batch of updates.
+    pub fn take_activity(&self) -> Vec<ActivityUpdate> {
+        let dirty = std::mem::take(&mut *self.dirty.lock().unwrap_or_else(|e| e.into_inner()));
+        dirty
+            .into_iter()
+            .map(|s| {
+                // Clear first: a use racing with this flush re-queues the session.
+                s.dirty.store(false, Ordering::Release);
+                ActivityUpdate {
+                    session_id: s.id,
+                    last_active_at: s.last_active(),
+                    ip: s.last_ip(),
+                }
+            })
+            .collect()
+    }
+
+    /// Puts updates back after a failed write so they are retried.
+    pub fn requeue(&self, updates: &[ActivityUpdate]) {
+        for u in updates {
+            if let Lookup::Active(s) = self.lookup(u.session_id) {
+                if !s.dirty.swap(true, Ordering::AcqRel) {
+                    self.dirty.lock().unwrap_or_else(|e| e.into_inner()).push(s);
+                }
+            }
+        }
+    }
+
+    /// Forgets tombstones older than `before`.
+    pub fn prune_tombstones(&self, before: Millis) {
+        self.slots.retain(|_, slot| match slot {
+            Slot::Revoked(r) => r.at >= before,
+            Slot::Active(_) => true,
+        });
+    }
+
+    /// Active sessions held, for metrics.
+    pub fn len(&self) -> usize {
+        self.slots.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.slots.is_empty()
+    }
+}

@@ -1,0 +1,144 @@
+//! `/v1/sessions…`: sign-in, refresh, who-am-I, sign-out of this device.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::Router;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{DeviceInfo, DeviceType, SessionId, SignOutReason};
+use crate::error::Error;
+use crate::http::error::ApiError;
+use crate::http::extract::{Auth, ClientIp, Json};
+use crate::http::AppState;
+use crate::sessions::service::TokenPair;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/sessions", post(sign_in))
+        .route("/v1/sessions/refresh", post(refresh))
+        .route(
+            "/v1/sessions/current",
+            get(current).delete(sign_out_current),
+        )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceBody {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: DeviceType,
+    pub model: Option<String>,
+    pub app_version: Option<String>,
+}
+
+impl DeviceBody {
+    pub fn parse(&self) -> Result<DeviceInfo, Error> {
+        DeviceInfo::parse(
+            &self.name,
+            self.kind,
+            self.model.as_deref(),
+            self.app_version.as_deref(),
+        )
+        .map_err(|e| Error::InvalidDevice(e.to_string()))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignIn {
+    email: String,
+    password: String,
+    device: DeviceBody,
+}
+
+#[derive(Serialize)]
+struct TokensBody {
+    session_id: SessionId,
+    access_token: String,
+    token_type: &'static str,
+    expires_in: u64,
+    refresh_token: String,
+}
+
+impl From<TokenPair> for TokensBody {
+    fn from(t: TokenPair) -> Self {
+        Self {
+            session_id: t.session_id,
+            access_token: t.access_token,
+            token_type: "Bearer",
+            expires_in: t.expires_in,
+            refresh_token: t.refresh_token,
+        }
+    }
+}
+
+async fn sign_in(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Json(body): Json<SignIn>,
+) -> Result<(StatusCode, Json<TokensBody>), ApiError> {
+    let device = body.device.parse()?;
+    let tokens = state
+        .usher
+        .sign_in(&body.email, body.password, device, ip)
+        .await?;
+    Ok((StatusCode::CREATED, Json(tokens.into())))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Refresh {
+    refresh_token: String,
+}
+
+async fn refresh(
+    State(state): State<AppState>,
+    Json(body): Json<Refresh>,
+) -> Result<Json<TokensBody>, ApiError> {
+    Ok(Json(state.usher.refresh(&body.refresh_token).await?.into()))
+}
+
+#[derive(Serialize)]
+struct Current {
+    session_id: SessionId,
+    account_id: crate::domain::AccountId,
+    device: CurrentDevice,
+    profile_id: Option<String>,
+}
+
+#[derive(Serialize)]
+struct CurrentDevice {
+    name: String,
+    #[serde(rename = "type")]
+    kind: DeviceType,
+    model: Option<String>,
+    app_version: Option<String>,
+}
+
+async fn current(Auth(session): Auth) -> Json<Current> {
+    let device = session.device();
+    Json(Current {
+        session_id: session.id,
+        account_id: session.account_id,
+        device: CurrentDevice {
+            name: device.name.as_str().to_owned(),
+            kind: device.kind,
+            model: device.model.clone(),
+            app_version: device.app_version.clone(),
+        },
+        profile_id: None,
+    })
+}
+
+async fn sign_out_current(
+    State(state): State<AppState>,
+    Auth(session): Auth,
+) -> Result<StatusCode, ApiError> {
+    state
+        .usher
+        .revoke(session.account_id, session.id, SignOutReason::SelfSignOut)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,5 @@
+//! Device sessions: sign-in, refresh, the per-request check, sign-out.
+
+pub mod cache;
+pub mod http;
+pub mod service;

@@ -1,0 +1,233 @@
+//! Device sessions: sign-in, token refresh, the per-request check, sign-out.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::auth::refresh;
+use crate::core::Usher;
+use crate::domain::{AccountId, DeviceInfo, Email, SessionId, SignOutReason};
+use crate::error::{Error, Result};
+use crate::sessions::cache::{CachedSession, Lookup};
+use crate::store::{NewSession, RefreshOutcome};
+
+/// Tokens handed to a device at sign-in and on every refresh.
+#[derive(Debug)]
+pub struct TokenPair {
+    pub session_id: SessionId,
+    pub access_token: String,
+    pub expires_in: u64,
+    pub refresh_token: String,
+}
+
+impl Usher {
+    /// Signs a device in.
+    pub async fn sign_in(
+        &self,
+        email: &str,
+        password: String,
+        device: DeviceInfo,
+        ip: Option<IpAddr>,
+    ) -> Result<TokenPair> {
+        // A malformed address cannot belong to an account; answer as for any
+        // wrong credentials so the form of the answer reveals nothing.
+        let email = Email::parse(email).map_err(|_| Error::InvalidCredentials)?;
+        let client = ip.unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        self.throttle
+            .check(client, &email)
+            .map_err(|retry_after| Error::TooManyAttempts { retry_after })?;
+        let account = self.store.account_by_email(&email).await?;
+        let stored = account.as_ref().map(|a| a.password_hash.clone());
+        if !self.hasher.verify(password, stored).await? {
+            return Err(Error::InvalidCredentials);
+        }
+        let account = account.ok_or(Error::InvalidCredentials)?;
+        let now = self.clock.now();
+        let (refresh_token, refresh_hash) = refresh::generate();
+        let session = NewSession {
+            id: SessionId::new(),
+            account_id: account.id,
+            device,
+            ip,
+            refresh_hash,
+            now,
+        };
+        self.store.create_session(&session).await?;
+        let access = self
+            .tokens
+            .issue(session.id, account.id, now)
+            .map_err(Error::Internal)?;
+        self.publish(crate::bus::Event::DevicesChanged {
+            account_id: account.id,
+        })
+        .await;
+        Ok(TokenPair {
+            session_id: session.id,
+            access_token: access.token,
+            expires_in: access.expires_in,
+            refresh_token,
+        })
+    }
+
+    /// Rotates a refresh token. Presenting an already-rotated one revokes the session.
+    pub async fn refresh(&self, presented: &str) -> Result<TokenPair> {
+        if !refresh::looks_valid(presented) {
+            return Err(Error::InvalidRefreshToken);
+        }
+        let now = self.clock.now();
+        let (refresh_token, new_hash) = refresh::generate();
+        match self
+            .store
+            .rotate_refresh(&refresh::hash(presented), &new_hash, now)
+            .await?
+        {
+            RefreshOutcome::Unknown => Err(Error::InvalidRefreshToken),
+            RefreshOutcome::Revoked(session) => Err(Error::SessionRevoked(
+                session.revoked.map_or(SignOutReason::Remote, |r| r.reason),
+            )),
+            RefreshOutcome::Reused(revoked) => {
+                tracing::warn!(session = %revoked.session_id, "refresh token reused; session revoked");
+                self.announce_revocations(&[revoked]).await;
+                Err(Error::RefreshTokenReused)
+            }
+            RefreshOutcome::Rotated(session) => {
+                // The record carries last-active as it was before this refresh.
+                if self.is_idle(session.last_active_at, now) {
+                    self.revoke(session.account_id, session.id, SignOutReason::IdleExpired)
+                        .await?;
+                    return Err(Error::SessionRevoked(SignOutReason::IdleExpired));
+                }
+                let access = self
+                    .tokens
+                    .issue(session.id, session.account_id, now)
+                    .map_err(Error::Internal)?;
+                if let Lookup::Active(cached) = self.sessions.lookup(session.id) {
+                    self.sessions.touch(&cached, now, None);
+                }
+                Ok(TokenPair {
+                    session_id: session.id,
+                    access_token: access.token,
+                    expires_in: access.expires_in,
+                    refresh_token,
+                })
+            }
+        }
+    }
+
+    fn idle_timeout_ms(&self) -> i64 {
+        Duration::from_secs(self.config.sessions.idle_timeout_secs).as_millis() as i64
+    }
+
+    fn is_idle(&self, last_active: i64, now: i64) -> bool {
+        now - last_active > self.idle_timeout_ms()
+    }
+
+    /// The per-request check: a valid access token of a session that is still
+    /// signed in. Touches no database unless this node has never seen the session.
+    pub async fn authenticate(
+        &self,
+        token: &str,
+        ip: Option<IpAddr>,
+    ) -> Result<Arc<CachedSession>> {
+        let now = self.clock.now();
+        let verified = self.tokens.verify(token, now).await?;
+        let session = match self.sessions.lookup(verified.session_id) {
+            Lookup::Active(s) => s,
+            Lookup::Revoked(r) => return Err(Error::SessionRevoked(r.reason)),
+            Lookup::Unknown => self.load_session(verified.session_id).await?,
+        };
+        if let Some(r) = session.revoked() {
+            return Err(Error::SessionRevoked(r.reason));
+        }
+        if session.account_id != verified.account_id {
+            return Err(Error::Token(crate::auth::tokens::TokenError::Invalid));
+        }
+        if self.is_idle(session.last_active(), now) {
+            self.revoke(session.account_id, session.id, SignOutReason::IdleExpired)
+                .await?;
+            return Err(Error::SessionRevoked(SignOutReason::IdleExpired));
+        }
+        self.sessions.touch(&session, now, ip);
+        Ok(session)
+    }
+
+    async fn load_session(&self, id: SessionId) -> Result<Arc<CachedSession>> {
+        let record = self
+            .store
+            .session(id)
+            .await?
+            .ok_or(Error::Token(crate::auth::tokens::TokenError::Invalid))?;
+        match self.sessions.insert_loaded(record) {
+            Lookup::Active(s) => Ok(s),
+            Lookup::Revoked(r) => Err(Error::SessionRevoked(r.reason)),
+            Lookup::Unknown => Err(Error::Internal(anyhow::anyhow!(
+                "session vanished from cache"
+            ))),
+        }
+    }
+
+    /// Signs one session of the account out. False when it is not an active
+    /// session of this account (which callers answer with 404).
+    pub async fn revoke(
+        &self,
+        account: AccountId,
+        id: SessionId,
+        reason: SignOutReason,
+    ) -> Result<bool> {
+        let now = self.clock.now();
+        match self.store.revoke_session(account, id, reason, now).await? {
+            Some(revoked) => {
+                self.announce_revocations(&[revoked]).await;
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    /// "Sign out of all devices", optionally keeping the calling one.
+    pub async fn sign_out_all(
+        &self,
+        current: &CachedSession,
+        include_current: bool,
+    ) -> Result<usize> {
+        let keep = (!include_current).then_some(current.id);
+        let now = self.clock.now();
+        let revoked = self
+            .store
+            .revoke_account_sessions(current.account_id, keep, SignOutReason::AllDevices, now)
+            .await?;
+        self.announce_revocations(&revoked).await;
+        Ok(revoked.len())
+    }
+
+    /// Writes the activity recorded since the last flush in one batch.
+    pub async fn flush_activity(&self) {
+        let batch = self.sessions.take_activity();
+        if batch.is_empty() {
+            return;
+        }
+        if let Err(e) = self.store.record_activity(&batch).await {
+            tracing::warn!(error = %e, sessions = batch.len(), "could not record activity; will retry");
+            self.sessions.requeue(&batch);
+        }
+    }
+
+    /// Signs out sessions unused for longer than the idle period.
+    pub async fn expire_idle_sessions(&self) -> Result<usize> {
+        // Write recent use first, so a session in use is never judged idle.
+        self.flush_activity().await;
+        let now = self.clock.now();
+        let mut total = 0;
+        loop {
+            let revoked = self
+                .store
+                .revoke_idle(now - self.idle_timeout_ms(), now)
+                .await?;
+            if revoked.is_empty() {
+                return Ok(total);
+            }
+            total += revoked.len();
+            self.announce_revocations(&revoked).await;
+        }
+    }
+}

@@ -1,0 +1,202 @@
+//! Storage behind small, domain-shaped traits. Every SQL dialect detail lives
+//! in an implementation module (`sqlite`); nothing above this module knows
+//! which database is in use.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::domain::{
+    AccountId, DeviceInfo, DeviceName, Email, Millis, PlanName, SessionId, SignOutReason,
+};
+
+pub mod sqlite;
+
+/// What can go wrong in storage, in terms the domain can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was violated (for example, the email is taken).
+    #[error("conflict")]
+    Conflict,
+    /// The database cannot be reached right now; the caller may retry.
+    #[error("the database is unavailable")]
+    Unavailable(#[source] anyhow::Error),
+    /// Anything else: a bug or corrupt data. Logged, never shown to clients.
+    #[error("storage failure")]
+    Other(#[source] anyhow::Error),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, Clone)]
+pub struct AccountRecord {
+    pub id: AccountId,
+    pub email: Email,
+    /// Argon2id PHC string.
+    pub password_hash: String,
+    pub plan: PlanName,
+    pub created_at: Millis,
+}
+
+/// How a session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Revocation {
+    pub reason: SignOutReason,
+    pub at: Millis,
+}
+
+#[derive(Debug, Clone)]
+pub struct SessionRecord {
+    pub id: SessionId,
+    pub account_id: AccountId,
+    pub device: DeviceInfo,
+    pub created_at: Millis,
+    pub last_active_at: Millis,
+    pub last_ip: Option<IpAddr>,
+    pub revoked: Option<Revocation>,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub id: SessionId,
+    pub account_id: AccountId,
+    pub device: DeviceInfo,
+    pub ip: Option<IpAddr>,
+    /// SHA-256 of the first refresh token.
+    pub refresh_hash: String,
+    pub now: Millis,
+}
+
+/// One entry of the durable, ordered revocation log. Nodes catch up from it
+/// by `seq` when they may have missed bus messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevokedSession {
+    pub seq: i64,
+    pub session_id: SessionId,
+    pub account_id: AccountId,
+    pub reason: SignOutReason,
+    pub at: Millis,
+}
+
+/// What presenting a refresh token led to.
+#[derive(Debug)]
+pub enum RefreshOutcome {
+    /// The token was current; it is now rotated and the new one stored. The
+    /// record shows the session as it was before (last-active included).
+    Rotated(SessionRecord),
+    /// The token had already been rotated: the session is now revoked.
+    Reused(RevokedSession),
+    /// The session had already ended.
+    Revoked(SessionRecord),
+    /// No such token.
+    Unknown,
+}
+
+/// A coalesced activity update for one session.
+#[derive(Debug, Clone, Copy)]
+pub struct ActivityUpdate {
+    pub session_id: SessionId,
+    pub last_active_at: Millis,
+    pub ip: Option<IpAddr>,
+}
+
+/// An Ed25519 token-signing key. The private part is PKCS#8 DER.
+#[derive(Clone)]
+pub struct SigningKeyRecord {
+    pub kid: String,
+    pub private_der: Vec<u8>,
+    pub created_at: Millis,
+}
+
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    /// Creates the account; `Conflict` when the email is taken.
+    async fn create_account(&self, account: &AccountRecord) -> StoreResult<()>;
+    async fn account(&self, id: AccountId) -> StoreResult<Option<AccountRecord>>;
+    async fn account_by_email(&self, email: &Email) -> StoreResult<Option<AccountRecord>>;
+    /// Returns false when there is no such account.
+    async fn set_plan(&self, id: AccountId, plan: &PlanName) -> StoreResult<bool>;
+    /// Stores the new hash and, when `revoke` is set, revokes every active
+    /// session of the account in the same transaction.
+    async fn change_password(
+        &self,
+        id: AccountId,
+        new_hash: &str,
+        revoke: bool,
+        now: Millis,
+    ) -> StoreResult<Vec<RevokedSession>>;
+}
+
+#[async_trait]
+pub trait SessionStore: Send + Sync {
+    async fn create_session(&self, session: &NewSession) -> StoreResult<()>;
+    async fn session(&self, id: SessionId) -> StoreResult<Option<SessionRecord>>;
+    /// Signed-in (not revoked) sessions of the account, oldest first.
+    async fn active_sessions(&self, account: AccountId) -> StoreResult<Vec<SessionRecord>>;
+    async fn count_active_sessions(&self, account: AccountId) -> StoreResult<u32>;
+    /// Renames an active session of this account; `None` when there is none.
+    async fn rename_session(
+        &self,
+        account: AccountId,
+        id: SessionId,
+        name: &DeviceName,
+    ) -> StoreResult<Option<SessionRecord>>;
+    /// Revokes an active session of this account; `None` when there is none.
+    async fn revoke_session(
+        &self,
+        account: AccountId,
+        id: SessionId,
+        reason: SignOutReason,
+        now: Millis,
+    ) -> StoreResult<Option<RevokedSession>>;
+    /// Revokes every active session of the account but `keep`.
+    async fn revoke_account_sessions(
+        &self,
+        account: AccountId,
+        keep: Option<SessionId>,
+        reason: SignOutReason,
+        now: Millis,
+    ) -> StoreResult<Vec<RevokedSession>>;
+    /// Rotates a refresh token, detecting reuse (see [`RefreshOutcome`]).
+    async fn rotate_refresh(
+        &self,
+        presented_hash: &str,
+        new_hash: &str,
+        now: Millis,
+    ) -> StoreResult<RefreshOutcome>;
+    async fn record_activity(&self, batch: &[ActivityUpdate]) -> StoreResult<()>;
+    /// Revokes sessions last active before `cutoff` with reason `idle_expired`.
+    async fn revoke_idle(&self, cutoff: Millis, now: Millis) -> StoreResult<Vec<RevokedSession>>;
+    /// Revocations with `seq` greater than `after`, in order.
+    async fn revocations_since(&self, after: i64, limit: u32) -> StoreResult<Vec<RevokedSession>>;
+    /// The highest revocation `seq` so far (0 when none).
+    async fn last_revocation_seq(&self) -> StoreResult<i64>;
+}
+
+#[async_trait]
+pub trait KeyStore: Send + Sync {
+    /// All signing keys, oldest first.
+    async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>>;
+    async fn insert_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<()>;
+}
+
+/// Everything usher keeps.
+#[async_trait]
+pub trait Store: AccountStore + SessionStore + KeyStore {
+    /// A cheap round trip, for readiness.
+    async fn ping(&self) -> StoreResult<()>;
+    /// Short description for start-up logs (never includes credentials).
+    fn describe(&self) -> String;
+}
+
+pub type SharedStore = Arc<dyn Store>;
+
+/// Opens the store named by `url` and brings its schema up to date.
+pub async fn open(url: &str) -> anyhow::Result<SharedStore> {
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStore::open(url).await?))
+    } else {
+        anyhow::bail!("unsupported database URL (expected sqlite://PATH)")
+    }
+}
