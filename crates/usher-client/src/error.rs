@@ -1,0 +1,311 @@
+//! The client's error type and the RFC 9457 problem documents usher answers with.
+
+use std::fmt;
+
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// Result alias for everything in this crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Anything that can go wrong talking to usher.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The server answered with an `application/problem+json` document.
+    #[error("{0}")]
+    Api(Box<Problem>),
+
+    /// The server answered with an error status but without a usable problem
+    /// document (a proxy page, an empty body, …).
+    #[error("unexpected HTTP status {status}{}", body_excerpt(body))]
+    UnexpectedStatus {
+        /// HTTP status code.
+        status: u16,
+        /// The body as text (lossily decoded), possibly empty.
+        body: String,
+    },
+
+    /// A successful answer whose body did not have the expected shape.
+    #[error("could not decode the server's answer (HTTP {status}): {source}")]
+    Decode {
+        /// HTTP status code of the answer.
+        status: u16,
+        /// What serde reported.
+        #[source]
+        source: serde_json::Error,
+    },
+
+    /// A live-channel text frame that is not a JSON object with a `type`.
+    #[error("invalid live event {text:?}: {source}")]
+    InvalidEvent {
+        /// The frame as received.
+        text: String,
+        /// What serde reported.
+        #[source]
+        source: serde_json::Error,
+    },
+
+    /// The base URL (or a raw path joined to it) is not a usable http(s) URL.
+    #[error("invalid URL: {0}")]
+    InvalidUrl(String),
+
+    /// A request could not be built (an invalid header name or value, …).
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+
+    /// The HTTP request failed before an answer arrived (connect, TLS, timeout, …).
+    // The message carries the causes itself (see `with_causes`) rather than
+    // exposing `source`, so error reports show each cause once.
+    #[error("HTTP request failed: {}", with_causes(.0))]
+    Transport(reqwest::Error),
+
+    /// The live channel failed (handshake, protocol, I/O).
+    #[error("live channel: {}", with_causes(.0))]
+    WebSocket(tokio_tungstenite::tungstenite::Error),
+
+    /// Nothing — not even a ping — arrived on the live channel for this long.
+    #[error("live channel silent for {0:?}")]
+    Idle(std::time::Duration),
+}
+
+impl Error {
+    /// The problem document, if the server sent one.
+    pub fn problem(&self) -> Option<&Problem> {
+        match self {
+            Error::Api(problem) => Some(problem),
+            _ => None,
+        }
+    }
+
+    /// The problem's stable `code` (`"session_revoked"`, `"not_found"`, …).
+    pub fn code(&self) -> Option<&str> {
+        self.problem().map(|p| p.code.as_str())
+    }
+
+    /// The HTTP status of an error answer; `None` when no answer arrived.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            Error::Api(problem) => Some(problem.status),
+            Error::UnexpectedStatus { status, .. } | Error::Decode { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// The problem's `reason` member (e.g. the sign-out reason of `session_revoked`).
+    pub fn reason(&self) -> Option<&str> {
+        self.problem().and_then(|p| p.reason.as_deref())
+    }
+
+    /// Builds the error for a non-success answer: a problem when the body is
+    /// one, [`Error::UnexpectedStatus`] otherwise.
+    pub(crate) fn from_answer(status: u16, headers: &HeaderMap, body: &[u8]) -> Self {
+        match Problem::from_answer(status, headers, body) {
+            Some(problem) => Error::Api(Box::new(problem)),
+            None => Error::UnexpectedStatus {
+                status,
+                body: String::from_utf8_lossy(body).into_owned(),
+            },
+        }
+    }
+}
+
+impl From<reqwest::Error> for Error {
+    fn from(e: reqwest::Error) -> Self {
+        Error::Transport(e)
+    }
+}
+
+impl From<tokio_tungstenite::tungstenite::Error> for Error {
+    fn from(e: tokio_tungstenite::tungstenite::Error) -> Self {
+        Error::WebSocket(e)
+    }
+}
+
+/// `err` and its causes on one line, leaving out causes whose text the
+/// message before them already includes.
+fn with_causes(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(c) = cause {
+        let message = c.to_string();
+        if !text.contains(&message) {
+            text.push_str(": ");
+            text.push_str(&message);
+        }
+        cause = c.source();
+    }
+    text
+}
+
+fn body_excerpt(body: &str) -> String {
+    const MAX: usize = 200;
+    let body = body.trim();
+    if body.is_empty() {
+        return String::new();
+    }
+    match body.char_indices().nth(MAX) {
+        Some((cut, _)) => format!(": {}…", &body[..cut]),
+        None => format!(": {body}"),
+    }
+}
+
+/// An RFC 9457 problem document as usher sends it.
+///
+/// `status` is the HTTP status of the answer (authoritative over the body's
+/// `status` member) and `retry_after` prefers the `Retry-After` header over a
+/// `retry_after` body member. Members not modelled here are kept in `extra`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Problem {
+    /// The `type` URI; usher uses `about:blank`.
+    #[serde(rename = "type", default = "about_blank")]
+    pub problem_type: String,
+    /// HTTP status code.
+    #[serde(default)]
+    pub status: u16,
+    /// Stable machine-readable code, e.g. `too_many_streams`.
+    pub code: String,
+    /// Short human-readable summary.
+    #[serde(default)]
+    pub title: String,
+    /// Longer human-readable explanation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    /// Why, for codes that carry one (`session_revoked`, `stream_ended`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Seconds to wait before retrying (`429` answers).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after: Option<u64>,
+    /// Every other member (`limit`, `active`, …).
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+fn about_blank() -> String {
+    "about:blank".to_owned()
+}
+
+impl Problem {
+    /// Parses an error answer's parts; `None` when the body is not a JSON
+    /// object with a string `code`.
+    pub fn from_answer(status: u16, headers: &HeaderMap, body: &[u8]) -> Option<Self> {
+        let value: Value = serde_json::from_slice(body).ok()?;
+        value.get("code")?.as_str()?;
+        let mut problem: Problem = serde_json::from_value(value).ok()?;
+        problem.status = status;
+        if let Some(seconds) = retry_after_seconds(headers) {
+            problem.retry_after = Some(seconds);
+        }
+        Some(problem)
+    }
+
+    /// An extra member by name, e.g. `problem.get("limit")`.
+    pub fn get(&self, member: &str) -> Option<&Value> {
+        self.extra.get(member)
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.title.is_empty() {
+            write!(f, "{} (HTTP {})", self.code, self.status)?;
+        } else {
+            write!(f, "{} ({})", self.title, self.code)?;
+        }
+        if let Some(detail) = &self.detail {
+            write!(f, ": {detail}")?;
+        }
+        if let Some(reason) = &self.reason {
+            write!(f, " [reason: {reason}]")?;
+        }
+        if let Some(seconds) = self.retry_after {
+            write!(f, " [retry after {seconds}s]")?;
+        }
+        Ok(())
+    }
+}
+
+/// `Retry-After` in its delta-seconds form; usher never sends the date form.
+fn retry_after_seconds(headers: &HeaderMap) -> Option<u64> {
+    headers.get(RETRY_AFTER)?.to_str().ok()?.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    #[test]
+    fn parses_problem_with_extra_members() {
+        let body = br#"{"type":"about:blank","title":"Too many streams","status":409,
+            "code":"too_many_streams","detail":"All 2 streams are in use.","limit":2,"active":[]}"#;
+        let problem = Problem::from_answer(409, &HeaderMap::new(), body).expect("a problem");
+        assert_eq!(problem.code, "too_many_streams");
+        assert_eq!(problem.status, 409);
+        assert_eq!(problem.title, "Too many streams");
+        assert_eq!(problem.detail.as_deref(), Some("All 2 streams are in use."));
+        assert_eq!(problem.get("limit"), Some(&Value::from(2)));
+        assert!(problem.get("active").is_some_and(Value::is_array));
+        assert!(!problem.extra.contains_key("code"));
+    }
+
+    #[test]
+    fn retry_after_header_wins_over_body_member() {
+        let mut headers = HeaderMap::new();
+        headers.insert(RETRY_AFTER, HeaderValue::from_static("30"));
+        let body =
+            br#"{"title":"Slow down","status":429,"code":"too_many_attempts","retry_after":5}"#;
+        let problem = Problem::from_answer(429, &headers, body).expect("a problem");
+        assert_eq!(problem.retry_after, Some(30));
+
+        let problem = Problem::from_answer(429, &HeaderMap::new(), body).expect("a problem");
+        assert_eq!(problem.retry_after, Some(5));
+    }
+
+    #[test]
+    fn http_status_is_authoritative() {
+        let body = br#"{"title":"x","status":200,"code":"invalid_token"}"#;
+        let problem = Problem::from_answer(401, &HeaderMap::new(), body).expect("a problem");
+        assert_eq!(problem.status, 401);
+    }
+
+    #[test]
+    fn non_problem_bodies_become_unexpected_status() {
+        for body in [
+            &b""[..],
+            b"<html>bad gateway</html>",
+            b"{\"title\":\"no code\"}",
+            b"[1]",
+        ] {
+            let err = Error::from_answer(502, &HeaderMap::new(), body);
+            assert!(
+                matches!(err, Error::UnexpectedStatus { status: 502, .. }),
+                "{err:?}"
+            );
+            assert_eq!(err.status(), Some(502));
+            assert_eq!(err.code(), None);
+        }
+    }
+
+    #[test]
+    fn error_accessors_and_display() {
+        let body = br#"{"type":"about:blank","title":"Signed out","status":401,
+            "code":"session_revoked","detail":"This device was signed out.","reason":"remote"}"#;
+        let err = Error::from_answer(401, &HeaderMap::new(), body);
+        assert_eq!(err.code(), Some("session_revoked"));
+        assert_eq!(err.status(), Some(401));
+        assert_eq!(err.reason(), Some("remote"));
+        assert_eq!(
+            err.to_string(),
+            "Signed out (session_revoked): This device was signed out. [reason: remote]"
+        );
+    }
+
+    #[test]
+    fn long_bodies_are_cut_in_messages() {
+        let err = Error::from_answer(500, &HeaderMap::new(), "é".repeat(1000).as_bytes());
+        assert!(err.to_string().chars().count() < 260);
+    }
+}

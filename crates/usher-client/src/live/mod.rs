@@ -1,0 +1,284 @@
+//! The live channel: a WebSocket from a device to `GET /v1/live`.
+
+mod event;
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use reqwest::header::{HeaderValue, AUTHORIZATION, SEC_WEBSOCKET_PROTOCOL};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::handshake::client::Request;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+pub use event::{LiveEvent, CLOSE_GOING_AWAY, CLOSE_SIGNED_OUT};
+
+use crate::client::Client;
+use crate::error::{Error, Result};
+
+/// The subprotocol usher speaks on the live channel.
+pub const SUBPROTOCOL: &str = "usher.v1";
+/// Prefix of the subprotocol that carries a browser's access token.
+pub const BEARER_SUBPROTOCOL_PREFIX: &str = "usher.bearer.";
+
+/// How a live connection presents the access token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LiveAuth {
+    /// `Authorization: Bearer …`, as native apps do.
+    #[default]
+    Header,
+    /// `Sec-WebSocket-Protocol: usher.v1, usher.bearer.<token>`, as browsers
+    /// must, since they cannot set headers on a WebSocket.
+    Subprotocol,
+}
+
+impl Client {
+    /// Opens this device's live channel, authenticated by the `Authorization`
+    /// header; `watch_devices` also subscribes to `devices_changed`.
+    pub async fn live(&self, watch_devices: bool) -> Result<LiveConnection> {
+        self.live_with_auth(LiveAuth::Header, watch_devices).await
+    }
+
+    /// Opens the live channel the way a browser does, with the token in
+    /// `Sec-WebSocket-Protocol`.
+    pub async fn connect_with_subprotocol_token(
+        &self,
+        watch_devices: bool,
+    ) -> Result<LiveConnection> {
+        self.live_with_auth(LiveAuth::Subprotocol, watch_devices)
+            .await
+    }
+
+    /// Opens the live channel presenting the token as `auth` says. Without a
+    /// token the request goes out unauthenticated.
+    pub async fn live_with_auth(
+        &self,
+        auth: LiveAuth,
+        watch_devices: bool,
+    ) -> Result<LiveConnection> {
+        LiveConnection::connect(self.live_request(auth, watch_devices)?).await
+    }
+
+    /// The handshake request [`Client::live_with_auth`] would send, for tests
+    /// that want to alter it before [`LiveConnection::connect`].
+    pub fn live_request(&self, auth: LiveAuth, watch_devices: bool) -> Result<Request> {
+        let mut url = self.endpoint(&["v1", "live"]);
+        let scheme = if url.scheme() == "https" { "wss" } else { "ws" };
+        url.set_scheme(scheme)
+            .map_err(|()| Error::InvalidUrl(format!("{url}: cannot use as {scheme}://")))?;
+        if watch_devices {
+            url.set_query(Some("watch=devices"));
+        }
+        let mut request = url.as_str().into_client_request()?;
+        if let Some(token) = self.token() {
+            let (name, value) = match auth {
+                LiveAuth::Header => (AUTHORIZATION, format!("Bearer {token}")),
+                LiveAuth::Subprotocol => (
+                    SEC_WEBSOCKET_PROTOCOL,
+                    format!("{SUBPROTOCOL}, {BEARER_SUBPROTOCOL_PREFIX}{token}"),
+                ),
+            };
+            let value = HeaderValue::from_str(&value)
+                .map_err(|e| Error::InvalidRequest(format!("token: {e}")))?;
+            request.headers_mut().insert(name, value);
+        }
+        Ok(request)
+    }
+}
+
+/// An open live channel. Read it with [`LiveConnection::next_event`]; reading
+/// is also what answers the server's pings, so keep reading.
+#[derive(Debug)]
+pub struct LiveConnection {
+    ws: WebSocketStream<MaybeTlsStream<TcpStream>>,
+    protocol: Option<String>,
+    idle_timeout: Option<Duration>,
+    finished: bool,
+}
+
+impl LiveConnection {
+    /// Performs the handshake for `request`. A refused handshake becomes the
+    /// same [`Error::Api`] an HTTP call would give (e.g. `401 session_revoked`).
+    pub async fn connect(request: Request) -> Result<Self> {
+        // Nagle would only delay our pongs and close replies.
+        let (ws, response) =
+            match tokio_tungstenite::connect_async_with_config(request, None, true).await {
+                Ok(connected) => connected,
+                Err(tungstenite::Error::Http(response)) => {
+                    let body = response.body().as_deref().unwrap_or_default();
+                    return Err(Error::from_answer(
+                        response.status().as_u16(),
+                        response.headers(),
+                        body,
+                    ));
+                }
+                Err(e) => return Err(e.into()),
+            };
+        let protocol = response
+            .headers()
+            .get(SEC_WEBSOCKET_PROTOCOL)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        Ok(LiveConnection {
+            ws,
+            protocol,
+            idle_timeout: None,
+            finished: false,
+        })
+    }
+
+    /// The subprotocol the server selected, if any (`usher.v1`).
+    pub fn protocol(&self) -> Option<&str> {
+        self.protocol.as_deref()
+    }
+
+    /// Treat the connection as dead when no frame at all (pings included)
+    /// arrives for `limit`; [`LiveConnection::next_event`] then yields
+    /// [`Error::Idle`]. Pick a limit above the server's 30 s ping interval.
+    pub fn set_idle_timeout(&mut self, limit: Option<Duration>) {
+        self.idle_timeout = limit;
+    }
+
+    /// The next event. After [`LiveEvent::Closed`], an error, or the end of
+    /// the stream, every later call returns `None`.
+    pub async fn next_event(&mut self) -> Option<Result<LiveEvent>> {
+        while !self.finished {
+            let frame = match self.idle_timeout {
+                None => self.ws.next().await,
+                Some(limit) => match tokio::time::timeout(limit, self.ws.next()).await {
+                    Ok(frame) => frame,
+                    Err(_elapsed) => {
+                        self.finished = true;
+                        return Some(Err(Error::Idle(limit)));
+                    }
+                },
+            };
+            match frame {
+                Some(Ok(Message::Text(text))) => return Some(LiveEvent::from_json(&text)),
+                Some(Ok(Message::Close(frame))) => {
+                    self.finished = true;
+                    // Sends the close reply tungstenite queued; the event matters
+                    // more than a clean handshake, so a failure here is ignored.
+                    let _ = self.ws.flush().await;
+                    return Some(Ok(closed_event(frame)));
+                }
+                // Pings are answered inside tungstenite; binary frames are not
+                // part of the protocol.
+                Some(Ok(_)) => continue,
+                Some(Err(
+                    tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed,
+                ))
+                | None => self.finished = true,
+                Some(Err(e)) => {
+                    self.finished = true;
+                    return Some(Err(e.into()));
+                }
+            }
+        }
+        None
+    }
+
+    /// Sends a text frame (the protocol defines none from device to server;
+    /// this is for tests of how the server copes).
+    pub async fn send_text(&mut self, text: impl Into<String>) -> Result<()> {
+        self.ws.send(Message::text(text.into())).await?;
+        Ok(())
+    }
+
+    /// Closes the connection normally and waits briefly for the server's reply.
+    pub async fn close(&mut self) -> Result<()> {
+        if self.finished {
+            return Ok(());
+        }
+        self.finished = true;
+        let frame = CloseFrame {
+            code: CloseCode::Normal,
+            reason: "".into(),
+        };
+        match self.ws.close(Some(frame)).await {
+            Ok(()) => {}
+            Err(tungstenite::Error::ConnectionClosed | tungstenite::Error::AlreadyClosed) => {
+                return Ok(())
+            }
+            Err(e) => return Err(e.into()),
+        }
+        let drain = async { while let Some(Ok(_)) = self.ws.next().await {} };
+        let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
+        Ok(())
+    }
+}
+
+fn closed_event(frame: Option<CloseFrame>) -> LiveEvent {
+    match frame {
+        Some(frame) => LiveEvent::Closed {
+            code: frame.code.into(),
+            reason: frame.reason.to_string(),
+        },
+        // RFC 6455 §7.1.5: 1005 stands for "no status code was present".
+        None => LiveEvent::Closed {
+            code: 1005,
+            reason: String::new(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client() -> Client {
+        Client::new("https://example.com/usher")
+            .expect("valid url")
+            .with_token("tok")
+    }
+
+    #[test]
+    fn header_auth_request() {
+        let request = client()
+            .live_request(LiveAuth::Header, true)
+            .expect("builds");
+        assert_eq!(
+            request.uri().to_string(),
+            "wss://example.com/usher/v1/live?watch=devices"
+        );
+        assert_eq!(request.headers()[AUTHORIZATION], "Bearer tok");
+        assert!(request.headers().get(SEC_WEBSOCKET_PROTOCOL).is_none());
+    }
+
+    #[test]
+    fn subprotocol_auth_request() {
+        let request = Client::new("http://127.0.0.1:8080")
+            .expect("valid url")
+            .with_token("tok")
+            .live_request(LiveAuth::Subprotocol, false)
+            .expect("builds");
+        assert_eq!(request.uri().to_string(), "ws://127.0.0.1:8080/v1/live");
+        assert_eq!(
+            request.headers()[SEC_WEBSOCKET_PROTOCOL],
+            "usher.v1, usher.bearer.tok"
+        );
+        assert!(request.headers().get(AUTHORIZATION).is_none());
+    }
+
+    #[test]
+    fn close_frames_become_events() {
+        let event = closed_event(Some(CloseFrame {
+            code: CloseCode::from(4001),
+            reason: "signed out".into(),
+        }));
+        assert_eq!(
+            event,
+            LiveEvent::Closed {
+                code: 4001,
+                reason: "signed out".into()
+            }
+        );
+        assert!(matches!(
+            closed_event(None),
+            LiveEvent::Closed { code: 1005, .. }
+        ));
+    }
+}
