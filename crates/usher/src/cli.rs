@@ -124,27 +124,38 @@ fn init_logging(format: LogFormat) {
 }
 
 /// Runs the parsed command line.
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let file = cli.config.as_deref();
-    match cli.command {
-        Command::Device(args) => usher_client::device_cli::run(args).await,
-        Command::Serve(store) => {
-            init_logging(cli.log_format);
-            serve(store.config(file)?).await
+pub async fn run(cli: Cli) -> std::process::ExitCode {
+    let result = match cli.command {
+        // The simulator has its own reporting and exit codes (3: signed out).
+        Command::Device(args) => return usher_client::device_cli::run_and_report(args).await,
+        command => run_operator(command, cli.config.as_deref(), cli.log_format).await,
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("usher: {e:#}");
+            std::process::ExitCode::FAILURE
         }
+    }
+}
+
+async fn run_operator(
+    command: Command,
+    file: Option<&std::path::Path>,
+    log_format: LogFormat,
+) -> anyhow::Result<()> {
+    init_logging(log_format);
+    match command {
+        Command::Device(args) => usher_client::device_cli::run(args).await,
+        Command::Serve(store) => serve(store.config(file)?).await,
         Command::Migrate(store) => {
-            init_logging(cli.log_format);
             let config = store.config(file)?;
             let store = crate::store::open(&config.database_url()).await?;
             println!("schema of {} is up to date", store.describe());
             Ok(())
         }
-        Command::Account(command) => {
-            init_logging(cli.log_format);
-            account(command, file).await
-        }
+        Command::Account(command) => account(command, file).await,
         Command::Keys(KeysCommand::Rotate { store }) => {
-            init_logging(cli.log_format);
             let config = store.config(file)?;
             let store = crate::store::open(&config.database_url()).await?;
             let key = crate::auth::tokens::generate_key(chrono::Utc::now().timestamp_millis())?;
