@@ -133,6 +133,16 @@ fn spawn_background(
                 }
             },
         ),
+        periodic(
+            usher,
+            shutdown,
+            every(usher.config.streams.reap_interval_ms),
+            |u| async move {
+                if let Err(e) = u.expire_leases().await {
+                    tracing::warn!(error = %e, "lease expiry sweep failed");
+                }
+            },
+        ),
         periodic(usher, shutdown, HOUSEKEEPING_INTERVAL, |u| async move {
             let now = u.clock.now();
             u.tokens.prune(now);

@@ -11,7 +11,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{Plan, PlanName};
+use crate::domain::{Plan, PlanName, Plans};
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -29,6 +29,7 @@ pub struct Config {
     pub password_hashing: HashingConfig,
     pub throttle: ThrottleConfig,
     pub live: LiveConfig,
+    pub streams: StreamConfig,
     /// The plan new accounts get when they do not name one.
     pub default_plan: PlanName,
     pub plans: BTreeMap<String, Plan>,
@@ -86,6 +87,18 @@ pub struct LiveConfig {
     pub ping_interval_secs: u64,
 }
 
+/// Stream leases.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StreamConfig {
+    /// How often a playing device is asked to heartbeat.
+    pub heartbeat_interval_secs: u64,
+    /// How long a slot is held after the last heartbeat.
+    pub lease_secs: u64,
+    /// How often lapsed leases are tidied and their devices told.
+    pub reap_interval_ms: u64,
+}
+
 impl Default for Config {
     fn default() -> Self {
         let plan = |max_streams| Plan {
@@ -120,6 +133,11 @@ impl Default for Config {
             },
             live: LiveConfig {
                 ping_interval_secs: 30,
+            },
+            streams: StreamConfig {
+                heartbeat_interval_secs: 20,
+                lease_secs: 60,
+                reap_interval_ms: 5_000,
             },
             default_plan: PlanName("basic".into()),
             plans: BTreeMap::from([
@@ -196,6 +214,11 @@ impl Config {
         if self.throttle.account_burst == 0 || self.throttle.ip_burst == 0 {
             return bad("throttle bursts must be at least 1");
         }
+        if self.streams.heartbeat_interval_secs == 0
+            || self.streams.lease_secs <= self.streams.heartbeat_interval_secs
+        {
+            return bad("streams.lease_secs must be longer than streams.heartbeat_interval_secs");
+        }
         if self.max_body_bytes < 1024 {
             return bad("max_body_bytes must be at least 1024");
         }
@@ -204,6 +227,10 @@ impl Config {
 
     pub fn plan(&self, name: &PlanName) -> Option<&Plan> {
         self.plans.get(name.as_str())
+    }
+
+    pub fn plans(&self) -> Plans {
+        Plans::new(self.plans.clone(), &self.default_plan)
     }
 
     pub fn access_ttl(&self) -> Duration {

@@ -16,6 +16,8 @@ use crate::store::{Revocation, RevokedSession, SharedStore};
 
 pub struct Usher {
     pub config: Config,
+    /// Plan limits, resolved once from the configuration.
+    pub plans: crate::domain::Plans,
     pub store: SharedStore,
     pub bus: SharedBus,
     pub clock: SharedClock,
@@ -54,6 +56,7 @@ impl Usher {
             throttle: SignInThrottle::new(&config.throttle),
             tokens,
             sessions: SessionCache::default(),
+            plans: config.plans(),
             live: Arc::default(),
             config,
             store,
@@ -79,6 +82,15 @@ impl Usher {
             );
         }
         for r in revoked {
+            if let Some(stream_id) = r.ended_stream {
+                self.publish(Event::StreamStopped {
+                    stream_id,
+                    session_id: r.session_id,
+                    account_id: r.account_id,
+                    reason: crate::domain::StreamEndReason::SignedOut,
+                })
+                .await;
+            }
             self.publish(Event::SessionRevoked {
                 seq: r.seq,
                 session_id: r.session_id,

@@ -38,6 +38,22 @@ pub enum Error {
     NotFound,
     #[error("the current password is wrong")]
     WrongPassword,
+    #[error("every stream of the plan is in use")]
+    TooManyStreams {
+        limit: u32,
+        active: Vec<crate::streams::service::ActiveStreamView>,
+    },
+    #[error("the plan's device limit is reached")]
+    DeviceLimitReached {
+        limit: u32,
+        devices: Vec<crate::devices::service::DeviceView>,
+    },
+    #[error("this stream has ended")]
+    StreamEnded(crate::domain::StreamEndReason),
+    #[error("{0}")]
+    InvalidTitle(String),
+    #[error("no such profile on this account")]
+    UnknownProfile,
     #[error("the service is busy")]
     Overloaded,
     #[error("a dependency is unavailable")]

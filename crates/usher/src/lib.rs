@@ -19,6 +19,7 @@ pub mod http;
 pub mod live;
 pub mod sessions;
 pub mod store;
+pub mod streams;
 
 pub use app::App;
 pub use config::Config;

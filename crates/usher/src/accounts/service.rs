@@ -3,7 +3,7 @@
 use serde::Serialize;
 
 use crate::core::Usher;
-use crate::domain::{AccountId, Email, Millis, NewPassword, Plan, PlanName};
+use crate::domain::{AccountId, Email, Millis, NewPassword, PlanName};
 use crate::error::{Error, Result};
 use crate::store::{AccountRecord, StoreError};
 
@@ -26,16 +26,15 @@ pub struct PlanView {
 }
 
 impl Usher {
-    fn known_plan(&self, name: Option<String>) -> Result<(PlanName, Plan)> {
+    /// The named plan (or the default), if it is configured.
+    fn known_plan(&self, name: Option<String>) -> Result<PlanName> {
         let name = name
             .map(PlanName)
             .unwrap_or_else(|| self.config.default_plan.clone());
-        let plan = self
-            .config
-            .plan(&name)
-            .cloned()
-            .ok_or_else(|| Error::UnknownPlan(name.0.clone()))?;
-        Ok((name, plan))
+        match self.plans.get(name.as_str()) {
+            Some(_) => Ok(name),
+            None => Err(Error::UnknownPlan(name.0)),
+        }
     }
 
     pub async fn create_account(
@@ -47,7 +46,7 @@ impl Usher {
         let email = Email::parse(email).map_err(|e| Error::InvalidEmail(e.to_string()))?;
         let password =
             NewPassword::parse(password, &email).map_err(|e| Error::WeakPassword(e.to_string()))?;
-        let (plan, _) = self.known_plan(plan)?;
+        let plan = self.known_plan(plan)?;
         let password_hash = self.hasher.hash(password.expose().to_owned()).await?;
         let record = AccountRecord {
             id: AccountId::new(),
@@ -65,7 +64,7 @@ impl Usher {
 
     /// Operator task: move an account to another plan.
     pub async fn set_plan(&self, account: AccountId, plan: String) -> Result<()> {
-        let (plan, _) = self.known_plan(Some(plan))?;
+        let plan = self.known_plan(Some(plan))?;
         if self.store.set_plan(account, &plan).await? {
             Ok(())
         } else {
@@ -83,14 +82,8 @@ impl Usher {
 
     pub async fn account_overview(&self, account: AccountId) -> Result<AccountOverview> {
         let record = self.store.account(account).await?.ok_or(Error::NotFound)?;
-        let plan = self.config.plan(&record.plan).cloned().unwrap_or(Plan {
-            // A plan removed from configuration keeps its accounts on the default's limits.
-            max_streams: self
-                .config
-                .plan(&self.config.default_plan)
-                .map_or(1, |p| p.max_streams),
-            max_devices: None,
-        });
+        // A plan removed from configuration keeps its accounts on the default's limits.
+        let plan = self.plans.limits(record.plan.as_str()).clone();
         Ok(AccountOverview {
             account_id: record.id,
             email: record.email.to_string(),
@@ -99,7 +92,11 @@ impl Usher {
                 max_streams: plan.max_streams,
                 max_devices: plan.max_devices,
             },
-            streams_in_use: 0,
+            streams_in_use: self
+                .store
+                .live_streams(account, self.clock.now())
+                .await?
+                .len() as u32,
             devices_signed_in: self.store.count_active_sessions(account).await?,
             created_at: crate::domain::rfc3339(record.created_at),
         })

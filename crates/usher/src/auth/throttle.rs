@@ -7,7 +7,7 @@ use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::time::Duration;
 
-use governor::clock::{Clock, DefaultClock};
+use governor::clock::Clock;
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::config::ThrottleConfig;
@@ -41,13 +41,12 @@ impl SignInThrottle {
 
     /// Takes one attempt for this address and account; `Err(wait)` when either is exhausted.
     pub fn check(&self, ip: IpAddr, email: &Email) -> Result<(), Duration> {
-        let now = DefaultClock::default().now();
         self.by_ip
             .check_key(&ip)
-            .map_err(|not_until| not_until.wait_time_from(now))?;
+            .map_err(|not_until| not_until.wait_time_from(self.by_ip.clock().now()))?;
         self.by_account
             .check_key(&email.as_str().to_owned())
-            .map_err(|not_until| not_until.wait_time_from(now))
+            .map_err(|not_until| not_until.wait_time_from(self.by_account.clock().now()))
     }
 
     /// Forgets keys whose limits have fully recovered (bounded memory).

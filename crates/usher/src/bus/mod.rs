@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
-use crate::domain::{AccountId, Millis, SessionId, SignOutReason};
+use crate::domain::{AccountId, Millis, SessionId, SignOutReason, StreamEndReason, StreamId};
 
 pub mod local;
 
@@ -27,6 +27,13 @@ pub enum Event {
     SessionUpdated {
         session_id: SessionId,
         account_id: AccountId,
+    },
+    /// A stream ended: free, and its device (unless it stopped it itself) told.
+    StreamStopped {
+        stream_id: StreamId,
+        session_id: SessionId,
+        account_id: AccountId,
+        reason: StreamEndReason,
     },
     /// The account's device list changed: tell account pages that watch it.
     DevicesChanged { account_id: AccountId },

@@ -4,10 +4,10 @@ use serde::Serialize;
 
 use crate::bus::Event;
 use crate::core::Usher;
-use crate::domain::{rfc3339, AccountId, DeviceName, SessionId};
+use crate::domain::{rfc3339, AccountId, DeviceName, SessionId, StreamId};
 use crate::error::{Error, Result};
 use crate::sessions::cache::Lookup;
-use crate::store::SessionRecord;
+use crate::store::{ActiveStream, SessionRecord};
 
 /// One row of the device list.
 #[derive(Debug, Serialize)]
@@ -22,13 +22,27 @@ pub struct DeviceView {
     pub last_active_at: String,
     pub ip: Option<String>,
     pub location: Option<serde_json::Value>,
-    pub streaming: Option<serde_json::Value>,
+    pub streaming: Option<NowPlaying>,
     pub profile: Option<serde_json::Value>,
     pub current: bool,
 }
 
+/// What a device is playing now.
+#[derive(Debug, Serialize)]
+pub struct NowPlaying {
+    pub stream_id: StreamId,
+    pub title: String,
+    pub started_at: String,
+}
+
 impl Usher {
-    fn device_view(&self, record: SessionRecord, current: SessionId) -> DeviceView {
+    /// One row of the device list; `streams` are the account's live streams.
+    pub(crate) fn device_view(
+        &self,
+        record: SessionRecord,
+        current: Option<SessionId>,
+        streams: &[ActiveStream],
+    ) -> DeviceView {
         // This node's memory may be fresher than the last batched write.
         let (mut last_active, mut ip) = (record.last_active_at, record.last_ip);
         if let Lookup::Active(cached) = self.sessions.lookup(record.id) {
@@ -47,18 +61,26 @@ impl Usher {
             last_active_at: rfc3339(last_active),
             ip: ip.map(|ip| ip.to_string()),
             location: None,
-            streaming: None,
+            streaming: streams
+                .iter()
+                .find(|s| s.stream.session_id == record.id)
+                .map(|s| NowPlaying {
+                    stream_id: s.stream.id,
+                    title: s.stream.title.clone(),
+                    started_at: rfc3339(s.stream.started_at),
+                }),
             profile: None,
-            current: record.id == current,
+            current: Some(record.id) == current,
         }
     }
 
     /// Every signed-in device of the account, oldest sign-in first.
     pub async fn devices(&self, account: AccountId, current: SessionId) -> Result<Vec<DeviceView>> {
         let records = self.store.active_sessions(account).await?;
+        let streams = self.store.live_streams(account, self.clock.now()).await?;
         Ok(records
             .into_iter()
-            .map(|r| self.device_view(r, current))
+            .map(|r| self.device_view(r, Some(current), &streams))
             .collect())
     }
 
@@ -87,6 +109,7 @@ impl Usher {
             account_id: account,
         })
         .await;
-        Ok(self.device_view(record, current))
+        let streams = self.store.live_streams(account, self.clock.now()).await?;
+        Ok(self.device_view(record, Some(current), &streams))
     }
 }

@@ -79,6 +79,10 @@ prefixed_id!(
     /// A device session: one signed-in device.
     SessionId, "ses_", "session"
 );
+prefixed_id!(
+    /// A stream: one slot of the plan's concurrent streams, held by a lease.
+    StreamId, "str_", "stream"
+);
 
 #[cfg(test)]
 mod tests {

@@ -6,13 +6,15 @@ mod ids;
 mod password;
 mod plan;
 mod reason;
+mod stream;
 
 pub use device::{DeviceInfo, DeviceName, DeviceType, InvalidDeviceField};
 pub use email::{Email, InvalidEmail};
-pub use ids::{AccountId, InvalidId, SessionId};
+pub use ids::{AccountId, InvalidId, SessionId, StreamId};
 pub use password::{NewPassword, WeakPassword};
-pub use plan::{Plan, PlanName};
+pub use plan::{Plan, PlanName, Plans};
 pub use reason::SignOutReason;
+pub use stream::{StreamEndReason, StreamTitle};
 
 /// Milliseconds since the Unix epoch, UTC: the one time representation in the
 /// store and the domain (portable across SQLite and PostgreSQL).

@@ -23,3 +23,30 @@ pub struct Plan {
     #[serde(default)]
     pub max_devices: Option<u32>,
 }
+
+/// The configured plans, with the fallback used for an account whose plan
+/// was removed from configuration.
+#[derive(Debug, Clone)]
+pub struct Plans {
+    plans: std::collections::BTreeMap<String, Plan>,
+    fallback: Plan,
+}
+
+impl Plans {
+    pub fn new(plans: std::collections::BTreeMap<String, Plan>, default: &PlanName) -> Self {
+        let fallback = plans.get(default.as_str()).cloned().unwrap_or(Plan {
+            max_streams: 1,
+            max_devices: None,
+        });
+        Self { plans, fallback }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&Plan> {
+        self.plans.get(name)
+    }
+
+    /// The limits that apply to an account on plan `name`.
+    pub fn limits(&self, name: &str) -> &Plan {
+        self.plans.get(name).unwrap_or(&self.fallback)
+    }
+}

@@ -96,6 +96,32 @@ impl From<Error> for ApiError {
             Error::NotFound => Self::not_found(),
             Error::WrongPassword => Self::new(S::FORBIDDEN, "wrong_password", "Wrong password")
                 .detail("The current password is wrong."),
+            Error::TooManyStreams { limit, active } => {
+                Self::new(S::CONFLICT, "too_many_streams", "Too many streams")
+                    .detail(format!(
+                        "All {limit} streams of this plan are in use. Stop one of them to watch here."
+                    ))
+                    .with("limit", limit)
+                    .with("active", serde_json::to_value(active).unwrap_or_default())
+            }
+            Error::DeviceLimitReached { limit, devices } => {
+                Self::new(S::FORBIDDEN, "device_limit_reached", "Device limit reached")
+                    .detail(format!(
+                        "This plan allows {limit} signed-in devices. Sign one out to sign in here."
+                    ))
+                    .with("limit", limit)
+                    .with("devices", serde_json::to_value(devices).unwrap_or_default())
+            }
+            Error::StreamEnded(reason) => Self::new(S::GONE, "stream_ended", "Stream ended")
+                .detail("This stream has ended. Start a new one to keep watching.")
+                .with("reason", reason.as_str()),
+            Error::InvalidTitle(d) => {
+                Self::new(S::UNPROCESSABLE_ENTITY, "invalid_title", "Invalid title").detail(d)
+            }
+            Error::UnknownProfile => {
+                Self::new(S::UNPROCESSABLE_ENTITY, "unknown_profile", "Unknown profile")
+                    .detail("There is no such profile on this account.")
+            }
             Error::Overloaded => Self::new(S::SERVICE_UNAVAILABLE, "overloaded", "Busy")
                 .detail("The service is busy. Try again shortly.")
                 .retry_after(1),

@@ -36,6 +36,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::accounts::http::router())
         .merge(crate::sessions::http::router())
         .merge(crate::devices::http::router())
+        .merge(crate::streams::http::router())
         .merge(crate::live::socket::router())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

@@ -12,9 +12,10 @@ use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
-use super::{devices_changed_message, signed_out_message};
+use super::{devices_changed_message, signed_out_message, stream_stopped_message};
 use crate::bus::Event;
 use crate::core::Usher;
+use crate::domain::StreamEndReason;
 use crate::sessions::cache::Lookup;
 use crate::store::{Revocation, RevokedSession};
 
@@ -63,6 +64,7 @@ async fn apply(usher: &Usher, event: Event, applied: &mut i64) {
                     account_id,
                     reason,
                     at,
+                    ended_stream: None,
                 },
             );
             *applied = (*applied).max(seq);
@@ -75,6 +77,20 @@ async fn apply(usher: &Usher, event: Event, applied: &mut i64) {
                     Err(e) => tracing::warn!(error = %e, "could not refresh a renamed session"),
                 }
             }
+        }
+        Event::StreamStopped {
+            stream_id,
+            session_id,
+            account_id,
+            reason,
+        } => {
+            if reason != StreamEndReason::Stopped {
+                let message = stream_stopped_message(stream_id, reason);
+                usher.live.send_to_session(session_id, message);
+            }
+            usher
+                .live
+                .send_to_watchers(account_id, devices_changed_message());
         }
         Event::DevicesChanged { account_id } => {
             usher

@@ -9,12 +9,19 @@ pub use registry::{LiveRegistry, Outbound};
 
 use std::sync::Arc;
 
-use crate::domain::{rfc3339, Millis, SignOutReason};
+use crate::domain::{rfc3339, Millis, SignOutReason, StreamEndReason, StreamId};
 
 /// `{"type":"signed_out","reason":R,"at":T}`
 pub fn signed_out_message(reason: SignOutReason, at: Millis) -> Outbound {
     let text = serde_json::json!({ "type": "signed_out", "reason": reason, "at": rfc3339(at) });
     Outbound::SignedOut(Arc::from(text.to_string()))
+}
+
+/// `{"type":"stream_stopped","stream_id":S,"reason":R}`
+pub fn stream_stopped_message(stream_id: StreamId, reason: StreamEndReason) -> Outbound {
+    let text =
+        serde_json::json!({ "type": "stream_stopped", "stream_id": stream_id, "reason": reason });
+    Outbound::Event(Arc::from(text.to_string()))
 }
 
 /// `{"type":"devices_changed"}`

@@ -9,7 +9,7 @@ use crate::core::Usher;
 use crate::domain::{AccountId, DeviceInfo, Email, SessionId, SignOutReason};
 use crate::error::{Error, Result};
 use crate::sessions::cache::{CachedSession, Lookup};
-use crate::store::{NewSession, RefreshOutcome};
+use crate::store::{CreateSessionOutcome, NewSession, RefreshOutcome};
 
 /// Tokens handed to a device at sign-in and on every refresh.
 #[derive(Debug)]
@@ -52,7 +52,15 @@ impl Usher {
             refresh_hash,
             now,
         };
-        self.store.create_session(&session).await?;
+        if let CreateSessionOutcome::DeviceLimitReached { limit, devices } =
+            self.store.create_session(&session, &self.plans).await?
+        {
+            let devices = devices
+                .into_iter()
+                .map(|d| self.device_view(d, None, &[]))
+                .collect();
+            return Err(Error::DeviceLimitReached { limit, devices });
+        }
         let access = self
             .tokens
             .issue(session.id, account.id, now)

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::domain::{
-    AccountId, DeviceInfo, DeviceName, Email, Millis, PlanName, SessionId, SignOutReason,
+    AccountId, DeviceInfo, DeviceName, DeviceType, Email, Millis, PlanName, Plans, SessionId,
+    SignOutReason, StreamEndReason, StreamId, StreamTitle,
 };
 
 pub mod sqlite;
@@ -77,6 +78,9 @@ pub struct RevokedSession {
     pub account_id: AccountId,
     pub reason: SignOutReason,
     pub at: Millis,
+    /// The stream the session was playing, ended in the same transaction
+    /// (not kept in the log: a caught-up node has nothing to tell about it).
+    pub ended_stream: Option<StreamId>,
 }
 
 /// What presenting a refresh token led to.
@@ -109,6 +113,92 @@ pub struct SigningKeyRecord {
     pub created_at: Millis,
 }
 
+/// A stream as stored.
+#[derive(Debug, Clone)]
+pub struct StreamRecord {
+    pub id: StreamId,
+    pub account_id: AccountId,
+    pub session_id: SessionId,
+    pub title: String,
+    pub profile_id: Option<String>,
+    pub started_at: Millis,
+    pub lease_expires_at: Millis,
+    pub ended: Option<(StreamEndReason, Millis)>,
+}
+
+/// A stream that counts against the plan, with the device playing it.
+#[derive(Debug, Clone)]
+pub struct ActiveStream {
+    pub stream: StreamRecord,
+    pub device_name: String,
+    pub device_type: DeviceType,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewStream {
+    pub id: StreamId,
+    pub account_id: AccountId,
+    pub session_id: SessionId,
+    pub title: StreamTitle,
+    pub profile_id: Option<String>,
+    pub now: Millis,
+    pub lease_ms: Millis,
+}
+
+/// A stream that has just ended, for telling its device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EndedStream {
+    pub stream_id: StreamId,
+    pub session_id: SessionId,
+    pub account_id: AccountId,
+    pub reason: StreamEndReason,
+}
+
+#[derive(Debug)]
+pub enum StartOutcome {
+    /// Admitted; `replaced` is the device's previous stream, ended to make room.
+    Started {
+        stream: StreamRecord,
+        replaced: Option<EndedStream>,
+    },
+    /// Every slot is taken.
+    Full {
+        limit: u32,
+        active: Vec<ActiveStream>,
+    },
+    /// The session was signed out meanwhile.
+    SessionEnded,
+}
+
+#[derive(Debug)]
+pub enum HeartbeatOutcome {
+    Extended(StreamRecord),
+    /// The stream has ended; `expired_now` when this heartbeat found its lease
+    /// lapsed and ended it.
+    Ended {
+        reason: StreamEndReason,
+        expired_now: Option<EndedStream>,
+    },
+    NotFound,
+}
+
+#[derive(Debug)]
+pub enum StopOutcome {
+    Stopped(EndedStream),
+    AlreadyEnded,
+    NotFound,
+}
+
+#[derive(Debug)]
+pub enum CreateSessionOutcome {
+    Created,
+    /// The plan's device cap is reached; these are the signed-in devices.
+    DeviceLimitReached {
+        limit: u32,
+        devices: Vec<SessionRecord>,
+    },
+}
+
 #[async_trait]
 pub trait AccountStore: Send + Sync {
     /// Creates the account; `Conflict` when the email is taken.
@@ -130,7 +220,13 @@ pub trait AccountStore: Send + Sync {
 
 #[async_trait]
 pub trait SessionStore: Send + Sync {
-    async fn create_session(&self, session: &NewSession) -> StoreResult<()>;
+    /// Creates the session unless the account's plan caps signed-in devices
+    /// and the cap is reached (checked in the same transaction).
+    async fn create_session(
+        &self,
+        session: &NewSession,
+        plans: &Plans,
+    ) -> StoreResult<CreateSessionOutcome>;
     async fn session(&self, id: SessionId) -> StoreResult<Option<SessionRecord>>;
     /// Signed-in (not revoked) sessions of the account, oldest first.
     async fn active_sessions(&self, account: AccountId) -> StoreResult<Vec<SessionRecord>>;
@@ -174,6 +270,39 @@ pub trait SessionStore: Send + Sync {
     async fn last_revocation_seq(&self) -> StoreResult<i64>;
 }
 
+/// Stream slots.
+///
+/// Admission is linearizable per account: an implementation must serialise
+/// `start_stream` calls of one account (and their view of sign-outs and stops)
+/// so that a count of live streams and the insert that follows it are atomic.
+#[async_trait]
+pub trait StreamStore: Send + Sync {
+    /// Takes a slot for the session if its plan allows, ending the session's
+    /// previous stream (`replaced`) first.
+    async fn start_stream(&self, stream: &NewStream, plans: &Plans) -> StoreResult<StartOutcome>;
+    /// Extends the lease of the session's stream.
+    async fn heartbeat(
+        &self,
+        session: SessionId,
+        id: StreamId,
+        now: Millis,
+        lease_ms: Millis,
+    ) -> StoreResult<HeartbeatOutcome>;
+    /// Stops a stream of the account; `by` is the session asking.
+    async fn stop_stream(
+        &self,
+        account: AccountId,
+        id: StreamId,
+        by: SessionId,
+        now: Millis,
+    ) -> StoreResult<StopOutcome>;
+    /// Streams that count against the plan now, oldest first.
+    async fn live_streams(&self, account: AccountId, now: Millis)
+        -> StoreResult<Vec<ActiveStream>>;
+    /// Ends streams whose lease has lapsed (tidying; admission does not need it).
+    async fn expire_leases(&self, now: Millis) -> StoreResult<Vec<EndedStream>>;
+}
+
 #[async_trait]
 pub trait KeyStore: Send + Sync {
     /// All signing keys, oldest first.
@@ -183,7 +312,7 @@ pub trait KeyStore: Send + Sync {
 
 /// Everything usher keeps.
 #[async_trait]
-pub trait Store: AccountStore + SessionStore + KeyStore {
+pub trait Store: AccountStore + SessionStore + StreamStore + KeyStore {
     /// A cheap round trip, for readiness.
     async fn ping(&self) -> StoreResult<()>;
     /// Short description for start-up logs (never includes credentials).

@@ -1,0 +1,229 @@
+//! Row mapping and statements shared by the SQLite store's parts.
+
+use std::str::FromStr;
+
+use sqlx::sqlite::SqliteRow;
+use sqlx::{Row, Sqlite, Transaction};
+
+use crate::domain::*;
+use crate::store::*;
+
+pub(super) fn classify(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+            StoreError::Unavailable(e.into())
+        }
+        _ => StoreError::Other(e.into()),
+    }
+}
+
+pub(super) fn corrupt(what: &str) -> StoreError {
+    StoreError::Other(anyhow::anyhow!("corrupt row: {what}"))
+}
+
+pub(super) const SESSION_COLUMNS: &str =
+    "id, account_id, device_name, device_type, device_model, app_version, \
+     created_at, last_active_at, last_ip, revoked_at, revoked_reason";
+
+pub(super) fn session_from_row(row: &SqliteRow) -> StoreResult<SessionRecord> {
+    let text = |col: &str| -> StoreResult<String> { row.try_get(col).map_err(classify) };
+    let kind = DeviceType::from_str(&text("device_type")?).map_err(|_| corrupt("device_type"))?;
+    let device = DeviceInfo::parse(
+        &text("device_name")?,
+        kind,
+        row.try_get::<Option<String>, _>("device_model")
+            .map_err(classify)?
+            .as_deref(),
+        row.try_get::<Option<String>, _>("app_version")
+            .map_err(classify)?
+            .as_deref(),
+    )
+    .map_err(|_| corrupt("device"))?;
+    let revoked_at: Option<i64> = row.try_get("revoked_at").map_err(classify)?;
+    let revoked = match revoked_at {
+        None => None,
+        Some(at) => {
+            let reason: String = text("revoked_reason")?;
+            Some(Revocation {
+                reason: reason.parse().map_err(|_| corrupt("revoked_reason"))?,
+                at,
+            })
+        }
+    };
+    Ok(SessionRecord {
+        id: text("id")?.parse().map_err(|_| corrupt("session id"))?,
+        account_id: text("account_id")?
+            .parse()
+            .map_err(|_| corrupt("account id"))?,
+        device,
+        created_at: row.try_get("created_at").map_err(classify)?,
+        last_active_at: row.try_get("last_active_at").map_err(classify)?,
+        last_ip: row
+            .try_get::<Option<String>, _>("last_ip")
+            .map_err(classify)?
+            .and_then(|ip| ip.parse().ok()),
+        revoked,
+    })
+}
+
+pub(super) fn account_from_row(row: &SqliteRow) -> StoreResult<AccountRecord> {
+    let email: String = row.try_get("email").map_err(classify)?;
+    let id: String = row.try_get("id").map_err(classify)?;
+    Ok(AccountRecord {
+        id: id.parse().map_err(|_| corrupt("account id"))?,
+        email: Email::parse(&email).map_err(|_| corrupt("email"))?,
+        password_hash: row.try_get("password_hash").map_err(classify)?,
+        plan: PlanName(row.try_get("plan").map_err(classify)?),
+        created_at: row.try_get("created_at").map_err(classify)?,
+    })
+}
+
+pub(super) fn revoked_from_row(row: &SqliteRow) -> StoreResult<RevokedSession> {
+    let sid: String = row.try_get("session_id").map_err(classify)?;
+    let aid: String = row.try_get("account_id").map_err(classify)?;
+    let reason: String = row.try_get("reason").map_err(classify)?;
+    Ok(RevokedSession {
+        seq: row.try_get("seq").map_err(classify)?,
+        session_id: sid.parse().map_err(|_| corrupt("session id"))?,
+        account_id: aid.parse().map_err(|_| corrupt("account id"))?,
+        reason: reason.parse().map_err(|_| corrupt("reason"))?,
+        at: row.try_get("at").map_err(classify)?,
+        ended_stream: None,
+    })
+}
+
+pub(super) const STREAM_COLUMNS: &str = "s.id, s.account_id, s.session_id, s.title, s.profile_id, \
+     s.started_at, s.lease_expires_at, s.ended_at, s.end_reason";
+
+pub(super) fn stream_from_row(row: &SqliteRow) -> StoreResult<StreamRecord> {
+    let text = |col: &str| -> StoreResult<String> { row.try_get(col).map_err(classify) };
+    let ended_at: Option<i64> = row.try_get("ended_at").map_err(classify)?;
+    let ended = match ended_at {
+        None => None,
+        Some(at) => Some((
+            text("end_reason")?
+                .parse()
+                .map_err(|_| corrupt("end_reason"))?,
+            at,
+        )),
+    };
+    Ok(StreamRecord {
+        id: text("id")?.parse().map_err(|_| corrupt("stream id"))?,
+        account_id: text("account_id")?
+            .parse()
+            .map_err(|_| corrupt("account id"))?,
+        session_id: text("session_id")?
+            .parse()
+            .map_err(|_| corrupt("session id"))?,
+        title: text("title")?,
+        profile_id: row.try_get("profile_id").map_err(classify)?,
+        started_at: row.try_get("started_at").map_err(classify)?,
+        lease_expires_at: row.try_get("lease_expires_at").map_err(classify)?,
+        ended,
+    })
+}
+
+pub(super) fn active_from_row(row: &SqliteRow) -> StoreResult<ActiveStream> {
+    let kind: String = row.try_get("device_type").map_err(classify)?;
+    Ok(ActiveStream {
+        stream: stream_from_row(row)?,
+        device_name: row.try_get("device_name").map_err(classify)?,
+        device_type: DeviceType::from_str(&kind).map_err(|_| corrupt("device_type"))?,
+    })
+}
+
+/// Streams of the account that count against its plan at `now`.
+pub(super) async fn live_streams_in(
+    conn: &mut sqlx::SqliteConnection,
+    account: AccountId,
+    now: Millis,
+) -> StoreResult<Vec<ActiveStream>> {
+    sqlx::query(&format!(
+        "SELECT {STREAM_COLUMNS}, se.device_name, se.device_type FROM streams s \
+         JOIN sessions se ON se.id = s.session_id \
+         WHERE s.account_id = ?1 AND s.ended_at IS NULL AND s.lease_expires_at > ?2 \
+         ORDER BY s.started_at, s.id"
+    ))
+    .bind(account.to_string())
+    .bind(now)
+    .fetch_all(conn)
+    .await
+    .map_err(classify)?
+    .iter()
+    .map(active_from_row)
+    .collect()
+}
+
+/// Marks one session revoked and appends it to the revocation log, inside `tx`.
+pub(super) async fn revoke_in(
+    tx: &mut Transaction<'_, Sqlite>,
+    account: AccountId,
+    id: SessionId,
+    reason: SignOutReason,
+    now: Millis,
+) -> StoreResult<Option<RevokedSession>> {
+    let updated = sqlx::query(
+        "UPDATE sessions SET revoked_at = ?1, revoked_reason = ?2 \
+         WHERE id = ?3 AND account_id = ?4 AND revoked_at IS NULL",
+    )
+    .bind(now)
+    .bind(reason.as_str())
+    .bind(id.to_string())
+    .bind(account.to_string())
+    .execute(&mut **tx)
+    .await
+    .map_err(classify)?;
+    if updated.rows_affected() == 0 {
+        return Ok(None);
+    }
+    // Signing out ends the device's stream in the same transaction: the slot
+    // is free the moment the sign-out is acknowledged.
+    let ended_stream: Option<String> = sqlx::query_scalar(
+        "UPDATE streams SET ended_at = ?1, end_reason = 'signed_out' \
+         WHERE session_id = ?2 AND ended_at IS NULL AND lease_expires_at > ?1 RETURNING id",
+    )
+    .bind(now)
+    .bind(id.to_string())
+    .fetch_optional(&mut **tx)
+    .await
+    .map_err(classify)?;
+    let row = sqlx::query(
+        "INSERT INTO revocations (session_id, account_id, reason, at) VALUES (?1, ?2, ?3, ?4) \
+         RETURNING seq, session_id, account_id, reason, at",
+    )
+    .bind(id.to_string())
+    .bind(account.to_string())
+    .bind(reason.as_str())
+    .bind(now)
+    .fetch_one(&mut **tx)
+    .await
+    .map_err(classify)?;
+    let mut revoked = revoked_from_row(&row)?;
+    revoked.ended_stream = ended_stream.and_then(|s| s.parse().ok());
+    Ok(Some(revoked))
+}
+
+/// Revokes every active session of `account` except `keep`, inside `tx`.
+pub(super) async fn revoke_all_in(
+    tx: &mut Transaction<'_, Sqlite>,
+    account: AccountId,
+    keep: Option<SessionId>,
+    reason: SignOutReason,
+    now: Millis,
+) -> StoreResult<Vec<RevokedSession>> {
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM sessions WHERE account_id = ?1 AND revoked_at IS NULL AND id != ?2",
+    )
+    .bind(account.to_string())
+    .bind(keep.map(|k| k.to_string()).unwrap_or_default())
+    .fetch_all(&mut **tx)
+    .await
+    .map_err(classify)?;
+    let mut revoked = Vec::with_capacity(ids.len());
+    for id in ids {
+        let id = id.parse().map_err(|_| corrupt("session id"))?;
+        revoked.extend(revoke_in(tx, account, id, reason, now).await?);
+    }
+    Ok(revoked)
+}

@@ -1,0 +1,264 @@
+//! Stream slots in SQLite.
+//!
+//! Why admission is exact here: every write transaction runs on the store's
+//! single writer connection, so `start_stream`'s count-then-insert cannot
+//! interleave with another start, stop or sign-out of this process. If
+//! another process writes the same file, SQLite still serialises writers: a
+//! transaction whose read snapshot went stale before its first write fails
+//! with `SQLITE_BUSY_SNAPSHOT` instead of committing, so it can never admit
+//! on an outdated count.
+
+use async_trait::async_trait;
+use sqlx::Row;
+
+use super::rows::*;
+use super::SqliteStore;
+use crate::domain::*;
+use crate::store::*;
+
+#[async_trait]
+impl StreamStore for SqliteStore {
+    async fn start_stream(&self, new: &NewStream, plans: &Plans) -> StoreResult<StartOutcome> {
+        let mut tx = self.begin().await?;
+        let account = new.account_id.to_string();
+        let session = new.session_id.to_string();
+        let plan: String = sqlx::query_scalar("SELECT plan FROM accounts WHERE id = ?1")
+            .bind(&account)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(classify)?;
+        let signed_in: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM sessions WHERE id = ?1 AND account_id = ?2 AND revoked_at IS NULL",
+        )
+        .bind(&session)
+        .bind(&account)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(classify)?;
+        if signed_in.is_none() {
+            return Ok(StartOutcome::SessionEnded);
+        }
+        // The device's previous stream makes room for the new one. Rolled back
+        // with everything else if the new one is refused.
+        let previous = sqlx::query(
+            "UPDATE streams SET ended_at = ?1, \
+             end_reason = CASE WHEN lease_expires_at > ?1 THEN 'replaced' ELSE 'lease_expired' END \
+             WHERE session_id = ?2 AND ended_at IS NULL RETURNING id, end_reason",
+        )
+        .bind(new.now)
+        .bind(&session)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(classify)?;
+        let live: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM streams WHERE account_id = ?1 AND ended_at IS NULL AND lease_expires_at > ?2",
+        )
+        .bind(&account)
+        .bind(new.now)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(classify)?;
+        let limit = plans.limits(&plan).max_streams;
+        if live >= i64::from(limit) {
+            let active = live_streams_in(&mut tx, new.account_id, new.now).await?;
+            tx.rollback().await.map_err(classify)?;
+            return Ok(StartOutcome::Full { limit, active });
+        }
+        sqlx::query(
+            "INSERT INTO streams (id, account_id, session_id, title, profile_id, started_at, lease_expires_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )
+        .bind(new.id.to_string())
+        .bind(&account)
+        .bind(&session)
+        .bind(new.title.as_str())
+        .bind(new.profile_id.as_deref())
+        .bind(new.now)
+        .bind(new.now + new.lease_ms)
+        .execute(&mut *tx)
+        .await
+        .map_err(classify)?;
+        tx.commit().await.map_err(classify)?;
+        let replaced = match previous {
+            Some(row) => {
+                let id: String = row.try_get("id").map_err(classify)?;
+                let reason: String = row.try_get("end_reason").map_err(classify)?;
+                Some(EndedStream {
+                    stream_id: id.parse().map_err(|_| corrupt("stream id"))?,
+                    session_id: new.session_id,
+                    account_id: new.account_id,
+                    reason: reason.parse().map_err(|_| corrupt("end_reason"))?,
+                })
+            }
+            None => None,
+        };
+        let stream = StreamRecord {
+            id: new.id,
+            account_id: new.account_id,
+            session_id: new.session_id,
+            title: new.title.as_str().to_owned(),
+            profile_id: new.profile_id.clone(),
+            started_at: new.now,
+            lease_expires_at: new.now + new.lease_ms,
+            ended: None,
+        };
+        Ok(StartOutcome::Started { stream, replaced })
+    }
+
+    async fn heartbeat(
+        &self,
+        session: SessionId,
+        id: StreamId,
+        now: Millis,
+        lease_ms: Millis,
+    ) -> StoreResult<HeartbeatOutcome> {
+        let mut tx = self.begin().await?;
+        let extended = sqlx::query(&format!(
+            "UPDATE streams AS s SET lease_expires_at = ?1 \
+             WHERE s.id = ?2 AND s.session_id = ?3 AND s.ended_at IS NULL AND s.lease_expires_at > ?4 \
+             RETURNING {STREAM_COLUMNS}"
+        ))
+        .bind(now + lease_ms)
+        .bind(id.to_string())
+        .bind(session.to_string())
+        .bind(now)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(classify)?;
+        if let Some(row) = extended {
+            let stream = stream_from_row(&row)?;
+            tx.commit().await.map_err(classify)?;
+            return Ok(HeartbeatOutcome::Extended(stream));
+        }
+        let found = sqlx::query(&format!(
+            "SELECT {STREAM_COLUMNS} FROM streams s WHERE s.id = ?1 AND s.session_id = ?2"
+        ))
+        .bind(id.to_string())
+        .bind(session.to_string())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(classify)?;
+        let Some(row) = found else {
+            return Ok(HeartbeatOutcome::NotFound);
+        };
+        let stream = stream_from_row(&row)?;
+        if let Some((reason, _)) = stream.ended {
+            return Ok(HeartbeatOutcome::Ended {
+                reason,
+                expired_now: None,
+            });
+        }
+        // The lease lapsed before this heartbeat: the slot was already free.
+        let ended = end_lapsed(&mut tx, &stream).await?;
+        tx.commit().await.map_err(classify)?;
+        Ok(HeartbeatOutcome::Ended {
+            reason: StreamEndReason::LeaseExpired,
+            expired_now: ended,
+        })
+    }
+
+    async fn stop_stream(
+        &self,
+        account: AccountId,
+        id: StreamId,
+        by: SessionId,
+        now: Millis,
+    ) -> StoreResult<StopOutcome> {
+        let mut tx = self.begin().await?;
+        let found = sqlx::query(&format!(
+            "SELECT {STREAM_COLUMNS} FROM streams s WHERE s.id = ?1 AND s.account_id = ?2"
+        ))
+        .bind(id.to_string())
+        .bind(account.to_string())
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(classify)?;
+        let Some(row) = found else {
+            return Ok(StopOutcome::NotFound);
+        };
+        let stream = stream_from_row(&row)?;
+        if stream.ended.is_some() {
+            return Ok(StopOutcome::AlreadyEnded);
+        }
+        if stream.lease_expires_at <= now {
+            end_lapsed(&mut tx, &stream).await?;
+            tx.commit().await.map_err(classify)?;
+            return Ok(StopOutcome::AlreadyEnded);
+        }
+        let reason = if by == stream.session_id {
+            StreamEndReason::Stopped
+        } else {
+            StreamEndReason::Remote
+        };
+        sqlx::query("UPDATE streams SET ended_at = ?1, end_reason = ?2 WHERE id = ?3")
+            .bind(now)
+            .bind(reason.as_str())
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+        tx.commit().await.map_err(classify)?;
+        Ok(StopOutcome::Stopped(EndedStream {
+            stream_id: id,
+            session_id: stream.session_id,
+            account_id: account,
+            reason,
+        }))
+    }
+
+    async fn live_streams(
+        &self,
+        account: AccountId,
+        now: Millis,
+    ) -> StoreResult<Vec<ActiveStream>> {
+        let mut conn = self.reader.acquire().await.map_err(classify)?;
+        live_streams_in(&mut conn, account, now).await
+    }
+
+    async fn expire_leases(&self, now: Millis) -> StoreResult<Vec<EndedStream>> {
+        let rows = sqlx::query(
+            "UPDATE streams SET ended_at = lease_expires_at, end_reason = 'lease_expired' \
+             WHERE ended_at IS NULL AND lease_expires_at <= ?1 RETURNING id, session_id, account_id",
+        )
+        .bind(now)
+        .fetch_all(&self.writer)
+        .await
+        .map_err(classify)?;
+        rows.iter()
+            .map(|row| {
+                let text = |c: &str| -> StoreResult<String> { row.try_get(c).map_err(classify) };
+                Ok(EndedStream {
+                    stream_id: text("id")?.parse().map_err(|_| corrupt("stream id"))?,
+                    session_id: text("session_id")?
+                        .parse()
+                        .map_err(|_| corrupt("session id"))?,
+                    account_id: text("account_id")?
+                        .parse()
+                        .map_err(|_| corrupt("account id"))?,
+                    reason: StreamEndReason::LeaseExpired,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Marks a stream whose lease lapsed as ended at its expiry.
+async fn end_lapsed(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    stream: &StreamRecord,
+) -> StoreResult<Option<EndedStream>> {
+    let done = sqlx::query(
+        "UPDATE streams SET ended_at = lease_expires_at, end_reason = 'lease_expired' \
+         WHERE id = ?1 AND ended_at IS NULL",
+    )
+    .bind(stream.id.to_string())
+    .execute(&mut **tx)
+    .await
+    .map_err(classify)?;
+    Ok((done.rows_affected() == 1).then_some(EndedStream {
+        stream_id: stream.id,
+        session_id: stream.session_id,
+        account_id: stream.account_id,
+        reason: StreamEndReason::LeaseExpired,
+    }))
+}

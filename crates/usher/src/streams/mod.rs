@@ -1,0 +1,4 @@
+//! Streams: concurrent-stream slots held by leases.
+
+pub mod http;
+pub mod service;
