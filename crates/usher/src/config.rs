@@ -171,6 +171,11 @@ pub enum ConfigError {
     Invalid(String),
 }
 
+/// `USHER_` variables the binary reads itself (`USHER_CONFIG`,
+/// `USHER_LOG_FORMAT`, `USHER_LOG`); they are not settings, and would be
+/// rejected as unknown ones.
+const NOT_SETTINGS: &[&str] = &["config", "log_format", "log"];
+
 impl Config {
     /// Loads the layers in order and validates the result.
     pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
@@ -183,7 +188,7 @@ impl Config {
         }
         let config: Config = figment
             // `USHER_SESSIONS__IDLE_TIMEOUT_SECS` sets `sessions.idle_timeout_secs`.
-            .merge(Env::prefixed("USHER_").split("__"))
+            .merge(Env::prefixed("USHER_").ignore(NOT_SETTINGS).split("__"))
             .merge(Serialized::defaults(overrides))
             .extract()
             .map_err(Box::new)?;

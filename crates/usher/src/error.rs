@@ -24,6 +24,8 @@ pub enum Error {
     TooManyAttempts { retry_after: Duration },
     #[error("{0}")]
     InvalidDevice(String),
+    #[error("{0}")]
+    InvalidDeviceName(String),
     #[error("no access token was sent")]
     MissingToken,
     #[error("{0}")]

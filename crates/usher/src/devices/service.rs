@@ -91,7 +91,7 @@ impl Usher {
         name: &str,
         current: SessionId,
     ) -> Result<DeviceView> {
-        let name = DeviceName::parse(name).map_err(|e| Error::InvalidDevice(e.to_string()))?;
+        let name = DeviceName::parse(name).map_err(|e| Error::InvalidDeviceName(e.to_string()))?;
         let record = self
             .store
             .rename_session(account, id, &name)

@@ -79,6 +79,7 @@ impl From<Error> for ApiError {
                     .retry_after(secs)
             }
             Error::InvalidDevice(d) => Self::new(S::UNPROCESSABLE_ENTITY, "invalid_device", "Invalid device").detail(d),
+            Error::InvalidDeviceName(d) => Self::new(S::UNPROCESSABLE_ENTITY, "invalid_device_name", "Invalid device name").detail(d),
             Error::MissingToken => Self::new(S::UNAUTHORIZED, "missing_token", "Missing token")
                 .detail("Send the access token as `Authorization: Bearer <token>`."),
             Error::Token(TokenError::Invalid) => Self::new(S::UNAUTHORIZED, "invalid_token", "Invalid token")
@@ -99,7 +100,7 @@ impl From<Error> for ApiError {
             Error::TooManyStreams { limit, active } => {
                 Self::new(S::CONFLICT, "too_many_streams", "Too many streams")
                     .detail(format!(
-                        "All {limit} streams of this plan are in use. Stop one of them to watch here."
+                        "Every stream of this plan is in use ({limit} at once). Stop one of them to watch here."
                     ))
                     .with("limit", limit)
                     .with("active", serde_json::to_value(active).unwrap_or_default())

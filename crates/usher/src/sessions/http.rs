@@ -27,17 +27,26 @@ pub fn router() -> Router<AppState> {
 #[serde(deny_unknown_fields)]
 pub struct DeviceBody {
     pub name: String,
+    /// Text rather than `DeviceType`, so an unknown type is answered as
+    /// `invalid_device`, like every other flaw in the device's description.
     #[serde(rename = "type")]
-    pub kind: DeviceType,
+    pub kind: String,
     pub model: Option<String>,
     pub app_version: Option<String>,
 }
 
 impl DeviceBody {
     pub fn parse(&self) -> Result<DeviceInfo, Error> {
+        let kind: DeviceType = self.kind.parse().map_err(|()| {
+            Error::InvalidDevice(format!(
+                "unknown device type {:?}; expected one of: {}",
+                self.kind,
+                DeviceType::ALL.map(DeviceType::as_str).join(", ")
+            ))
+        })?;
         DeviceInfo::parse(
             &self.name,
-            self.kind,
+            kind,
             self.model.as_deref(),
             self.app_version.as_deref(),
         )

@@ -222,9 +222,10 @@ impl Usher {
 
     /// Signs out sessions unused for longer than the idle period.
     pub async fn expire_idle_sessions(&self) -> Result<usize> {
-        // Write recent use first, so a session in use is never judged idle.
-        self.flush_activity().await;
+        // Judge at a time taken before writing recent use: a use after that
+        // time is either in this flush or was itself refused as idle.
         let now = self.clock.now();
+        self.flush_activity().await;
         let mut total = 0;
         loop {
             let revoked = self

@@ -1,5 +1,5 @@
 //! Storage behind small, domain-shaped traits. Every SQL dialect detail lives
-//! in an implementation module (`sqlite`); nothing above this module knows
+//! in the implementation module (`sql`); nothing above this module knows
 //! which database is in use.
 
 use std::net::IpAddr;
@@ -12,7 +12,7 @@ use crate::domain::{
     SignOutReason, StreamEndReason, StreamId, StreamTitle,
 };
 
-pub mod sqlite;
+pub mod sql;
 
 /// What can go wrong in storage, in terms the domain can act on.
 #[derive(Debug, thiserror::Error)]
@@ -156,10 +156,12 @@ pub struct EndedStream {
 
 #[derive(Debug)]
 pub enum StartOutcome {
-    /// Admitted; `replaced` is the device's previous stream, ended to make room.
+    /// Admitted. `replaced` is the device's previous stream, ended to make
+    /// room; `expired` are the account's streams whose leases had lapsed.
     Started {
         stream: StreamRecord,
         replaced: Option<EndedStream>,
+        expired: Vec<EndedStream>,
     },
     /// Every slot is taken.
     Full {
@@ -321,11 +323,8 @@ pub trait Store: AccountStore + SessionStore + StreamStore + KeyStore {
 
 pub type SharedStore = Arc<dyn Store>;
 
-/// Opens the store named by `url` and brings its schema up to date.
+/// Opens the store named by `url` (`sqlite://PATH` or `postgres://…`) and
+/// brings its schema up to date.
 pub async fn open(url: &str) -> anyhow::Result<SharedStore> {
-    if url.starts_with("sqlite:") {
-        Ok(Arc::new(sqlite::SqliteStore::open(url).await?))
-    } else {
-        anyhow::bail!("unsupported database URL (expected sqlite://PATH)")
-    }
+    Ok(Arc::new(sql::SqlStore::open(url).await?))
 }

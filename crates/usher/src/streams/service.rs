@@ -92,8 +92,12 @@ impl Usher {
             lease_ms: self.lease_ms(),
         };
         match self.store.start_stream(&new, &self.plans).await? {
-            StartOutcome::Started { stream, replaced } => {
-                if let Some(ended) = replaced {
+            StartOutcome::Started {
+                stream,
+                replaced,
+                expired,
+            } => {
+                for ended in replaced.into_iter().chain(expired) {
                     self.announce_stream_end(ended).await;
                 }
                 self.publish(Event::DevicesChanged {

@@ -2,8 +2,8 @@
 
 use std::str::FromStr;
 
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Row, Transaction};
 
 use crate::domain::*;
 use crate::store::*;
@@ -26,7 +26,7 @@ pub(super) const SESSION_COLUMNS: &str =
     "id, account_id, device_name, device_type, device_model, app_version, \
      created_at, last_active_at, last_ip, revoked_at, revoked_reason";
 
-pub(super) fn session_from_row(row: &SqliteRow) -> StoreResult<SessionRecord> {
+pub(super) fn session_from_row(row: &AnyRow) -> StoreResult<SessionRecord> {
     let text = |col: &str| -> StoreResult<String> { row.try_get(col).map_err(classify) };
     let kind = DeviceType::from_str(&text("device_type")?).map_err(|_| corrupt("device_type"))?;
     let device = DeviceInfo::parse(
@@ -67,7 +67,7 @@ pub(super) fn session_from_row(row: &SqliteRow) -> StoreResult<SessionRecord> {
     })
 }
 
-pub(super) fn account_from_row(row: &SqliteRow) -> StoreResult<AccountRecord> {
+pub(super) fn account_from_row(row: &AnyRow) -> StoreResult<AccountRecord> {
     let email: String = row.try_get("email").map_err(classify)?;
     let id: String = row.try_get("id").map_err(classify)?;
     Ok(AccountRecord {
@@ -79,7 +79,7 @@ pub(super) fn account_from_row(row: &SqliteRow) -> StoreResult<AccountRecord> {
     })
 }
 
-pub(super) fn revoked_from_row(row: &SqliteRow) -> StoreResult<RevokedSession> {
+pub(super) fn revoked_from_row(row: &AnyRow) -> StoreResult<RevokedSession> {
     let sid: String = row.try_get("session_id").map_err(classify)?;
     let aid: String = row.try_get("account_id").map_err(classify)?;
     let reason: String = row.try_get("reason").map_err(classify)?;
@@ -93,10 +93,13 @@ pub(super) fn revoked_from_row(row: &SqliteRow) -> StoreResult<RevokedSession> {
     })
 }
 
+pub(super) const STREAM_COLUMNS_BARE: &str = "id, account_id, session_id, title, profile_id, \
+     started_at, lease_expires_at, ended_at, end_reason";
+
 pub(super) const STREAM_COLUMNS: &str = "s.id, s.account_id, s.session_id, s.title, s.profile_id, \
      s.started_at, s.lease_expires_at, s.ended_at, s.end_reason";
 
-pub(super) fn stream_from_row(row: &SqliteRow) -> StoreResult<StreamRecord> {
+pub(super) fn stream_from_row(row: &AnyRow) -> StoreResult<StreamRecord> {
     let text = |col: &str| -> StoreResult<String> { row.try_get(col).map_err(classify) };
     let ended_at: Option<i64> = row.try_get("ended_at").map_err(classify)?;
     let ended = match ended_at {
@@ -124,7 +127,7 @@ pub(super) fn stream_from_row(row: &SqliteRow) -> StoreResult<StreamRecord> {
     })
 }
 
-pub(super) fn active_from_row(row: &SqliteRow) -> StoreResult<ActiveStream> {
+pub(super) fn active_from_row(row: &AnyRow) -> StoreResult<ActiveStream> {
     let kind: String = row.try_get("device_type").map_err(classify)?;
     Ok(ActiveStream {
         stream: stream_from_row(row)?,
@@ -135,14 +138,14 @@ pub(super) fn active_from_row(row: &SqliteRow) -> StoreResult<ActiveStream> {
 
 /// Streams of the account that count against its plan at `now`.
 pub(super) async fn live_streams_in(
-    conn: &mut sqlx::SqliteConnection,
+    conn: &mut sqlx::AnyConnection,
     account: AccountId,
     now: Millis,
 ) -> StoreResult<Vec<ActiveStream>> {
     sqlx::query(&format!(
         "SELECT {STREAM_COLUMNS}, se.device_name, se.device_type FROM streams s \
          JOIN sessions se ON se.id = s.session_id \
-         WHERE s.account_id = ?1 AND s.ended_at IS NULL AND s.lease_expires_at > ?2 \
+         WHERE s.account_id = $1 AND s.ended_at IS NULL AND s.lease_expires_at > $2 \
          ORDER BY s.started_at, s.id"
     ))
     .bind(account.to_string())
@@ -157,15 +160,15 @@ pub(super) async fn live_streams_in(
 
 /// Marks one session revoked and appends it to the revocation log, inside `tx`.
 pub(super) async fn revoke_in(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     account: AccountId,
     id: SessionId,
     reason: SignOutReason,
     now: Millis,
 ) -> StoreResult<Option<RevokedSession>> {
     let updated = sqlx::query(
-        "UPDATE sessions SET revoked_at = ?1, revoked_reason = ?2 \
-         WHERE id = ?3 AND account_id = ?4 AND revoked_at IS NULL",
+        "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 \
+         WHERE id = $3 AND account_id = $4 AND revoked_at IS NULL",
     )
     .bind(now)
     .bind(reason.as_str())
@@ -180,8 +183,8 @@ pub(super) async fn revoke_in(
     // Signing out ends the device's stream in the same transaction: the slot
     // is free the moment the sign-out is acknowledged.
     let ended_stream: Option<String> = sqlx::query_scalar(
-        "UPDATE streams SET ended_at = ?1, end_reason = 'signed_out' \
-         WHERE session_id = ?2 AND ended_at IS NULL AND lease_expires_at > ?1 RETURNING id",
+        "UPDATE streams SET ended_at = $1, end_reason = 'signed_out' \
+         WHERE session_id = $2 AND ended_at IS NULL AND lease_expires_at > $1 RETURNING id",
     )
     .bind(now)
     .bind(id.to_string())
@@ -189,7 +192,7 @@ pub(super) async fn revoke_in(
     .await
     .map_err(classify)?;
     let row = sqlx::query(
-        "INSERT INTO revocations (session_id, account_id, reason, at) VALUES (?1, ?2, ?3, ?4) \
+        "INSERT INTO revocations (session_id, account_id, reason, at) VALUES ($1, $2, $3, $4) \
          RETURNING seq, session_id, account_id, reason, at",
     )
     .bind(id.to_string())
@@ -206,14 +209,14 @@ pub(super) async fn revoke_in(
 
 /// Revokes every active session of `account` except `keep`, inside `tx`.
 pub(super) async fn revoke_all_in(
-    tx: &mut Transaction<'_, Sqlite>,
+    tx: &mut Transaction<'_, Any>,
     account: AccountId,
     keep: Option<SessionId>,
     reason: SignOutReason,
     now: Millis,
 ) -> StoreResult<Vec<RevokedSession>> {
     let ids: Vec<String> = sqlx::query_scalar(
-        "SELECT id FROM sessions WHERE account_id = ?1 AND revoked_at IS NULL AND id != ?2",
+        "SELECT id FROM sessions WHERE account_id = $1 AND revoked_at IS NULL AND id != $2",
     )
     .bind(account.to_string())
     .bind(keep.map(|k| k.to_string()).unwrap_or_default())

@@ -3,15 +3,15 @@
 use async_trait::async_trait;
 
 use super::rows::*;
-use super::SqliteStore;
+use super::SqlStore;
 use crate::domain::*;
 use crate::store::*;
 
 #[async_trait]
-impl AccountStore for SqliteStore {
+impl AccountStore for SqlStore {
     async fn create_account(&self, a: &AccountRecord) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO accounts (id, email, password_hash, plan, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT INTO accounts (id, email, password_hash, plan, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(a.id.to_string())
         .bind(a.email.as_str())
@@ -25,7 +25,7 @@ impl AccountStore for SqliteStore {
     }
 
     async fn account(&self, id: AccountId) -> StoreResult<Option<AccountRecord>> {
-        sqlx::query("SELECT * FROM accounts WHERE id = ?1")
+        sqlx::query("SELECT * FROM accounts WHERE id = $1")
             .bind(id.to_string())
             .fetch_optional(&self.reader)
             .await
@@ -35,7 +35,7 @@ impl AccountStore for SqliteStore {
     }
 
     async fn account_by_email(&self, email: &Email) -> StoreResult<Option<AccountRecord>> {
-        sqlx::query("SELECT * FROM accounts WHERE email = ?1")
+        sqlx::query("SELECT * FROM accounts WHERE email = $1")
             .bind(email.as_str())
             .fetch_optional(&self.reader)
             .await
@@ -45,7 +45,7 @@ impl AccountStore for SqliteStore {
     }
 
     async fn set_plan(&self, id: AccountId, plan: &PlanName) -> StoreResult<bool> {
-        let done = sqlx::query("UPDATE accounts SET plan = ?1 WHERE id = ?2")
+        let done = sqlx::query("UPDATE accounts SET plan = $1 WHERE id = $2")
             .bind(plan.as_str())
             .bind(id.to_string())
             .execute(&self.writer)
@@ -61,8 +61,8 @@ impl AccountStore for SqliteStore {
         revoke: bool,
         now: Millis,
     ) -> StoreResult<Vec<RevokedSession>> {
-        let mut tx = self.begin().await?;
-        sqlx::query("UPDATE accounts SET password_hash = ?1 WHERE id = ?2")
+        let mut tx = self.begin_revoking().await?;
+        sqlx::query("UPDATE accounts SET password_hash = $1 WHERE id = $2")
             .bind(new_hash)
             .bind(id.to_string())
             .execute(&mut *tx)

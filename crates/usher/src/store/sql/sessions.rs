@@ -4,26 +4,30 @@ use async_trait::async_trait;
 use sqlx::Row;
 
 use super::rows::*;
-use super::SqliteStore;
+use super::SqlStore;
 use crate::domain::*;
 use crate::store::*;
 
 #[async_trait]
-impl SessionStore for SqliteStore {
+impl SessionStore for SqlStore {
     async fn create_session(
         &self,
         s: &NewSession,
         plans: &Plans,
     ) -> StoreResult<CreateSessionOutcome> {
         let mut tx = self.begin().await?;
-        let plan: String = sqlx::query_scalar("SELECT plan FROM accounts WHERE id = ?1")
-            .bind(s.account_id.to_string())
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(classify)?;
+        // Locked so that concurrent sign-ins cannot both pass the device cap.
+        let plan: String = sqlx::query_scalar(&format!(
+            "SELECT plan FROM accounts WHERE id = $1{}",
+            self.dialect.for_update()
+        ))
+        .bind(s.account_id.to_string())
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(classify)?;
         if let Some(limit) = plans.limits(&plan).max_devices {
             let devices = sqlx::query(&format!(
-                "SELECT {SESSION_COLUMNS} FROM sessions WHERE account_id = ?1 AND revoked_at IS NULL \
+                "SELECT {SESSION_COLUMNS} FROM sessions WHERE account_id = $1 AND revoked_at IS NULL \
                  ORDER BY created_at, id"
             ))
             .bind(s.account_id.to_string())
@@ -41,7 +45,7 @@ impl SessionStore for SqliteStore {
         sqlx::query(
             "INSERT INTO sessions (id, account_id, device_name, device_type, device_model, \
              app_version, created_at, last_active_at, last_ip) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?8)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)",
         )
         .bind(s.id.to_string())
         .bind(s.account_id.to_string())
@@ -55,7 +59,7 @@ impl SessionStore for SqliteStore {
         .await
         .map_err(classify)?;
         sqlx::query(
-            "INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES (?1, ?2, ?3)",
+            "INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)",
         )
         .bind(&s.refresh_hash)
         .bind(s.id.to_string())
@@ -69,7 +73,7 @@ impl SessionStore for SqliteStore {
 
     async fn session(&self, id: SessionId) -> StoreResult<Option<SessionRecord>> {
         sqlx::query(&format!(
-            "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?1"
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1"
         ))
         .bind(id.to_string())
         .fetch_optional(&self.reader)
@@ -81,7 +85,7 @@ impl SessionStore for SqliteStore {
 
     async fn active_sessions(&self, account: AccountId) -> StoreResult<Vec<SessionRecord>> {
         sqlx::query(&format!(
-            "SELECT {SESSION_COLUMNS} FROM sessions WHERE account_id = ?1 AND revoked_at IS NULL \
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE account_id = $1 AND revoked_at IS NULL \
              ORDER BY created_at, id"
         ))
         .bind(account.to_string())
@@ -95,7 +99,7 @@ impl SessionStore for SqliteStore {
 
     async fn count_active_sessions(&self, account: AccountId) -> StoreResult<u32> {
         let n: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM sessions WHERE account_id = ?1 AND revoked_at IS NULL",
+            "SELECT COUNT(*) FROM sessions WHERE account_id = $1 AND revoked_at IS NULL",
         )
         .bind(account.to_string())
         .fetch_one(&self.reader)
@@ -111,8 +115,8 @@ impl SessionStore for SqliteStore {
         name: &DeviceName,
     ) -> StoreResult<Option<SessionRecord>> {
         sqlx::query(&format!(
-            "UPDATE sessions SET device_name = ?1 \
-             WHERE id = ?2 AND account_id = ?3 AND revoked_at IS NULL RETURNING {SESSION_COLUMNS}"
+            "UPDATE sessions SET device_name = $1 \
+             WHERE id = $2 AND account_id = $3 AND revoked_at IS NULL RETURNING {SESSION_COLUMNS}"
         ))
         .bind(name.as_str())
         .bind(id.to_string())
@@ -131,7 +135,7 @@ impl SessionStore for SqliteStore {
         reason: SignOutReason,
         now: Millis,
     ) -> StoreResult<Option<RevokedSession>> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_revoking().await?;
         let revoked = revoke_in(&mut tx, account, id, reason, now).await?;
         tx.commit().await.map_err(classify)?;
         Ok(revoked)
@@ -144,7 +148,7 @@ impl SessionStore for SqliteStore {
         reason: SignOutReason,
         now: Millis,
     ) -> StoreResult<Vec<RevokedSession>> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_revoking().await?;
         let revoked = revoke_all_in(&mut tx, account, keep, reason, now).await?;
         tx.commit().await.map_err(classify)?;
         Ok(revoked)
@@ -156,23 +160,27 @@ impl SessionStore for SqliteStore {
         new_hash: &str,
         now: Millis,
     ) -> StoreResult<RefreshOutcome> {
-        // One transaction on the single writer connection: two racing
-        // refreshes of the same token are serialised, and the loser sees the
-        // token as rotated (reuse), exactly as a thief's replay would.
+        // Two racing refreshes of the same token are serialised (the single
+        // writer on SQLite, the token's row lock on PostgreSQL), and the loser
+        // sees the token as rotated (reuse), exactly as a thief's replay would.
+        // Only the token row is locked before the reuse path takes the
+        // revocation-log lock, so lock order stays acyclic.
         let mut tx = self.begin().await?;
-        let found =
-            sqlx::query("SELECT session_id, rotated_at FROM refresh_tokens WHERE token_hash = ?1")
-                .bind(presented_hash)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(classify)?;
+        let found = sqlx::query(&format!(
+            "SELECT session_id, rotated_at FROM refresh_tokens WHERE token_hash = $1{}",
+            self.dialect.for_update()
+        ))
+        .bind(presented_hash)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(classify)?;
         let Some(found) = found else {
             return Ok(RefreshOutcome::Unknown);
         };
         let sid: String = found.try_get("session_id").map_err(classify)?;
         let rotated_at: Option<i64> = found.try_get("rotated_at").map_err(classify)?;
         let row = sqlx::query(&format!(
-            "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = ?1"
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1"
         ))
         .bind(&sid)
         .fetch_one(&mut *tx)
@@ -183,6 +191,7 @@ impl SessionStore for SqliteStore {
             return Ok(RefreshOutcome::Revoked(session));
         }
         if rotated_at.is_some() {
+            self.lock_revocation_log(&mut tx).await?;
             let revoked = revoke_in(
                 &mut tx,
                 session.account_id,
@@ -195,14 +204,14 @@ impl SessionStore for SqliteStore {
             tx.commit().await.map_err(classify)?;
             return Ok(RefreshOutcome::Reused(revoked));
         }
-        sqlx::query("UPDATE refresh_tokens SET rotated_at = ?1 WHERE token_hash = ?2")
+        sqlx::query("UPDATE refresh_tokens SET rotated_at = $1 WHERE token_hash = $2")
             .bind(now)
             .bind(presented_hash)
             .execute(&mut *tx)
             .await
             .map_err(classify)?;
         sqlx::query(
-            "INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES (?1, ?2, ?3)",
+            "INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)",
         )
         .bind(new_hash)
         .bind(&sid)
@@ -210,7 +219,7 @@ impl SessionStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(classify)?;
-        sqlx::query("UPDATE sessions SET last_active_at = MAX(last_active_at, ?1) WHERE id = ?2")
+        sqlx::query("UPDATE sessions SET last_active_at = CASE WHEN last_active_at < $1 THEN $1 ELSE last_active_at END WHERE id = $2")
             .bind(now)
             .bind(&sid)
             .execute(&mut *tx)
@@ -227,8 +236,8 @@ impl SessionStore for SqliteStore {
         let mut tx = self.begin().await?;
         for u in batch {
             sqlx::query(
-                "UPDATE sessions SET last_active_at = MAX(last_active_at, ?1), \
-                 last_ip = COALESCE(?2, last_ip) WHERE id = ?3",
+                "UPDATE sessions SET last_active_at = CASE WHEN last_active_at < $1 THEN $1 ELSE last_active_at END, \
+                 last_ip = COALESCE($2, last_ip) WHERE id = $3",
             )
             .bind(u.last_active_at)
             .bind(u.ip.map(|ip| ip.to_string()))
@@ -241,9 +250,9 @@ impl SessionStore for SqliteStore {
     }
 
     async fn revoke_idle(&self, cutoff: Millis, now: Millis) -> StoreResult<Vec<RevokedSession>> {
-        let mut tx = self.begin().await?;
+        let mut tx = self.begin_revoking().await?;
         let idle = sqlx::query(
-            "SELECT id, account_id FROM sessions WHERE revoked_at IS NULL AND last_active_at < ?1 LIMIT 1000",
+            "SELECT id, account_id FROM sessions WHERE revoked_at IS NULL AND last_active_at < $1 LIMIT 1000",
         )
         .bind(cutoff)
         .fetch_all(&mut *tx)
@@ -264,7 +273,7 @@ impl SessionStore for SqliteStore {
     }
 
     async fn revocations_since(&self, after: i64, limit: u32) -> StoreResult<Vec<RevokedSession>> {
-        sqlx::query("SELECT * FROM revocations WHERE seq > ?1 ORDER BY seq LIMIT ?2")
+        sqlx::query("SELECT * FROM revocations WHERE seq > $1 ORDER BY seq LIMIT $2")
             .bind(after)
             .bind(limit as i64)
             .fetch_all(&self.reader)

@@ -1,35 +1,49 @@
-//! Stream slots in SQLite.
+//! Stream slots.
 //!
-//! Why admission is exact here: every write transaction runs on the store's
-//! single writer connection, so `start_stream`'s count-then-insert cannot
-//! interleave with another start, stop or sign-out of this process. If
-//! another process writes the same file, SQLite still serialises writers: a
-//! transaction whose read snapshot went stale before its first write fails
-//! with `SQLITE_BUSY_SNAPSHOT` instead of committing, so it can never admit
-//! on an outdated count.
+//! Why admission is exact. A start counts the account's live streams and
+//! inserts in one transaction, and starts of one account never interleave:
+//! - SQLite: every write transaction runs on the store's single writer
+//!   connection, so they are serial. (Another process writing the same file
+//!   is serialised by SQLite itself: a transaction whose snapshot went stale
+//!   before its first write fails with `SQLITE_BUSY_SNAPSHOT` rather than
+//!   commit on an outdated count.)
+//! - PostgreSQL: the transaction first locks the account's row
+//!   (`SELECT … FOR UPDATE`), so concurrent starts of one account, on any
+//!   number of nodes, queue on that lock; each statement after it runs in
+//!   READ COMMITTED with a fresh snapshot, so the count sees every start and
+//!   stop committed before the lock was granted. The device's session row is
+//!   locked too, so a sign-out (which ends the session's stream in its own
+//!   transaction) is either seen as done or waits until the start commits and
+//!   then ends the new stream.
+//! Leases are judged by the clock of the node deciding. So that a node whose
+//! clock runs behind cannot renew a lease another node already counted as
+//! lapsed, a start first ends the account's lapsed streams durably; a
+//! heartbeat only extends a stream that has not ended.
 
 use async_trait::async_trait;
 use sqlx::Row;
 
 use super::rows::*;
-use super::SqliteStore;
+use super::SqlStore;
 use crate::domain::*;
 use crate::store::*;
 
 #[async_trait]
-impl StreamStore for SqliteStore {
+impl StreamStore for SqlStore {
     async fn start_stream(&self, new: &NewStream, plans: &Plans) -> StoreResult<StartOutcome> {
         let mut tx = self.begin().await?;
         let account = new.account_id.to_string();
         let session = new.session_id.to_string();
-        let plan: String = sqlx::query_scalar("SELECT plan FROM accounts WHERE id = ?1")
-            .bind(&account)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(classify)?;
-        let signed_in: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM sessions WHERE id = ?1 AND account_id = ?2 AND revoked_at IS NULL",
-        )
+        let lock = self.dialect.for_update();
+        let plan: String =
+            sqlx::query_scalar(&format!("SELECT plan FROM accounts WHERE id = $1{lock}"))
+                .bind(&account)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(classify)?;
+        let signed_in: Option<i64> = sqlx::query_scalar(&format!(
+            "SELECT 1 FROM sessions WHERE id = $1 AND account_id = $2 AND revoked_at IS NULL{lock}"
+        ))
         .bind(&session)
         .bind(&account)
         .fetch_optional(&mut *tx)
@@ -38,12 +52,24 @@ impl StreamStore for SqliteStore {
         if signed_in.is_none() {
             return Ok(StartOutcome::SessionEnded);
         }
+        let expired = sqlx::query(
+            "UPDATE streams SET ended_at = lease_expires_at, end_reason = 'lease_expired' \
+             WHERE account_id = $1 AND ended_at IS NULL AND lease_expires_at <= $2 \
+             RETURNING id, session_id, account_id",
+        )
+        .bind(&account)
+        .bind(new.now)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(classify)?
+        .iter()
+        .map(|row| ended_from_row(row, StreamEndReason::LeaseExpired))
+        .collect::<StoreResult<Vec<_>>>()?;
         // The device's previous stream makes room for the new one. Rolled back
         // with everything else if the new one is refused.
         let previous = sqlx::query(
-            "UPDATE streams SET ended_at = ?1, \
-             end_reason = CASE WHEN lease_expires_at > ?1 THEN 'replaced' ELSE 'lease_expired' END \
-             WHERE session_id = ?2 AND ended_at IS NULL RETURNING id, end_reason",
+            "UPDATE streams SET ended_at = $1, end_reason = 'replaced' \
+             WHERE session_id = $2 AND ended_at IS NULL RETURNING id, session_id, account_id",
         )
         .bind(new.now)
         .bind(&session)
@@ -51,7 +77,7 @@ impl StreamStore for SqliteStore {
         .await
         .map_err(classify)?;
         let live: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM streams WHERE account_id = ?1 AND ended_at IS NULL AND lease_expires_at > ?2",
+            "SELECT COUNT(*) FROM streams WHERE account_id = $1 AND ended_at IS NULL AND lease_expires_at > $2",
         )
         .bind(&account)
         .bind(new.now)
@@ -66,7 +92,7 @@ impl StreamStore for SqliteStore {
         }
         sqlx::query(
             "INSERT INTO streams (id, account_id, session_id, title, profile_id, started_at, lease_expires_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(new.id.to_string())
         .bind(&account)
@@ -79,19 +105,9 @@ impl StreamStore for SqliteStore {
         .await
         .map_err(classify)?;
         tx.commit().await.map_err(classify)?;
-        let replaced = match previous {
-            Some(row) => {
-                let id: String = row.try_get("id").map_err(classify)?;
-                let reason: String = row.try_get("end_reason").map_err(classify)?;
-                Some(EndedStream {
-                    stream_id: id.parse().map_err(|_| corrupt("stream id"))?,
-                    session_id: new.session_id,
-                    account_id: new.account_id,
-                    reason: reason.parse().map_err(|_| corrupt("end_reason"))?,
-                })
-            }
-            None => None,
-        };
+        let replaced = previous
+            .map(|row| ended_from_row(&row, StreamEndReason::Replaced))
+            .transpose()?;
         let stream = StreamRecord {
             id: new.id,
             account_id: new.account_id,
@@ -102,7 +118,11 @@ impl StreamStore for SqliteStore {
             lease_expires_at: new.now + new.lease_ms,
             ended: None,
         };
-        Ok(StartOutcome::Started { stream, replaced })
+        Ok(StartOutcome::Started {
+            stream,
+            replaced,
+            expired,
+        })
     }
 
     async fn heartbeat(
@@ -114,9 +134,9 @@ impl StreamStore for SqliteStore {
     ) -> StoreResult<HeartbeatOutcome> {
         let mut tx = self.begin().await?;
         let extended = sqlx::query(&format!(
-            "UPDATE streams AS s SET lease_expires_at = ?1 \
-             WHERE s.id = ?2 AND s.session_id = ?3 AND s.ended_at IS NULL AND s.lease_expires_at > ?4 \
-             RETURNING {STREAM_COLUMNS}"
+            "UPDATE streams SET lease_expires_at = $1 \
+             WHERE id = $2 AND session_id = $3 AND ended_at IS NULL AND lease_expires_at > $4 \
+             RETURNING {STREAM_COLUMNS_BARE}"
         ))
         .bind(now + lease_ms)
         .bind(id.to_string())
@@ -131,7 +151,7 @@ impl StreamStore for SqliteStore {
             return Ok(HeartbeatOutcome::Extended(stream));
         }
         let found = sqlx::query(&format!(
-            "SELECT {STREAM_COLUMNS} FROM streams s WHERE s.id = ?1 AND s.session_id = ?2"
+            "SELECT {STREAM_COLUMNS} FROM streams s WHERE s.id = $1 AND s.session_id = $2"
         ))
         .bind(id.to_string())
         .bind(session.to_string())
@@ -166,7 +186,7 @@ impl StreamStore for SqliteStore {
     ) -> StoreResult<StopOutcome> {
         let mut tx = self.begin().await?;
         let found = sqlx::query(&format!(
-            "SELECT {STREAM_COLUMNS} FROM streams s WHERE s.id = ?1 AND s.account_id = ?2"
+            "SELECT {STREAM_COLUMNS} FROM streams s WHERE s.id = $1 AND s.account_id = $2"
         ))
         .bind(id.to_string())
         .bind(account.to_string())
@@ -190,7 +210,7 @@ impl StreamStore for SqliteStore {
         } else {
             StreamEndReason::Remote
         };
-        sqlx::query("UPDATE streams SET ended_at = ?1, end_reason = ?2 WHERE id = ?3")
+        sqlx::query("UPDATE streams SET ended_at = $1, end_reason = $2 WHERE id = $3")
             .bind(now)
             .bind(reason.as_str())
             .bind(id.to_string())
@@ -218,38 +238,41 @@ impl StreamStore for SqliteStore {
     async fn expire_leases(&self, now: Millis) -> StoreResult<Vec<EndedStream>> {
         let rows = sqlx::query(
             "UPDATE streams SET ended_at = lease_expires_at, end_reason = 'lease_expired' \
-             WHERE ended_at IS NULL AND lease_expires_at <= ?1 RETURNING id, session_id, account_id",
+             WHERE ended_at IS NULL AND lease_expires_at <= $1 RETURNING id, session_id, account_id",
         )
         .bind(now)
         .fetch_all(&self.writer)
         .await
         .map_err(classify)?;
         rows.iter()
-            .map(|row| {
-                let text = |c: &str| -> StoreResult<String> { row.try_get(c).map_err(classify) };
-                Ok(EndedStream {
-                    stream_id: text("id")?.parse().map_err(|_| corrupt("stream id"))?,
-                    session_id: text("session_id")?
-                        .parse()
-                        .map_err(|_| corrupt("session id"))?,
-                    account_id: text("account_id")?
-                        .parse()
-                        .map_err(|_| corrupt("account id"))?,
-                    reason: StreamEndReason::LeaseExpired,
-                })
-            })
+            .map(|row| ended_from_row(row, StreamEndReason::LeaseExpired))
             .collect()
     }
 }
 
+/// A stream ended by a statement that returned `id, session_id, account_id`.
+fn ended_from_row(row: &sqlx::any::AnyRow, reason: StreamEndReason) -> StoreResult<EndedStream> {
+    let text = |c: &str| -> StoreResult<String> { row.try_get(c).map_err(classify) };
+    Ok(EndedStream {
+        stream_id: text("id")?.parse().map_err(|_| corrupt("stream id"))?,
+        session_id: text("session_id")?
+            .parse()
+            .map_err(|_| corrupt("session id"))?,
+        account_id: text("account_id")?
+            .parse()
+            .map_err(|_| corrupt("account id"))?,
+        reason,
+    })
+}
+
 /// Marks a stream whose lease lapsed as ended at its expiry.
 async fn end_lapsed(
-    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     stream: &StreamRecord,
 ) -> StoreResult<Option<EndedStream>> {
     let done = sqlx::query(
         "UPDATE streams SET ended_at = lease_expires_at, end_reason = 'lease_expired' \
-         WHERE id = ?1 AND ended_at IS NULL",
+         WHERE id = $1 AND ended_at IS NULL",
     )
     .bind(stream.id.to_string())
     .execute(&mut **tx)

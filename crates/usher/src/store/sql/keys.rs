@@ -4,11 +4,11 @@ use async_trait::async_trait;
 use sqlx::Row;
 
 use super::rows::*;
-use super::SqliteStore;
+use super::SqlStore;
 use crate::store::*;
 
 #[async_trait]
-impl KeyStore for SqliteStore {
+impl KeyStore for SqlStore {
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>> {
         let rows = sqlx::query(
             "SELECT kid, private_der, created_at FROM signing_keys ORDER BY created_at, kid",
@@ -28,7 +28,7 @@ impl KeyStore for SqliteStore {
     }
 
     async fn insert_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<()> {
-        sqlx::query("INSERT INTO signing_keys (kid, private_der, created_at) VALUES (?1, ?2, ?3)")
+        sqlx::query("INSERT INTO signing_keys (kid, private_der, created_at) VALUES ($1, $2, $3)")
             .bind(&key.kid)
             .bind(&key.private_der)
             .bind(key.created_at)
