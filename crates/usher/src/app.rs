@@ -10,6 +10,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::bus::local::LocalBus;
+use crate::bus::nats::NatsBus;
 use crate::bus::SharedBus;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
@@ -38,7 +39,10 @@ impl App {
     /// Builds with the given clock (tests pass a `ManualClock`).
     pub async fn build_with_clock(config: Config, clock: SharedClock) -> anyhow::Result<Self> {
         let store = crate::store::open(&config.database_url()).await?;
-        let bus: SharedBus = Arc::new(LocalBus::new());
+        let bus: SharedBus = match &config.nats_url {
+            Some(url) => Arc::new(NatsBus::connect(url, &config.nats_subject).await?),
+            None => Arc::new(LocalBus::new()),
+        };
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;

@@ -63,9 +63,12 @@ pub struct StoreArgs {
     /// Directory for the embedded SQLite database [default: ./data].
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
-    /// Database URL (`sqlite://PATH`) instead of the embedded default.
+    /// Database URL: `sqlite://PATH` or `postgres://…` (cluster mode).
     #[arg(long)]
     pub database_url: Option<String>,
+    /// NATS URL for the cluster event bus, e.g. `nats://127.0.0.1:4222`.
+    #[arg(long)]
+    pub nats_url: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -106,6 +109,7 @@ impl StoreArgs {
             listen: self.listen,
             data_dir: self.data_dir.clone(),
             database_url: self.database_url.clone(),
+            nats_url: self.nats_url.clone(),
         };
         Ok(Config::load(file, &overrides)?)
     }
@@ -169,6 +173,9 @@ async fn run_operator(
 async fn serve(config: Config) -> anyhow::Result<()> {
     let app = crate::App::build(config).await?;
     let shutdown = app.shutdown_token();
+    let usher = app.usher();
+    println!("store: {}", usher.store.describe());
+    println!("bus: {}", usher.bus.describe());
     println!("usher listening on http://{}", app.address());
     tokio::spawn(async move {
         wait_for_signal().await;

@@ -22,6 +22,11 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// `sqlite://…` to use another file; `None` means `<data_dir>/usher.db`.
     pub database_url: Option<String>,
+    /// `nats://host:4222` to use NATS as the event bus (cluster mode);
+    /// `None` means the in-process bus of a single node.
+    pub nats_url: Option<String>,
+    /// NATS subject carrying usher's events (one per deployment).
+    pub nats_subject: String,
     /// Issuer (`iss`) of access tokens.
     pub issuer: String,
     pub tokens: TokenConfig,
@@ -109,6 +114,8 @@ impl Default for Config {
             listen: "127.0.0.1:8080".parse().expect("valid default address"),
             data_dir: PathBuf::from("./data"),
             database_url: None,
+            nats_url: None,
+            nats_subject: "usher.events".into(),
             issuer: "usher".into(),
             tokens: TokenConfig {
                 access_ttl_secs: 15 * 60,
@@ -159,6 +166,8 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub nats_url: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -10,6 +10,7 @@ use tokio::sync::broadcast;
 use crate::domain::{AccountId, Millis, SessionId, SignOutReason, StreamEndReason, StreamId};
 
 pub mod local;
+pub mod nats;
 
 /// Something another node may need to act on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
