@@ -10,8 +10,9 @@ use url::Url;
 use crate::error::{Error, Result};
 use crate::raw::RawRequest;
 use crate::types::{
-    Account, AccountCreated, ChangePassword, CreateAccount, CurrentSession, Device, DeviceInfo,
-    DeviceList, RefreshRequest, RenameDevice, SessionTokens, SignIn, SignOutAll, SignedOutCount,
+    Account, AccountCreated, ActiveStream, ChangePassword, CreateAccount, CurrentSession, Device,
+    DeviceInfo, DeviceList, Lease, RefreshRequest, RenameDevice, SessionTokens, SignIn, SignOutAll,
+    SignedOutCount, StartStream, StreamList,
 };
 
 /// A client for one usher server, optionally acting as one device session.
@@ -207,6 +208,42 @@ impl Client {
     pub async fn account(&self) -> Result<Account> {
         self.send_json(self.request(Method::GET, &["v1", "account"]))
             .await
+    }
+
+    /// `POST /v1/streams`: takes a stream slot for this device, replacing any
+    /// stream it already holds. When every slot is taken the error is
+    /// `409 too_many_streams`; [`Error::active_streams`] lists who holds them.
+    pub async fn start_stream(&self, title: &str, profile_id: Option<&str>) -> Result<Lease> {
+        let body = StartStream {
+            title: title.to_owned(),
+            profile_id: profile_id.map(str::to_owned),
+        };
+        let request = self.request(Method::POST, &["v1", "streams"]);
+        self.send_json(request.json(&body)).await
+    }
+
+    /// `POST /v1/streams/{stream_id}/heartbeat`: keeps this device's slot.
+    /// Once the stream has ended the error is `410 stream_ended`, with the
+    /// reason in [`Error::stream_end_reason`].
+    pub async fn heartbeat(&self, stream_id: &str) -> Result<Lease> {
+        let request = self.request(Method::POST, &["v1", "streams", stream_id, "heartbeat"]);
+        self.send_json(request).await
+    }
+
+    /// `DELETE /v1/streams/{stream_id}`: stops this device's stream, or
+    /// remotely any stream of the account (that device is told at once).
+    /// Stopping a stream that already ended succeeds.
+    pub async fn stop_stream(&self, stream_id: &str) -> Result<()> {
+        self.send_empty(self.request(Method::DELETE, &["v1", "streams", stream_id]))
+            .await
+    }
+
+    /// `GET /v1/streams`: the account's streams that hold a slot now.
+    pub async fn streams(&self) -> Result<Vec<ActiveStream>> {
+        let list: StreamList = self
+            .send_json(self.request(Method::GET, &["v1", "streams"]))
+            .await?;
+        Ok(list.streams)
     }
 
     /// Starts a request with arbitrary method, path, headers and body, for

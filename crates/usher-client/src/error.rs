@@ -6,6 +6,8 @@ use reqwest::header::{HeaderMap, RETRY_AFTER};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::types::{ActiveStream, StreamStopReason};
+
 /// Result alias for everything in this crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -96,6 +98,17 @@ impl Error {
     /// The problem's `reason` member (e.g. the sign-out reason of `session_revoked`).
     pub fn reason(&self) -> Option<&str> {
         self.problem().and_then(|p| p.reason.as_deref())
+    }
+
+    /// The streams holding every slot, from a `409 too_many_streams`; see
+    /// [`Problem::active_streams`].
+    pub fn active_streams(&self) -> Option<Vec<ActiveStream>> {
+        self.problem()?.active_streams()
+    }
+
+    /// Why the stream ended, from a `410 stream_ended`.
+    pub fn stream_end_reason(&self) -> Option<StreamStopReason> {
+        self.problem()?.stream_end_reason()
     }
 
     /// Builds the error for a non-success answer: a problem when the body is
@@ -205,6 +218,29 @@ impl Problem {
     pub fn get(&self, member: &str) -> Option<&Value> {
         self.extra.get(member)
     }
+
+    /// The plan's `limit` (`too_many_streams`, `device_limit_reached`).
+    pub fn limit(&self) -> Option<u32> {
+        self.get("limit")?.as_u64()?.try_into().ok()
+    }
+
+    /// The `active` member of `409 too_many_streams`: who is watching what,
+    /// so the app can offer to stop one. `None` for other codes, or when the
+    /// member is missing or not a list of streams.
+    pub fn active_streams(&self) -> Option<Vec<ActiveStream>> {
+        if self.code != "too_many_streams" {
+            return None;
+        }
+        Vec::<ActiveStream>::deserialize(self.get("active")?).ok()
+    }
+
+    /// The `reason` of `410 stream_ended`, typed; `None` for other codes.
+    pub fn stream_end_reason(&self) -> Option<StreamStopReason> {
+        if self.code != "stream_ended" {
+            return None;
+        }
+        self.reason.as_deref().map(StreamStopReason::from)
+    }
 }
 
 impl fmt::Display for Problem {
@@ -249,6 +285,56 @@ mod tests {
         assert_eq!(problem.get("limit"), Some(&Value::from(2)));
         assert!(problem.get("active").is_some_and(Value::is_array));
         assert!(!problem.extra.contains_key("code"));
+    }
+
+    #[test]
+    fn too_many_streams_lists_who_is_watching() {
+        let body = br#"{"type":"about:blank","title":"Too many streams","status":409,
+            "code":"too_many_streams","detail":"All 1 streams of this plan are in use.","limit":1,
+            "active":[{"stream_id":"str_1","device":{"session_id":"ses_1","name":"Living Room TV","type":"tv"},
+                       "title":"Dune","profile":null,"started_at":"2026-11-21T08:03:26.123Z"}]}"#;
+        let err = Error::from_answer(409, &HeaderMap::new(), body);
+        let problem = err.problem().expect("a problem");
+        assert_eq!(problem.limit(), Some(1));
+        let active = err.active_streams().expect("active streams");
+        assert_eq!(active.len(), 1);
+        assert_eq!(active[0].stream_id, "str_1");
+        assert_eq!(active[0].device.name, "Living Room TV");
+        assert_eq!(active[0].title, "Dune");
+        assert_eq!(err.stream_end_reason(), None);
+    }
+
+    #[test]
+    fn active_streams_only_from_a_well_formed_too_many_streams() {
+        let malformed = br#"{"code":"too_many_streams","limit":2,"active":[{"stream_id":1}]}"#;
+        let problem = Problem::from_answer(409, &HeaderMap::new(), malformed).expect("a problem");
+        assert_eq!(problem.active_streams(), None);
+        assert_eq!(problem.limit(), Some(2));
+
+        let other = br#"{"code":"device_limit_reached","limit":3,"active":[]}"#;
+        let problem = Problem::from_answer(403, &HeaderMap::new(), other).expect("a problem");
+        assert_eq!(problem.active_streams(), None);
+        assert_eq!(problem.limit(), Some(3));
+    }
+
+    #[test]
+    fn stream_ended_reason_is_typed() {
+        for (wire, reason) in [
+            ("stopped", StreamStopReason::Stopped),
+            ("remote", StreamStopReason::Remote),
+            ("signed_out", StreamStopReason::SignedOut),
+            ("lease_expired", StreamStopReason::LeaseExpired),
+            ("replaced", StreamStopReason::Replaced),
+            ("comet", StreamStopReason::Other("comet".into())),
+        ] {
+            let body =
+                format!(r#"{{"code":"stream_ended","title":"Stream ended","reason":"{wire}"}}"#);
+            let err = Error::from_answer(410, &HeaderMap::new(), body.as_bytes());
+            assert_eq!(err.stream_end_reason(), Some(reason), "{wire}");
+        }
+        let revoked = br#"{"code":"session_revoked","reason":"remote"}"#;
+        let err = Error::from_answer(401, &HeaderMap::new(), revoked);
+        assert_eq!(err.stream_end_reason(), None);
     }
 
     #[test]

@@ -35,10 +35,10 @@ pub use live::{
 };
 pub use raw::{RawRequest, RawResponse};
 pub use types::{
-    Account, AccountCreated, ChangePassword, CreateAccount, CurrentSession, Device, DeviceInfo,
-    DeviceList, DeviceType, Location, NowStreaming, Plan, ProfileRef, RefreshRequest, RenameDevice,
-    SessionTokens, SignIn, SignOutAll, SignOutReason, SignedOutCount, StreamStopReason,
-    UnknownDeviceType,
+    Account, AccountCreated, ActiveStream, ChangePassword, CreateAccount, CurrentSession, Device,
+    DeviceInfo, DeviceList, DeviceType, Lease, Location, NowStreaming, Plan, ProfileRef,
+    RefreshRequest, RenameDevice, SessionTokens, SignIn, SignOutAll, SignOutReason, SignedOutCount,
+    StartStream, StreamDeviceRef, StreamList, StreamStopReason, UnknownDeviceType,
 };
 
 /// Re-exported so callers of [`Client::raw`] need no direct `reqwest` dependency.

@@ -3,14 +3,16 @@
 mod common;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
+use axum::extract::Path;
 use axum::extract::Query;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{any, get, post};
+use axum::routing::{any, delete, get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 use usher_client::{
-    Client, DeviceInfo, DeviceType, Error, LiveEvent, Method, SignOutReason, CLOSE_SIGNED_OUT,
+    Client, DeviceInfo, DeviceType, Error, LiveEvent, Method, SignOutReason, StreamStopReason,
+    CLOSE_SIGNED_OUT,
 };
 
 use common::{bearer, problem, serve};
@@ -133,6 +135,87 @@ async fn raw_requests_return_the_answer_as_is() {
     assert_eq!(response.problem().expect("problem").code, "invalid_body");
     let err = response.error_for_status().expect_err("422");
     assert_eq!(err.code(), Some("invalid_body"));
+}
+
+fn active_stream() -> Value {
+    json!({"stream_id": "str_1",
+           "device": {"session_id": "ses_1", "name": "Living Room TV", "type": "tv"},
+           "title": "Dune", "profile": null, "started_at": "2026-11-21T08:03:26.123Z"})
+}
+
+/// The first start gets a slot; a start on a profile finds the plan full.
+async fn start_stream(headers: HeaderMap, Json(body): Json<Value>) -> Response {
+    assert_eq!(bearer(&headers), Some("tok"));
+    if body == json!({"title": "Dune"}) {
+        let lease = json!({"stream_id": "str_1", "heartbeat_interval": 20,
+                           "expires_at": "2026-11-21T08:04:26Z"});
+        return (StatusCode::CREATED, Json(lease)).into_response();
+    }
+    assert_eq!(body, json!({"title": "Arrival", "profile_id": "pro_1"}));
+    problem(
+        409,
+        "too_many_streams",
+        json!({"limit": 1, "active": [active_stream()]}),
+    )
+}
+
+#[tokio::test]
+async fn stream_calls_use_the_documented_paths_and_bodies() {
+    let router = Router::new()
+        .route(
+            "/v1/streams",
+            post(start_stream).get(|| async { Json(json!({"streams": [active_stream()]})) }),
+        )
+        .route(
+            "/v1/streams/{id}/heartbeat",
+            post(|Path(id): Path<String>| async move {
+                match id.as_str() {
+                    "str_1" => Json(json!({"stream_id": "str_1", "heartbeat_interval": 20,
+                                           "expires_at": "2026-11-21T08:04:46Z"}))
+                    .into_response(),
+                    _ => problem(410, "stream_ended", json!({"reason": "remote"})),
+                }
+            }),
+        )
+        .route(
+            "/v1/streams/{id}",
+            delete(|Path(id): Path<String>| async move {
+                match id.as_str() {
+                    "str_1" => StatusCode::NO_CONTENT.into_response(),
+                    _ => problem(404, "not_found", json!({})),
+                }
+            }),
+        );
+    let client = Client::new(&serve(router).await)
+        .expect("client")
+        .with_token("tok");
+
+    let lease = client.start_stream("Dune", None).await.expect("starts");
+    assert_eq!(lease.stream_id, "str_1");
+    assert_eq!(lease.heartbeat_every(), std::time::Duration::from_secs(20));
+
+    let err = client
+        .start_stream("Arrival", Some("pro_1"))
+        .await
+        .expect_err("plan full");
+    assert_eq!(err.code(), Some("too_many_streams"));
+    assert_eq!(err.problem().and_then(|p| p.limit()), Some(1));
+    let active = err.active_streams().expect("who is watching");
+    assert_eq!(active[0].device.name, "Living Room TV");
+    assert_eq!(active[0].device.device_type, DeviceType::Tv);
+
+    let kept = client.heartbeat("str_1").await.expect("kept");
+    assert!(kept.expires_at > lease.expires_at);
+    let err = client.heartbeat("str_2").await.expect_err("ended");
+    assert_eq!(err.status(), Some(410));
+    assert_eq!(err.stream_end_reason(), Some(StreamStopReason::Remote));
+
+    client.stop_stream("str_1").await.expect("stops");
+    let err = client.stop_stream("str_x").await.expect_err("unknown");
+    assert_eq!(err.code(), Some("not_found"));
+
+    let streams = client.streams().await.expect("lists");
+    assert_eq!(streams, active);
 }
 
 /// Authenticates like usher: the header, or (for browsers) the subprotocol.

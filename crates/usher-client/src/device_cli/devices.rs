@@ -35,6 +35,7 @@ fn devices_table(devices: &[Device], now: chrono::DateTime<Utc>) -> String {
                 ago(d.last_active_at, now),
                 d.ip.clone().unwrap_or_else(dash),
                 location.filter(|l| !l.is_empty()).unwrap_or_else(dash),
+                playing(d),
                 if d.current { "(this device)" } else { "" }.to_owned(),
             ]
         })
@@ -48,10 +49,24 @@ fn devices_table(devices: &[Device], now: chrono::DateTime<Utc>) -> String {
             "LAST ACTIVE",
             "IP",
             "LOCATION",
+            "PLAYING",
             "",
         ],
         &rows,
     )
+}
+
+/// What the device is streaming, as the PLAYING column shows it.
+fn playing(device: &Device) -> String {
+    match &device.streaming {
+        None => "-".to_owned(),
+        Some(now) => match (&now.title, &now.stream_id) {
+            (Some(title), Some(id)) => format!("{title:?} ({id})"),
+            (Some(title), None) => format!("{title:?}"),
+            (None, Some(id)) => id.clone(),
+            (None, None) => "(a stream)".to_owned(),
+        },
+    }
 }
 
 /// Signs out `session_id`, or this device when `None` (which also deletes
@@ -112,7 +127,8 @@ mod tests {
             {"session_id": "ses_1", "name": "Living Room TV", "type": "tv", "model": "X1",
              "app_version": null, "signed_in_at": now, "last_active_at": now,
              "ip": "203.0.113.9", "location": {"city": "Lyon", "country": "FR"},
-             "streaming": null, "profile": null, "current": true},
+             "streaming": {"stream_id": "str_1", "title": "Dune", "started_at": now},
+             "profile": null, "current": true},
             {"session_id": "ses_2", "name": "Phone", "type": "phone", "model": null,
              "app_version": null, "signed_in_at": now, "last_active_at": now - chrono::Duration::minutes(5),
              "ip": null, "location": null, "streaming": null, "profile": null, "current": false}
@@ -122,6 +138,7 @@ mod tests {
         let lines: Vec<&str> = text.lines().collect();
         assert!(lines[0].starts_with("SESSION  NAME"));
         assert!(lines[1].contains("Lyon, FR") && lines[1].ends_with("(this device)"));
+        assert!(lines[1].contains("\"Dune\" (str_1)"), "{text}");
         assert!(lines[2].contains("5m ago") && lines[2].ends_with('-'));
     }
 }

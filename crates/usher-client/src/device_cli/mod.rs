@@ -7,8 +7,11 @@
 mod account;
 mod devices;
 mod output;
+mod play;
+mod retry;
 mod session;
 mod state;
+mod streams;
 mod watch;
 
 use std::path::PathBuf;
@@ -86,8 +89,23 @@ pub enum DeviceCommand {
     },
     /// Show this device's session
     Whoami,
-    // `play` and `stop` join here once streams exist, each in a module beside
-    // `watch`, using `DeviceSession::call` like the commands above.
+    /// Start a stream and keep it (heartbeats, live stops) until it is
+    /// stopped, this device is signed out, or Ctrl-C gives it back
+    Play {
+        /// What is being played
+        title: String,
+        /// Profile watching (`pro_…`)
+        #[arg(long = "profile", value_name = "ID")]
+        profile: Option<String>,
+    },
+    /// Stop a stream: any of the account's (a remote stop), or this device's
+    /// own when no id is given
+    Stop {
+        /// The stream to stop (`str_…`)
+        stream_id: Option<String>,
+    },
+    /// List the account's active streams
+    Streams,
 }
 
 /// `usher device sign-in` options.
@@ -138,7 +156,8 @@ impl Context {
 /// Runs one `usher device` command.
 ///
 /// A revoked session comes back as an error for which [`exit_code`] gives
-/// [`EXIT_SIGNED_OUT`]; `watch` returns `Ok` after a live `signed_out`.
+/// [`EXIT_SIGNED_OUT`], also when `play` learns it live; `watch` returns `Ok`
+/// after a live `signed_out`, since watching for it is its purpose.
 pub async fn run(args: DeviceArgs) -> anyhow::Result<()> {
     let ctx = Context {
         server: args.server,
@@ -158,6 +177,11 @@ pub async fn run(args: DeviceArgs) -> anyhow::Result<()> {
         DeviceCommand::SignOutAll { include_current } => {
             devices::sign_out_all(&ctx, include_current).await
         }
+        DeviceCommand::Play { title, profile } => {
+            play::play(&ctx, &title, profile.as_deref()).await
+        }
+        DeviceCommand::Stop { stream_id } => streams::stop(&ctx, stream_id).await,
+        DeviceCommand::Streams => streams::list(&ctx).await,
     }
 }
 
@@ -192,8 +216,16 @@ pub fn exit_code(err: &anyhow::Error) -> ExitCode {
     }
 }
 
+/// This device was signed out while it was playing: the live channel said so.
+#[derive(Debug, thiserror::Error)]
+#[error("this device was signed out ({0})")]
+pub(crate) struct SignedOut(pub String);
+
 /// The sign-out reason when `err` says this device's session is over.
 fn signed_out_reason(err: &anyhow::Error) -> Option<String> {
+    if let Some(SignedOut(reason)) = err.chain().find_map(|c| c.downcast_ref::<SignedOut>()) {
+        return Some(reason.clone());
+    }
     let problem = err
         .chain()
         .find_map(|cause| cause.downcast_ref::<Error>()?.problem())?;
@@ -274,6 +306,35 @@ mod tests {
         assert!(
             matches!(args.command, DeviceCommand::SignOut { session_id: Some(ref id) } if id == "ses_1")
         );
+    }
+
+    #[test]
+    fn parses_play_stop_and_streams() {
+        let args = parse(&["play", "Dune: Part Two", "--profile", "pro_1"]).expect("parses");
+        assert!(matches!(
+            args.command,
+            DeviceCommand::Play { ref title, profile: Some(ref p) } if title == "Dune: Part Two" && p == "pro_1"
+        ));
+        assert!(parse(&["play"]).is_err(), "a title is required");
+        assert!(matches!(
+            parse(&["stop"]).expect("parses").command,
+            DeviceCommand::Stop { stream_id: None }
+        ));
+        assert!(matches!(
+            parse(&["stop", "str_1"]).expect("parses").command,
+            DeviceCommand::Stop { stream_id: Some(ref id) } if id == "str_1"
+        ));
+        assert!(matches!(
+            parse(&["streams"]).expect("parses").command,
+            DeviceCommand::Streams
+        ));
+    }
+
+    #[test]
+    fn live_sign_out_while_playing_maps_to_exit_3() {
+        let err = anyhow::Error::new(SignedOut("all_devices".into()));
+        assert_eq!(signed_out_reason(&err).as_deref(), Some("all_devices"));
+        assert_eq!(exit_code(&err), ExitCode::from(EXIT_SIGNED_OUT));
     }
 
     fn api_error(body: &str) -> anyhow::Error {

@@ -49,20 +49,40 @@ impl DeviceSession {
         }
     }
 
+    /// Changes the saved state with `change`, starting from what is on disk
+    /// now so that tokens another process rotated meanwhile are kept (and
+    /// adopted). Does nothing when the file is gone or now holds another
+    /// session: that device's state is not ours to edit.
+    pub fn update_state(&mut self, change: impl FnOnce(&mut DeviceState)) -> anyhow::Result<()> {
+        let Some(mut on_disk) = self.file.load()? else {
+            return Ok(());
+        };
+        if on_disk.session_id != self.state.session_id {
+            return Ok(());
+        }
+        change(&mut on_disk);
+        self.file.save(&on_disk)?;
+        self.adopt(on_disk);
+        Ok(())
+    }
+
     /// Deletes the state file: this device's session has ended.
     pub fn forget(self) -> anyhow::Result<()> {
         self.file.remove()
     }
 
     async fn refresh(&mut self) -> anyhow::Result<()> {
-        // A `watch` and a one-off command may share the state file. If the
-        // other one rotated the pair meanwhile, our refresh token is spent and
-        // using it again would look like theft to the server: adopt theirs.
-        if let Some(on_disk) = self.file.load()? {
-            if on_disk.session_id == self.state.session_id
-                && on_disk.refresh_token != self.state.refresh_token
-            {
-                self.adopt(on_disk);
+        // A `watch` or `play` and a one-off command may share the state file.
+        // If the other one rotated the pair meanwhile, our refresh token is
+        // spent and using it again would look like theft to the server: adopt
+        // theirs.
+        let on_disk = self
+            .file
+            .load()?
+            .filter(|on_disk| on_disk.session_id == self.state.session_id);
+        if let Some(on_disk) = on_disk.as_ref() {
+            if on_disk.refresh_token != self.state.refresh_token {
+                self.adopt(on_disk.clone());
                 return Ok(());
             }
         }
@@ -71,7 +91,9 @@ impl DeviceSession {
             .refresh(&self.state.refresh_token)
             .await
             .map_err(refresh_error)?;
-        let mut rotated = self.state.clone();
+        // Start from the file, so a stream another command recorded or
+        // cleared meanwhile is not put back the way we last saw it.
+        let mut rotated = on_disk.unwrap_or_else(|| self.state.clone());
         rotated.rotate(tokens);
         self.file.save(&rotated)?;
         self.adopt(rotated);

@@ -22,8 +22,19 @@ pub(crate) struct DeviceState {
     pub refresh_token: String,
     /// How it described itself at sign-in.
     pub device: DeviceInfo,
-    // When streams arrive, the stream this device holds goes here
-    // (`#[serde(default)] stream: Option<…>`), so `play`/`stop` share the file.
+    /// The stream a running `play` holds, so `stop` without an id knows
+    /// which one is this device's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stream: Option<HeldStream>,
+}
+
+/// A stream this device is playing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct HeldStream {
+    /// The stream (`str_…`).
+    pub stream_id: String,
+    /// What is playing.
+    pub title: String,
 }
 
 impl DeviceState {
@@ -35,6 +46,7 @@ impl DeviceState {
             access_token: tokens.access_token,
             refresh_token: tokens.refresh_token,
             device,
+            stream: None,
         }
     }
 
@@ -51,6 +63,7 @@ impl fmt::Debug for DeviceState {
             .field("server", &self.server)
             .field("session_id", &self.session_id)
             .field("device", &self.device)
+            .field("stream", &self.stream)
             .finish_non_exhaustive()
     }
 }
@@ -192,6 +205,25 @@ mod tests {
         StateFile::new(&path).save(&state("at_1")).expect("saves");
         let mode = std::fs::metadata(&path).expect("stat").permissions().mode();
         assert_eq!(mode & 0o777, 0o600);
+    }
+
+    #[test]
+    fn held_stream_is_saved_and_files_without_it_still_load() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let file = StateFile::new(dir.path().join("device.json"));
+        let mut playing = state("at_1");
+        playing.stream = Some(HeldStream {
+            stream_id: "str_1".into(),
+            title: "Dune".into(),
+        });
+        file.save(&playing).expect("saves");
+        assert_eq!(file.load().expect("loads"), Some(playing));
+
+        // Written before streams existed: no `stream` member at all.
+        file.save(&state("at_1")).expect("saves");
+        let text = std::fs::read_to_string(file.path()).expect("reads");
+        assert!(!text.contains("stream"), "{text}");
+        assert_eq!(file.load_signed_in().expect("loads").stream, None);
     }
 
     #[test]

@@ -150,8 +150,12 @@ open_enum! {
 }
 
 open_enum! {
-    /// Why a stream stopped.
+    /// Why a stream stopped: the `reason` of a live `stream_stopped` event and
+    /// of a `410 stream_ended` answer.
     StreamStopReason {
+        /// The device stopped it itself (only seen in `410 stream_ended`: the
+        /// device that stopped it needs no live event).
+        Stopped => "stopped",
         /// Stopped from another device.
         Remote => "remote",
         /// The device was signed out.
@@ -196,6 +200,11 @@ mod tests {
         assert_eq!(
             StreamStopReason::from("lease_expired"),
             StreamStopReason::LeaseExpired
+        );
+        assert_eq!(StreamStopReason::from("stopped"), StreamStopReason::Stopped);
+        assert_eq!(
+            StreamStopReason::from("meteor"),
+            StreamStopReason::Other("meteor".into())
         );
     }
 }

@@ -5,6 +5,7 @@
 //! ignore members they do not know, so a newer server stays readable.
 
 mod kinds;
+mod streams;
 
 use std::fmt;
 
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 pub use kinds::{DeviceType, SignOutReason, StreamStopReason, UnknownDeviceType};
+pub use streams::{ActiveStream, Lease, StartStream, StreamDeviceRef, StreamList};
 
 /// `POST /v1/accounts` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
