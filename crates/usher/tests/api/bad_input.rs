@@ -1,0 +1,325 @@
+//! Bad requests: each answered with a 4xx problem+json and a stable code,
+//! never a 500, and never with a side effect.
+
+use usher_client::{DeviceType, Method, RawResponse};
+
+use crate::helpers::*;
+
+/// Every endpoint that takes a JSON body; `{id}` stands for a session id.
+const JSON_ENDPOINTS: [(&str, &str); 6] = [
+    ("POST", "/v1/accounts"),
+    ("POST", "/v1/sessions"),
+    ("POST", "/v1/sessions/refresh"),
+    ("PATCH", "/v1/devices/{id}"),
+    ("POST", "/v1/devices/sign-out-all"),
+    ("POST", "/v1/account/password"),
+];
+
+/// Sends `body` as JSON with `device`'s token (ignored where none is needed).
+async fn send(device: &TestDevice, method: &str, path: &str, body: &str) -> RawResponse {
+    let method = Method::from_bytes(method.as_bytes()).expect("a method");
+    let path = path.replace("{id}", device.session_id());
+    device
+        .client
+        .raw(method, &path)
+        .json_text(body)
+        .send()
+        .await
+        .expect("an answer")
+}
+
+/// Asserts the request changed nothing a user could see.
+async fn assert_untouched(device: &TestDevice) {
+    let current = device
+        .client
+        .current_session()
+        .await
+        .expect("still signed in");
+    assert_eq!(current.device.name, "Living Room TV");
+    assert_eq!(device.device_list().await, session_ids(&[device]));
+}
+
+#[tokio::test]
+async fn malformed_json_is_400() {
+    let app = TestApp::spawn().await;
+    let tv = app.signed_in("ada").await;
+    // Each breaks before its first member, which any endpoint would judge first.
+    let bodies = [
+        "{",
+        "{\"unterminated",
+        "not json",
+        "",
+        "{'single': 'quotes'}",
+    ];
+    for (method, path) in JSON_ENDPOINTS {
+        for body in bodies {
+            send(&tv, method, path, body)
+                .await
+                .expect_problem(400, "malformed_json");
+        }
+    }
+    assert_untouched(&tv).await;
+}
+
+#[tokio::test]
+async fn bodies_of_the_wrong_shape_are_422() {
+    let app = TestApp::spawn().await;
+    let tv = app.signed_in("ada").await;
+    let cases: [(&str, &str, &str); 17] = [
+        (
+            "POST",
+            "/v1/accounts",
+            r#"{"email":5,"password":"correct horse battery"}"#,
+        ),
+        ("POST", "/v1/accounts", r#"{"email":"grace@example.com"}"#),
+        (
+            "POST",
+            "/v1/accounts",
+            r#"{"email":"grace@example.com","password":"correct horse battery","admin":true}"#,
+        ),
+        ("POST", "/v1/accounts", "[]"),
+        ("POST", "/v1/accounts", "null"),
+        (
+            "POST",
+            "/v1/sessions",
+            r#"{"email":"ada@example.com","password":"x"}"#,
+        ),
+        (
+            "POST",
+            "/v1/sessions",
+            r#"{"email":"ada@example.com","password":"x","device":"tv"}"#,
+        ),
+        (
+            "POST",
+            "/v1/sessions",
+            r#"{"email":"ada@example.com","password":"x","device":{"name":"TV","type":"tv","colour":"red"}}"#,
+        ),
+        ("POST", "/v1/sessions/refresh", "{}"),
+        ("POST", "/v1/sessions/refresh", r#"{"refresh_token":1}"#),
+        ("PATCH", "/v1/devices/{id}", "{}"),
+        ("PATCH", "/v1/devices/{id}", r#"{"name":null}"#),
+        (
+            "PATCH",
+            "/v1/devices/{id}",
+            r#"{"name":"Hacked","owner":"mallory"}"#,
+        ),
+        (
+            "POST",
+            "/v1/devices/sign-out-all",
+            r#"{"include_current":"yes"}"#,
+        ),
+        ("POST", "/v1/devices/sign-out-all", r#"{"everything":true}"#),
+        (
+            "POST",
+            "/v1/account/password",
+            r#"{"current_password":"x"}"#,
+        ),
+        (
+            "POST",
+            "/v1/account/password",
+            r#"{"current_password":"x","new_password":"tangerine submarine","sign_out_all_devices":"no"}"#,
+        ),
+    ];
+    for (method, path, body) in cases {
+        send(&tv, method, path, body)
+            .await
+            .expect_problem(422, "invalid_body");
+    }
+    assert_untouched(&tv).await;
+    app.client()
+        .create_account("grace@example.com", PASSWORD, None)
+        .await
+        .expect("no refused request created the account");
+}
+
+#[tokio::test]
+async fn a_deeply_nested_body_is_refused_cheaply() {
+    let app = TestApp::spawn().await;
+    let tv = app.signed_in("ada").await;
+    let depth = 30_000; // 60 KB: under the body limit
+    let name = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+    send(
+        &tv,
+        "PATCH",
+        "/v1/devices/{id}",
+        &format!(r#"{{"name":{name}}}"#),
+    )
+    .await
+    .expect_problem(422, "invalid_body");
+    assert_untouched(&tv).await;
+}
+
+#[tokio::test]
+async fn a_body_that_is_not_declared_json_is_415() {
+    let app = TestApp::spawn().await;
+    let body = format!(r#"{{"email":"ada@example.com","password":"{PASSWORD}"}}"#);
+    let url = format!("http://{}/v1/accounts", app.address);
+    // No Content-Type at all: the typed client never sends that.
+    let answer = reqwest::Client::new()
+        .post(&url)
+        .body(body.clone())
+        .send()
+        .await
+        .expect("an answer");
+    assert_eq!(answer.status(), 415);
+    let content_type = answer.headers()["content-type"].to_str().expect("text");
+    assert_eq!(content_type, "application/problem+json");
+    let problem: serde_json::Value = answer.json().await.expect("JSON");
+    assert_eq!(problem["code"], "unsupported_media_type");
+
+    for content_type in ["text/plain", "application/x-www-form-urlencoded"] {
+        app.client()
+            .raw(Method::POST, "/v1/accounts")
+            .body(content_type, body.clone())
+            .send()
+            .await
+            .expect("an answer")
+            .expect_problem(415, "unsupported_media_type");
+    }
+}
+
+#[tokio::test]
+async fn a_body_over_64_kib_is_413() {
+    let app = TestApp::spawn().await;
+    let tv = app.signed_in("ada").await;
+    let big = "x".repeat(64 * 1024 + 1);
+    let bodies = [
+        (
+            "POST",
+            "/v1/accounts",
+            format!(r#"{{"email":"grace@example.com","password":"{big}"}}"#),
+        ),
+        (
+            "POST",
+            "/v1/sessions",
+            format!(r#"{{"email":"ada@example.com","password":"{big}"}}"#),
+        ),
+        (
+            "PATCH",
+            "/v1/devices/{id}",
+            format!(r#"{{"name":"{big}"}}"#),
+        ),
+    ];
+    for (method, path, body) in &bodies {
+        send(&tv, method, path, body)
+            .await
+            .expect_problem(413, "payload_too_large");
+    }
+    assert_untouched(&tv).await;
+}
+
+#[tokio::test]
+async fn a_device_that_describes_itself_badly_is_422() {
+    let app = TestApp::spawn().await;
+    let ada = app.account("ada").await;
+    let device = |name: &str, kind: &str, model: &str| {
+        format!(
+            r#"{{"email":"ada@example.com","password":"{PASSWORD}","device":{{"name":"{name}","type":"{kind}","model":"{model}"}}}}"#
+        )
+    };
+    let long = "m".repeat(65);
+    for body in [
+        device("TV", "toaster", "X1"),
+        device("TV", "TV", "X1"),
+        device("", "tv", "X1"),
+        device(&"n".repeat(65), "tv", "X1"),
+        device("TV", "tv", &long),
+    ] {
+        app.client()
+            .raw(Method::POST, "/v1/sessions")
+            .json_text(body)
+            .send()
+            .await
+            .expect("an answer")
+            .expect_problem(422, "invalid_device");
+    }
+    // Nothing was signed in by the refused attempts.
+    let tv = ada.sign_in("TV", DeviceType::Tv).await;
+    assert_eq!(tv.device_list().await, session_ids(&[&tv]));
+}
+
+#[tokio::test]
+async fn a_malformed_session_id_is_simply_not_found() {
+    let app = TestApp::spawn().await;
+    let ada = app.account("ada").await;
+    let tv = ada.sign_in("Living Room TV", DeviceType::Tv).await;
+    let other_kind_of_id = ada.id.clone();
+    for id in [
+        "not-a-session",
+        "ses_",
+        "ses_zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz",
+        &other_kind_of_id,
+        "..%2F..%2Fetc%2Fpasswd",
+        "%00",
+    ] {
+        let path = format!("/v1/devices/{id}");
+        send(&tv, "PATCH", &path, r#"{"name":"Renamed"}"#)
+            .await
+            .expect_problem(404, "not_found");
+        tv.client
+            .raw(Method::DELETE, &path)
+            .send()
+            .await
+            .expect("an answer")
+            .expect_problem(404, "not_found");
+    }
+    assert_untouched(&tv).await;
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_are_problems_too() {
+    let app = TestApp::spawn().await;
+    let tv = app.signed_in("ada").await;
+    for path in [
+        "/",
+        "/v1",
+        "/v1/nothing-here",
+        "/v2/devices",
+        "/v1/devices/ses_1/extra",
+    ] {
+        tv.client
+            .raw(Method::GET, path)
+            .send()
+            .await
+            .expect("an answer")
+            .expect_problem(404, "not_found");
+    }
+    for (method, path) in [
+        (Method::PUT, "/v1/devices"),
+        (Method::DELETE, "/v1/accounts"),
+        (Method::GET, "/v1/sessions"),
+        (Method::POST, "/v1/sessions/current"),
+        (Method::GET, "/v1/devices/sign-out-all"),
+    ] {
+        tv.client
+            .raw(method, path)
+            .send()
+            .await
+            .expect("an answer")
+            .expect_problem(405, "method_not_allowed");
+    }
+}
+
+#[tokio::test]
+async fn the_live_channel_refuses_bad_requests() {
+    let app = TestApp::spawn().await;
+    let tv = app.signed_in("ada").await;
+    for query in ["watch=bogus", "watch=", "watch=devices&shout=1"] {
+        let mut request = tv
+            .client
+            .live_request(usher_client::LiveAuth::Header, false)
+            .expect("a request");
+        let uri = format!("{}?{query}", request.uri());
+        *request.uri_mut() = uri.parse().expect("a URI");
+        usher_client::LiveConnection::connect(request)
+            .await
+            .expect_problem(400, "invalid_query");
+    }
+    // A plain GET, not a WebSocket handshake.
+    tv.client
+        .raw(Method::GET, "/v1/live")
+        .send()
+        .await
+        .expect("an answer")
+        .expect_problem(426, "websocket_required");
+}

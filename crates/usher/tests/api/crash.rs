@@ -1,0 +1,59 @@
+//! An acknowledged sign-out or password change survives `kill -9`.
+
+use usher_client::{DeviceType, SignOutReason};
+
+use crate::helpers::*;
+use crate::server_process::ServerProcess;
+
+#[tokio::test]
+async fn a_sign_out_survives_a_crash() {
+    let data = tempfile::tempdir().expect("data directory");
+    let server = ServerProcess::start(data.path()).await;
+    let ada = TestAccount::create(&server.client(), "ada", None).await;
+    let tv = ada.sign_in("Living Room TV", DeviceType::Tv).await;
+    let phone = ada.sign_in("Phone", DeviceType::Phone).await;
+
+    phone
+        .client
+        .sign_out_device(tv.session_id())
+        .await
+        .expect("signed out");
+    server.kill().await;
+
+    let restarted = ServerProcess::start(data.path()).await;
+    let (tv, phone) = (tv.on(&restarted.client()), phone.on(&restarted.client()));
+    tv.assert_signed_out(SignOutReason::Remote).await;
+    phone
+        .client
+        .current_session()
+        .await
+        .unwrap_or_else(|e| panic!("the phone still works ({e}); log:\n{}", restarted.log()));
+    assert_eq!(phone.device_list().await, session_ids(&[&phone]));
+}
+
+#[tokio::test]
+async fn a_password_change_survives_a_crash() {
+    const NEW_PASSWORD: &str = "tangerine submarine orchestra";
+    let data = tempfile::tempdir().expect("data directory");
+    let server = ServerProcess::start(data.path()).await;
+    let ada = TestAccount::create(&server.client(), "ada", None).await;
+    let tv = ada.sign_in("Living Room TV", DeviceType::Tv).await;
+
+    tv.client
+        .change_password(PASSWORD, NEW_PASSWORD, None)
+        .await
+        .expect("password changed");
+    server.kill().await;
+
+    let restarted = ServerProcess::start(data.path()).await;
+    let ada = ada.on(&restarted.client());
+    ada.try_sign_in(PASSWORD)
+        .await
+        .expect_problem(401, "invalid_credentials");
+    ada.try_sign_in(NEW_PASSWORD)
+        .await
+        .expect("the new password works");
+    tv.on(&restarted.client())
+        .assert_signed_out(SignOutReason::PasswordChanged)
+        .await;
+}

@@ -1,0 +1,20 @@
+//! Black-box tests of usher's HTTP API and live channel (issue 2).
+//!
+//! Each test starts the real server on port 0 with a fresh database, drives
+//! it through the typed client, and asserts what a device or its owner would
+//! see. Time is moved with a manual clock; events are awaited, never slept for.
+
+mod helpers;
+mod server_process;
+
+mod accounts;
+mod bad_input;
+mod config_layers;
+mod crash;
+mod devices;
+mod idle;
+mod live;
+mod passwords;
+mod sessions;
+mod throttle;
+mod tokens;

@@ -1,0 +1,105 @@
+//! The real `usher` binary as a child process, for tests that kill it or
+//! configure it the way an operator would.
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+
+use tokio::io::{AsyncBufReadExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
+use usher_client::Client;
+
+use crate::helpers::PATIENCE;
+
+/// What `usher serve` prints on standard output once it accepts connections.
+const READY_PREFIX: &str = "usher listening on ";
+
+/// Settings every child gets: real Argon2id at a test-friendly cost, set
+/// through nested `USHER_` variables as an operator would.
+const FAST_HASHING: [(&str, &str); 2] = [
+    ("USHER_PASSWORD_HASHING__MEMORY_KIB", "1024"),
+    ("USHER_PASSWORD_HASHING__ITERATIONS", "1"),
+];
+
+pub struct ServerProcess {
+    child: Child,
+    base_url: String,
+    log: PathBuf,
+    // Held so the server's standard output stays open while it runs.
+    _stdout: Lines<BufReader<ChildStdout>>,
+}
+
+impl ServerProcess {
+    /// Runs `usher serve` on port 0 with its data in `data_dir`.
+    pub async fn start(data_dir: &Path) -> Self {
+        Self::start_with(data_dir, &[], &[]).await
+    }
+
+    /// Like [`ServerProcess::start`] with extra environment variables and
+    /// arguments (given before the `serve` subcommand's own flags).
+    pub async fn start_with(data_dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Self {
+        let log = data_dir.join(format!("server-{}.log", unique()));
+        let stderr = std::fs::File::create(&log).expect("server log file");
+        let mut command = Command::new(env!("CARGO_BIN_EXE_usher"));
+        // Only the settings this test chooses: nothing from the developer's shell.
+        for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("USHER_")) {
+            command.env_remove(name);
+        }
+        command
+            .args(args)
+            .arg("serve")
+            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .envs(FAST_HASHING)
+            .envs(env.iter().copied())
+            .current_dir(data_dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(stderr)
+            .kill_on_drop(true);
+        let mut child = command.spawn().expect("the usher binary starts");
+        let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+        let listening = async {
+            // Other lines (the store and bus in use) may come first.
+            while let Some(line) = stdout.next_line().await.ok()? {
+                if let Some(url) = line.strip_prefix(READY_PREFIX) {
+                    return Some(url.trim().to_owned());
+                }
+            }
+            None
+        };
+        let base_url = match tokio::time::timeout(PATIENCE, listening).await {
+            Ok(Some(url)) => url,
+            _ => panic!(
+                "usher did not report that it listens; its log:\n{}",
+                std::fs::read_to_string(&log).unwrap_or_default()
+            ),
+        };
+        ServerProcess {
+            child,
+            base_url,
+            log,
+            _stdout: stdout,
+        }
+    }
+
+    pub fn client(&self) -> Client {
+        Client::new(&self.base_url).expect("the server prints a valid URL")
+    }
+
+    /// What the server logged so far, for failure messages.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// `kill -9`: no shutdown code runs, nothing is flushed.
+    pub async fn kill(mut self) {
+        self.child.kill().await.expect("SIGKILL reaches the server");
+    }
+}
+
+/// A number no other server of this test process has used.
+fn unique() -> usize {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}

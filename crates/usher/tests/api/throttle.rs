@@ -1,0 +1,81 @@
+//! Brute-force protection on sign-in.
+
+use usher::Config;
+use usher_client::{DeviceInfo, DeviceType, Method};
+
+use crate::helpers::*;
+
+const BURST: u32 = 3;
+
+/// Asserts the next sign-in of `email` with `password` is throttled, through a
+/// raw request so the `Retry-After` header itself is checked.
+async fn assert_throttled(app: &TestApp, email: &str, password: &str) {
+    let body = serde_json::json!({
+        "email": email,
+        "password": password,
+        "device": DeviceInfo::new("Phone", DeviceType::Phone),
+    });
+    let answer = app
+        .client()
+        .raw(Method::POST, "/v1/sessions")
+        .json(&body)
+        .expect("serialisable")
+        .send()
+        .await
+        .expect("an answer");
+    let problem = answer.expect_problem(429, "too_many_attempts");
+    let retry_after: u64 = answer
+        .header("retry-after")
+        .expect("a Retry-After header")
+        .parse()
+        .expect("Retry-After in seconds");
+    assert!(retry_after >= 1, "Retry-After: {retry_after}");
+    assert_eq!(problem.retry_after, Some(retry_after));
+}
+
+#[tokio::test]
+async fn sign_in_attempts_are_limited_per_account() {
+    let app = TestApp::spawn_with(|config: &mut Config| {
+        config.throttle.account_burst = BURST;
+        config.throttle.account_period_secs = 3_600;
+    })
+    .await;
+    let ada = app.account("ada").await;
+    let grace = app.account("grace").await;
+
+    for _ in 0..BURST {
+        ada.try_sign_in("a wrong guess, again")
+            .await
+            .expect_problem(401, "invalid_credentials");
+    }
+
+    // Even the right password waits now.
+    assert_throttled(&app, &ada.email, PASSWORD).await;
+    // Another account is not affected.
+    grace.try_sign_in(PASSWORD).await.expect("Grace signs in");
+}
+
+#[tokio::test]
+async fn sign_in_attempts_are_limited_per_address() {
+    let app = TestApp::spawn_with(|config: &mut Config| {
+        config.throttle.ip_burst = BURST;
+        // No attempt comes back during the test, however slow the machine.
+        config.throttle.ip_period_ms = 3_600_000;
+    })
+    .await;
+    let ada = app.account("ada").await;
+
+    // Spraying many accounts from one address exhausts the address's budget.
+    for n in 0..BURST {
+        app.client()
+            .sign_in(
+                &format!("victim{n}@example.com"),
+                PASSWORD,
+                &DeviceInfo::new("Phone", DeviceType::Phone),
+            )
+            .await
+            .expect_problem(401, "invalid_credentials");
+    }
+
+    assert_throttled(&app, &ada.email, PASSWORD).await;
+}
