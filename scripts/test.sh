@@ -1,21 +1,100 @@
 #!/usr/bin/env bash
 # The test command: provides what the tests need, then runs every test.
 #
-# Today the suite needs only a Rust toolchain: the embedded store is an SQLite
-# file the tests create themselves. As cluster mode and the browser tests land,
-# this script also installs and starts PostgreSQL, NATS and Chromium.
+#   - a Rust toolchain (must already be installed: rustup);
+#   - PostgreSQL on 127.0.0.1:5432 and NATS on 127.0.0.1:4222, installed from
+#     Debian's packages when missing and started when not running.
+#
+# It runs the whole workspace's tests on the embedded store (SQLite), then the
+# API suite again on PostgreSQL. Cluster tests always use PostgreSQL and NATS.
+# Every test database is created under one per-run database that is dropped
+# at exit, so nothing is left behind.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 say() { printf '==> %s\n' "$*" >&2; }
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+APT_UPDATED=
+apt_install() {
+    if [ -z "$APT_UPDATED" ]; then
+        as_root apt-get update -qq
+        APT_UPDATED=1
+    fi
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
 
 ensure_rust() {
-    if ! command -v cargo >/dev/null 2>&1; then
-        [ -f "$HOME/.cargo/env" ] && . "$HOME/.cargo/env"
+    if ! command -v cargo >/dev/null 2>&1 && [ -f "$HOME/.cargo/env" ]; then
+        . "$HOME/.cargo/env"
     fi
-    command -v cargo >/dev/null 2>&1 || { say "cargo not found: install Rust (rustup) first"; exit 1; }
+    command -v cargo >/dev/null 2>&1 || { say "cargo not found: install Rust with rustup first"; exit 1; }
+}
+
+PG_HOST=127.0.0.1
+PG_PORT=5432
+# Works with trust authentication (as on the development machines) and with
+# Debian's default password authentication, for which the password is set below.
+PG_ADMIN_URL="postgres://postgres:postgres@$PG_HOST:$PG_PORT/postgres"
+
+pg_ready() { pg_isready -q -h "$PG_HOST" -p "$PG_PORT" 2>/dev/null; }
+
+ensure_postgres() {
+    if ! command -v pg_ctlcluster >/dev/null 2>&1; then
+        say "installing PostgreSQL"
+        apt_install postgresql
+    fi
+    if ! pg_ready; then
+        local version
+        version=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1)
+        if [ -z "$version" ]; then
+            version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
+            say "creating PostgreSQL $version cluster"
+            as_root pg_createcluster "$version" main >/dev/null
+        fi
+        say "starting PostgreSQL $version"
+        as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start
+        for _ in $(seq 1 60); do pg_ready && break; sleep 0.5; done
+        pg_ready || { say "PostgreSQL did not start"; exit 1; }
+    fi
+    if ! psql "$PG_ADMIN_URL" -qAtc 'SELECT 1' >/dev/null 2>&1; then
+        say "setting the postgres user's password for local test connections"
+        as_root runuser -u postgres -- psql -qc "ALTER USER postgres PASSWORD 'postgres'" >/dev/null
+    fi
+    psql "$PG_ADMIN_URL" -qAtc 'SELECT 1' >/dev/null
+}
+
+ensure_nats() {
+    if ! command -v nats-server >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ]; then
+        say "installing NATS"
+        apt_install nats-server
+    fi
+    NATS_BIN=$(command -v nats-server || echo /usr/sbin/nats-server)
+    if ! (exec 3<>/dev/tcp/127.0.0.1/4222) 2>/dev/null; then
+        say "starting NATS"
+        as_root start-stop-daemon --start --oknodo --background --exec "$NATS_BIN" -- \
+            -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server -l /var/log/nats-server.log
+        for _ in $(seq 1 40); do (exec 3<>/dev/tcp/127.0.0.1/4222) 2>/dev/null && break; sleep 0.25; done
+    fi
+    (exec 3<>/dev/tcp/127.0.0.1/4222) 2>/dev/null || { say "NATS did not start"; exit 1; }
 }
 
 ensure_rust
-say "running the test suite"
+ensure_postgres
+ensure_nats
+
+# One database per run; each test makes its own schema inside it.
+RUN_DB="usher_test_$(date +%s)_$$"
+psql "$PG_ADMIN_URL" -qc "CREATE DATABASE $RUN_DB" >/dev/null
+cleanup() { psql "$PG_ADMIN_URL" -qc "DROP DATABASE IF EXISTS $RUN_DB WITH (FORCE)" >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+
+export USHER_TEST_POSTGRES_URL="postgres://postgres:postgres@$PG_HOST:$PG_PORT/$RUN_DB"
+export USHER_TEST_NATS_URL="nats://127.0.0.1:4222"
+export USHER_TEST_NATS_SERVER="$NATS_BIN"
+
+say "running the test suite on the embedded store (SQLite)"
 cargo test --workspace --locked "$@"
+
+say "running the API suite on PostgreSQL"
+USHER_TEST_STORE=postgres cargo test --locked -p usher --test api "$@"

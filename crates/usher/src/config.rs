@@ -180,10 +180,15 @@ pub enum ConfigError {
     Invalid(String),
 }
 
-/// `USHER_` variables the binary reads itself (`USHER_CONFIG`,
-/// `USHER_LOG_FORMAT`, `USHER_LOG`); they are not settings, and would be
-/// rejected as unknown ones.
-const NOT_SETTINGS: &[&str] = &["config", "log_format", "log"];
+/// Whether `USHER_<key>` names a setting: its first segment is a top-level
+/// field of [`Config`]. Other `USHER_` variables (the binary's own
+/// `USHER_CONFIG` and `USHER_LOG`, the device simulator's `USHER_SERVER`, a
+/// test harness's) are not settings and are left alone; a misspelt nested key
+/// (`USHER_SESSIONS__IDLE_TIMEOUT`) is still rejected as unknown.
+fn is_setting(key: &str, settings: &[String]) -> bool {
+    let top = key.split("__").next().unwrap_or(key);
+    settings.iter().any(|s| s.eq_ignore_ascii_case(top))
+}
 
 impl Config {
     /// Loads the layers in order and validates the result.
@@ -195,9 +200,17 @@ impl Config {
             }
             figment = figment.merge(Toml::file(path));
         }
+        let settings: Vec<String> = match serde_json::to_value(Config::default()) {
+            Ok(serde_json::Value::Object(fields)) => fields.keys().cloned().collect(),
+            _ => Vec::new(),
+        };
         let config: Config = figment
             // `USHER_SESSIONS__IDLE_TIMEOUT_SECS` sets `sessions.idle_timeout_secs`.
-            .merge(Env::prefixed("USHER_").ignore(NOT_SETTINGS).split("__"))
+            .merge(
+                Env::prefixed("USHER_")
+                    .filter(move |key| is_setting(key.as_str(), &settings))
+                    .split("__"),
+            )
             .merge(Serialized::defaults(overrides))
             .extract()
             .map_err(Box::new)?;

@@ -35,6 +35,8 @@ struct Claims {
     sid: SessionId,
     iat: i64,
     exp: i64,
+    /// Unique per token, for services that keep deny-lists by token.
+    jti: String,
 }
 
 /// What a valid access token proves.
@@ -50,8 +52,11 @@ pub struct Verified {
 pub enum TokenError {
     #[error("the access token is not valid")]
     Invalid,
+    /// Signed by us but past its expiry; names its session so the caller can
+    /// tell a device that was signed out meanwhile why, rather than just
+    /// "expired".
     #[error("the access token has expired")]
-    Expired,
+    Expired { session_id: SessionId },
 }
 
 struct KeySet {
@@ -134,6 +139,7 @@ impl TokenService {
             sid: session,
             iat,
             exp: iat + self.ttl_secs as i64,
+            jti: uuid::Uuid::new_v4().simple().to_string(),
         };
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(keys.signing_kid.clone());
@@ -196,7 +202,9 @@ impl TokenService {
 
 fn check_expiry(v: Verified, now: Millis) -> Result<Verified, TokenError> {
     if now >= v.expires_at {
-        Err(TokenError::Expired)
+        Err(TokenError::Expired {
+            session_id: v.session_id,
+        })
     } else {
         Ok(v)
     }

@@ -84,7 +84,7 @@ impl From<Error> for ApiError {
                 .detail("Send the access token as `Authorization: Bearer <token>`."),
             Error::Token(TokenError::Invalid) => Self::new(S::UNAUTHORIZED, "invalid_token", "Invalid token")
                 .detail("The access token is not valid."),
-            Error::Token(TokenError::Expired) => Self::new(S::UNAUTHORIZED, "token_expired", "Token expired")
+            Error::Token(TokenError::Expired { .. }) => Self::new(S::UNAUTHORIZED, "token_expired", "Token expired")
                 .detail("The access token has expired. Refresh it."),
             Error::SessionRevoked(reason) => Self::new(S::UNAUTHORIZED, "session_revoked", "Signed out")
                 .detail(reason.explain())

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::auth::refresh;
+use crate::auth::tokens::TokenError;
 use crate::core::Usher;
 use crate::domain::{AccountId, DeviceInfo, Email, SessionId, SignOutReason};
 use crate::error::{Error, Result};
@@ -99,8 +100,13 @@ impl Usher {
                 Err(Error::RefreshTokenReused)
             }
             RefreshOutcome::Rotated(session) => {
-                // The record carries last-active as it was before this refresh.
-                if self.is_idle(session.last_active_at, now) {
+                // The record carries last-active as it was last written; this
+                // node may know of later use not yet flushed.
+                let cached = match self.sessions.lookup(session.id) {
+                    Lookup::Active(cached) => cached.last_active(),
+                    _ => session.last_active_at,
+                };
+                if self.is_idle(session.last_active_at.max(cached), now) {
                     self.revoke(session.account_id, session.id, SignOutReason::IdleExpired)
                         .await?;
                     return Err(Error::SessionRevoked(SignOutReason::IdleExpired));
@@ -138,7 +144,13 @@ impl Usher {
         ip: Option<IpAddr>,
     ) -> Result<Arc<CachedSession>> {
         let now = self.clock.now();
-        let verified = self.tokens.verify(token, now).await?;
+        let verified = match self.tokens.verify(token, now).await {
+            Ok(verified) => verified,
+            Err(TokenError::Expired { session_id }) => {
+                return Err(self.why_expired_token_fails(session_id).await)
+            }
+            Err(e) => return Err(e.into()),
+        };
         let session = match self.sessions.lookup(verified.session_id) {
             Lookup::Active(s) => s,
             Lookup::Revoked(r) => return Err(Error::SessionRevoked(r.reason)),
@@ -148,7 +160,7 @@ impl Usher {
             return Err(Error::SessionRevoked(r.reason));
         }
         if session.account_id != verified.account_id {
-            return Err(Error::Token(crate::auth::tokens::TokenError::Invalid));
+            return Err(Error::Token(TokenError::Invalid));
         }
         if self.is_idle(session.last_active(), now) {
             self.revoke(session.account_id, session.id, SignOutReason::IdleExpired)
@@ -159,12 +171,28 @@ impl Usher {
         Ok(session)
     }
 
+    /// A device back after a while presents an expired token: if its session
+    /// was signed out meanwhile, say so (with the reason) rather than let it
+    /// refresh only to learn that then.
+    async fn why_expired_token_fails(&self, id: SessionId) -> Error {
+        let expired = Error::Token(TokenError::Expired { session_id: id });
+        let revoked = match self.sessions.lookup(id) {
+            Lookup::Revoked(r) => Some(r),
+            Lookup::Active(s) => s.revoked(),
+            Lookup::Unknown => match self.store.session(id).await {
+                Ok(Some(record)) => record.revoked,
+                _ => None,
+            },
+        };
+        revoked.map_or(expired, |r| Error::SessionRevoked(r.reason))
+    }
+
     async fn load_session(&self, id: SessionId) -> Result<Arc<CachedSession>> {
         let record = self
             .store
             .session(id)
             .await?
-            .ok_or(Error::Token(crate::auth::tokens::TokenError::Invalid))?;
+            .ok_or(Error::Token(TokenError::Invalid))?;
         match self.sessions.insert_loaded(record) {
             Lookup::Active(s) => Ok(s),
             Lookup::Revoked(r) => Err(Error::SessionRevoked(r.reason)),

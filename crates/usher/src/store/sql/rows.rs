@@ -8,14 +8,29 @@ use sqlx::{Any, Row, Transaction};
 use crate::domain::*;
 use crate::store::*;
 
+/// Sorts a database error into what the domain can act on.
 pub(super) fn classify(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
-        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed => {
+        sqlx::Error::Database(db) if db.code().is_some_and(|c| is_unavailable_state(&c)) => {
             StoreError::Unavailable(e.into())
         }
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::Io(_)
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e.into()),
         _ => StoreError::Other(e.into()),
     }
+}
+
+/// SQLSTATEs meaning "the server is going away or not there yet": connection
+/// exceptions (08…), shutdown and start-up (57P01-57P03), and SQLite's busy
+/// and locked results (5, 6), which only outlast `busy_timeout` under
+/// another process's long write.
+fn is_unavailable_state(code: &str) -> bool {
+    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03" | "5" | "6")
 }
 
 pub(super) fn corrupt(what: &str) -> StoreError {

@@ -2,6 +2,7 @@
 //!
 //! Why admission is exact. A start counts the account's live streams and
 //! inserts in one transaction, and starts of one account never interleave:
+//!
 //! - SQLite: every write transaction runs on the store's single writer
 //!   connection, so they are serial. (Another process writing the same file
 //!   is serialised by SQLite itself: a transaction whose snapshot went stale
@@ -15,6 +16,7 @@
 //!   locked too, so a sign-out (which ends the session's stream in its own
 //!   transaction) is either seen as done or waits until the start commits and
 //!   then ends the new stream.
+//!
 //! Leases are judged by the clock of the node deciding. So that a node whose
 //! clock runs behind cannot renew a lease another node already counted as
 //! lapsed, a start first ends the account's lapsed streams durably; a
