@@ -25,26 +25,25 @@ pub const PATIENCE: Duration = Duration::from_secs(10);
 /// The password every test account starts with.
 pub const PASSWORD: &str = "correct horse battery staple";
 
-/// Will name the PostgreSQL server of a PostgreSQL run of this suite.
-const TEST_DATABASE_ENV: &str = "USHER_TEST_DATABASE_URL";
+/// Which store the suite runs on: `sqlite` (default) or `postgres`.
+const TEST_STORE_ENV: &str = "USHER_TEST_STORE";
 
 /// The database a test server uses: a fresh SQLite file in the test's own
-/// directory. The one place a PostgreSQL run will swap in a fresh database
-/// per test; until that is wired up, asking for one fails loudly rather than
-/// silently testing SQLite.
-pub fn database_url(dir: &Path) -> String {
-    if let Ok(base) = std::env::var(TEST_DATABASE_ENV) {
-        panic!("{TEST_DATABASE_ENV}={base}: per-test PostgreSQL databases are not wired up yet");
+/// directory, or (with `USHER_TEST_STORE=postgres`) a fresh PostgreSQL schema.
+pub async fn database_url(dir: &Path) -> String {
+    match std::env::var(TEST_STORE_ENV).as_deref() {
+        Ok("postgres") => crate::support::fresh_postgres_schema().await,
+        Ok("sqlite") | Err(_) => format!("sqlite://{}", dir.join("usher.db").display()),
+        Ok(other) => panic!("{TEST_STORE_ENV}={other}: expected sqlite or postgres"),
     }
-    format!("sqlite://{}", dir.join("usher.db").display())
 }
 
 /// The configuration of every test server before a test adjusts it.
-fn test_config(dir: &Path) -> Config {
+async fn test_config(dir: &Path) -> Config {
     let mut config = Config {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
         data_dir: dir.to_owned(),
-        database_url: Some(database_url(dir)),
+        database_url: Some(database_url(dir).await),
         ..Config::default()
     };
     // Real Argon2id at a cost that keeps sign-ins fast.
@@ -76,7 +75,7 @@ impl TestApp {
     /// Starts a server whose configuration `configure` has adjusted.
     pub async fn spawn_with(configure: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let mut config = test_config(dir.path());
+        let mut config = test_config(dir.path()).await;
         configure(&mut config);
         config.validate().expect("the test configuration is valid");
         let clock = ManualClock::default();

@@ -6,6 +6,8 @@
 
 mod helpers;
 mod server_process;
+#[path = "../support/postgres.rs"]
+mod support;
 
 mod accounts;
 mod bad_input;

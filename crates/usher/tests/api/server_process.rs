@@ -39,6 +39,7 @@ impl ServerProcess {
     pub async fn start_with(data_dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Self {
         let log = data_dir.join(format!("server-{}.log", unique()));
         let stderr = std::fs::File::create(&log).expect("server log file");
+        let database_url = database_url_of(data_dir).await;
         let mut command = Command::new(env!("CARGO_BIN_EXE_usher"));
         // Only the settings this test chooses: nothing from the developer's shell.
         for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("USHER_")) {
@@ -49,6 +50,8 @@ impl ServerProcess {
             .arg("serve")
             .args(["--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
+            .arg("--database-url")
+            .arg(&database_url)
             .envs(FAST_HASHING)
             .envs(env.iter().copied())
             .current_dir(data_dir)
@@ -102,4 +105,16 @@ fn unique() -> usize {
     use std::sync::atomic::{AtomicUsize, Ordering};
     static NEXT: AtomicUsize = AtomicUsize::new(0);
     NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+/// The database of the server kept in `data_dir`: chosen on first start and
+/// remembered there, so a restarted server finds the same one.
+async fn database_url_of(data_dir: &Path) -> String {
+    let file = data_dir.join("database-url");
+    if let Ok(url) = std::fs::read_to_string(&file) {
+        return url;
+    }
+    let url = crate::helpers::database_url(data_dir).await;
+    std::fs::write(&file, &url).expect("remember the database URL");
+    url
 }
