@@ -44,9 +44,9 @@ ensure_postgres() {
         say "installing PostgreSQL"
         apt_install postgresql
     fi
+    local version
+    version=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1)
     if ! pg_ready; then
-        local version
-        version=$(ls /etc/postgresql 2>/dev/null | sort -V | tail -n 1)
         if [ -z "$version" ]; then
             version=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
             say "creating PostgreSQL $version cluster"
@@ -62,6 +62,10 @@ ensure_postgres() {
         as_root runuser -u postgres -- psql -qc "ALTER USER postgres PASSWORD 'postgres'" >/dev/null
     fi
     psql "$PG_ADMIN_URL" -qAtc 'SELECT 1' >/dev/null
+    version=$(ls /etc/postgresql | sort -V | tail -n 1)
+    # The restart test stops and starts the server with this.
+    PG_CTL="pg_ctlcluster --skip-systemctl-redirect $version main"
+    [ "$(id -u)" -eq 0 ] || PG_CTL="sudo $PG_CTL"
 }
 
 ensure_nats() {
@@ -92,6 +96,7 @@ trap cleanup EXIT
 export USHER_TEST_POSTGRES_URL="postgres://postgres:postgres@$PG_HOST:$PG_PORT/$RUN_DB"
 export USHER_TEST_NATS_URL="nats://127.0.0.1:4222"
 export USHER_TEST_NATS_SERVER="$NATS_BIN"
+export USHER_TEST_PG_CTL="$PG_CTL"
 
 say "running the test suite on the embedded store (SQLite)"
 cargo test --workspace --locked "$@"

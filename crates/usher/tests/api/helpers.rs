@@ -7,14 +7,16 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use chrono::{DateTime, Utc};
 use tempfile::TempDir;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use usher::clock::ManualClock;
+use usher::clock::{Clock, ManualClock};
+use usher::core::Usher;
 use usher::{App, Config};
 use usher_client::{
-    Client, Device, DeviceInfo, DeviceType, LiveConnection, LiveEvent, Problem, RawResponse,
-    SessionTokens, SignOutReason, CLOSE_SIGNED_OUT,
+    Client, Device, DeviceInfo, DeviceType, Lease, LiveConnection, LiveEvent, Problem, RawResponse,
+    SessionTokens, SignOutReason, StreamStopReason, CLOSE_SIGNED_OUT,
 };
 
 /// How long anything awaited may take before the test fails. A guard against
@@ -62,6 +64,7 @@ pub struct TestApp {
     pub address: SocketAddr,
     pub clock: ManualClock,
     client: Client,
+    usher: Arc<Usher>,
     shutdown: CancellationToken,
     server: Option<JoinHandle<anyhow::Result<()>>>,
     _dir: TempDir,
@@ -83,12 +86,14 @@ impl TestApp {
             .await
             .expect("the server starts");
         let address = app.address();
+        let usher = app.usher();
         let shutdown = app.shutdown_token();
         let server = tokio::spawn(app.run_until_stopped());
         TestApp {
             address,
             clock,
             client: Client::new(&format!("http://{address}")).expect("valid base URL"),
+            usher,
             shutdown,
             server: Some(server),
             _dir: dir,
@@ -121,6 +126,25 @@ impl TestApp {
     /// Moves the server's clock forward.
     pub fn advance(&self, by: Duration) {
         self.clock.advance(by);
+    }
+
+    /// The server's time now, at the millisecond precision of the API.
+    pub fn now(&self) -> DateTime<Utc> {
+        DateTime::from_timestamp_millis(self.clock.now()).expect("the clock is in range")
+    }
+
+    /// The domain behind the server, for what only an operator can do.
+    pub fn usher(&self) -> &Usher {
+        &self.usher
+    }
+
+    /// Moves `account` to `plan`, as `usher account set-plan` does.
+    pub async fn set_plan(&self, account: &TestAccount, plan: &str) {
+        let id = account.id.parse().expect("an account id");
+        self.usher()
+            .set_plan(id, plan.to_owned())
+            .await
+            .expect("the plan is changed");
     }
 
     /// Shuts the server down gracefully and waits until it has stopped.
@@ -220,6 +244,28 @@ impl TestDevice {
         TestDevice::new(server, self.tokens.clone())
     }
 
+    /// Starts playing `title`, which must be admitted.
+    pub async fn play(&self, title: &str) -> Lease {
+        self.client
+            .start_stream(title, None)
+            .await
+            .unwrap_or_else(|e| panic!("{title} should start on {}: {e}", self.session_id()))
+    }
+
+    /// The ids of the streams holding the account's slots, sorted.
+    pub async fn streams_playing(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .client
+            .streams()
+            .await
+            .expect("the stream list")
+            .into_iter()
+            .map(|s| s.stream_id)
+            .collect();
+        ids.sort();
+        ids
+    }
+
     /// Opens the live channel and waits for its `hello`.
     pub async fn live(&self) -> Live {
         Live::opened(self.client.live(false).await, self.session_id()).await
@@ -315,6 +361,17 @@ impl Live {
         event
     }
 
+    /// Awaits `stream_stopped` for `stream_id` with `reason`.
+    pub async fn expect_stream_stopped(&mut self, stream_id: &str, reason: StreamStopReason) {
+        match self.next_about_this_device().await {
+            LiveEvent::StreamStopped {
+                stream_id: got,
+                reason: why,
+            } => assert_eq!((got.as_str(), why), (stream_id, reason)),
+            other => panic!("expected stream_stopped {stream_id} ({reason}), got {other}"),
+        }
+    }
+
     /// Awaits the server's close frame with `code`.
     pub async fn expect_closed(&mut self, code: u16) {
         match self.next_about_this_device().await {
@@ -365,6 +422,9 @@ pub trait ExpectProblem {
 
     /// Asserts `401 session_revoked` with `reason`.
     fn expect_revoked(self, reason: &SignOutReason) -> usher_client::Error;
+
+    /// Asserts `410 stream_ended` with `reason`.
+    fn expect_stream_ended(self, reason: StreamStopReason) -> usher_client::Error;
 }
 
 impl<T: Debug> ExpectProblem for usher_client::Result<T> {
@@ -386,6 +446,13 @@ impl<T: Debug> ExpectProblem for usher_client::Result<T> {
     fn expect_revoked(self, reason: &SignOutReason) -> usher_client::Error {
         let error = self.expect_problem(401, "session_revoked");
         assert_eq!(error.reason(), Some(reason.as_str()), "{error}");
+        error
+    }
+
+    #[track_caller]
+    fn expect_stream_ended(self, reason: StreamStopReason) -> usher_client::Error {
+        let error = self.expect_problem(410, "stream_ended");
+        assert_eq!(error.stream_end_reason(), Some(reason), "{error}");
         error
     }
 }

@@ -113,7 +113,9 @@ impl SqlStore {
     async fn open_postgres(url: &str) -> anyhow::Result<Self> {
         let pool = AnyPoolOptions::new()
             .max_connections(16)
-            .acquire_timeout(Duration::from_secs(5))
+            // While PostgreSQL is away, requests that need it wait this long
+            // before answering 503 with Retry-After.
+            .acquire_timeout(Duration::from_secs(2))
             .connect(url)
             .await?;
         POSTGRES_MIGRATIONS.run(&pool).await?;

@@ -1,0 +1,56 @@
+//! With NATS down, revocations still reach every node (through the store's
+//! revocation log, read every second); when NATS is back, the bus carries
+//! them again.
+
+use usher_client::SignOutReason;
+
+use crate::harness::*;
+
+#[tokio::test]
+async fn a_revocation_while_nats_is_down_still_reaches_every_node() {
+    let mut nats = PrivateNats::start().await;
+    let cluster = Cluster::start_on(3, &nats.url()).await;
+    let email = account(cluster.node(0), "fay", None).await;
+    let tv = Device::sign_in(cluster.node(0), &email, "TV").await;
+    let phone = Device::sign_in(cluster.node(1), &email, "Phone").await;
+    let mut on_a = tv.live_on(cluster.node(0)).await;
+    let mut on_c = tv.live_on(cluster.node(2)).await;
+
+    nats.kill().await;
+    phone
+        .on(cluster.node(1))
+        .sign_out_device(&tv.session_id)
+        .await
+        .expect("the sign-out is acknowledged with the bus down");
+
+    expect_signed_out(&mut on_a, SignOutReason::Remote).await;
+    expect_signed_out(&mut on_c, SignOutReason::Remote).await;
+    for i in 0..3 {
+        assert_refused(&tv, cluster.node(i), SignOutReason::Remote).await;
+    }
+
+    nats.restart().await;
+    for i in 0..3 {
+        let node = cluster.node(i).clone();
+        wait_until("the node reconnecting to NATS", || {
+            let node = node.clone();
+            async move {
+                let ready = node
+                    .raw(usher_client::Method::GET, "/readyz")
+                    .no_auth()
+                    .send()
+                    .await;
+                ready.is_ok_and(|r| r.status == 200)
+            }
+        })
+        .await;
+    }
+    let laptop = Device::sign_in(cluster.node(2), &email, "Laptop").await;
+    let mut laptop_on_a = laptop.live_on(cluster.node(0)).await;
+    phone
+        .on(cluster.node(1))
+        .sign_out_device(&laptop.session_id)
+        .await
+        .expect("signed out");
+    expect_signed_out(&mut laptop_on_a, SignOutReason::Remote).await;
+}

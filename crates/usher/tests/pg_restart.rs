@@ -1,0 +1,111 @@
+//! PostgreSQL restarted under a running cluster: while it is down, requests
+//! that need it get `503` with `Retry-After` and session checks keep working
+//! from memory; when it is back, nodes recover by themselves and nothing that
+//! was acknowledged is lost.
+//!
+//! A binary of its own: it stops the shared PostgreSQL server, so no other
+//! test may run beside it (cargo runs test binaries one after another).
+
+#[path = "support/postgres.rs"]
+mod support;
+
+#[allow(dead_code)]
+#[path = "support/cluster.rs"]
+mod harness;
+
+use std::panic::AssertUnwindSafe;
+
+use futures_util::FutureExt;
+use harness::*;
+use usher_client::{Client, Method, SignOutReason};
+
+/// Runs the test command's PostgreSQL control command with `action`.
+async fn postgres(action: &str) {
+    let ctl = std::env::var("USHER_TEST_PG_CTL").unwrap_or_else(|_| {
+        panic!("USHER_TEST_PG_CTL is not set: run the tests with ./scripts/test.sh")
+    });
+    let mut words = ctl.split_whitespace();
+    let program = words.next().expect("a command");
+    let status = tokio::process::Command::new(program)
+        .args(words)
+        .arg(action)
+        .status()
+        .await
+        .unwrap_or_else(|e| panic!("cannot run {ctl} {action}: {e}"));
+    assert!(status.success(), "{ctl} {action} failed: {status}");
+}
+
+async fn ready(node: &Client) -> u16 {
+    match node.raw(Method::GET, "/readyz").no_auth().send().await {
+        Ok(answer) => answer.status.as_u16(),
+        Err(e) => panic!("readyz did not answer: {e}"),
+    }
+}
+
+#[tokio::test]
+async fn nodes_ride_out_a_postgresql_restart_without_losing_acknowledged_writes() {
+    let mut cluster = Cluster::start(2).await;
+    let email = account(cluster.node(0), "gus", None).await;
+    let tv = Device::sign_in(cluster.node(0), &email, "TV").await;
+    let phone = Device::sign_in(cluster.node(1), &email, "Phone").await;
+    phone
+        .on(cluster.node(1))
+        .sign_out_device(&tv.session_id)
+        .await
+        .expect("acknowledged");
+
+    postgres("stop").await;
+    let outcome = AssertUnwindSafe(async {
+        // Session checks are answered from memory.
+        phone
+            .on(cluster.node(1))
+            .current_session()
+            .await
+            .expect("the phone is still signed in");
+        assert_refused(&tv, cluster.node(0), SignOutReason::Remote).await;
+        // What needs the database says so, and when to come back.
+        let err = phone
+            .on(cluster.node(1))
+            .devices()
+            .await
+            .expect_err("no database");
+        assert_eq!(err.status(), Some(503), "{err}");
+        assert_eq!(err.code(), Some("unavailable"), "{err}");
+        assert!(
+            err.problem().and_then(|p| p.retry_after).is_some(),
+            "Retry-After: {err}"
+        );
+        assert_eq!(ready(cluster.node(0)).await, 503);
+    })
+    .catch_unwind()
+    .await;
+    // Start PostgreSQL again whatever happened, then report.
+    postgres("start").await;
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic);
+    }
+
+    for i in 0..2 {
+        let node = cluster.node(i).clone();
+        wait_until("the node becoming ready again", || {
+            let node = node.clone();
+            async move { ready(&node).await == 200 }
+        })
+        .await;
+    }
+    let listed = phone
+        .on(cluster.node(1))
+        .devices()
+        .await
+        .expect("the phone's device list");
+    assert_eq!(listed.len(), 1, "only the phone is signed in: {listed:?}");
+    // A node that never saw the TV reads its sign-out from the database.
+    cluster.add_node().await;
+    assert_refused(&tv, cluster.node(2), SignOutReason::Remote).await;
+    phone
+        .on(cluster.node(2))
+        .current_session()
+        .await
+        .expect("the phone, on the new node");
+    Device::sign_in(cluster.node(0), &email, "Laptop").await;
+}
