@@ -35,6 +35,7 @@ pub struct Config {
     pub throttle: ThrottleConfig,
     pub live: LiveConfig,
     pub streams: StreamConfig,
+    pub web: WebConfig,
     /// The plan new accounts get when they do not name one.
     pub default_plan: PlanName,
     pub plans: BTreeMap<String, Plan>,
@@ -92,6 +93,17 @@ pub struct LiveConfig {
     pub ping_interval_secs: u64,
 }
 
+/// The account pages.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WebConfig {
+    /// Mark the session cookie `Secure` (sent over HTTPS only). Browsers
+    /// treat http://localhost and http://127.0.0.1 as secure, so this stays
+    /// on for local use too; turn it off only behind a plain-HTTP proxy
+    /// on another host name during development.
+    pub secure_cookies: bool,
+}
+
 /// Stream leases.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -140,6 +152,9 @@ impl Default for Config {
             },
             live: LiveConfig {
                 ping_interval_secs: 30,
+            },
+            web: WebConfig {
+                secure_cookies: true,
             },
             streams: StreamConfig {
                 heartbeat_interval_secs: 20,

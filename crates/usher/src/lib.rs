@@ -20,6 +20,7 @@ pub mod live;
 pub mod sessions;
 pub mod store;
 pub mod streams;
+pub mod web;
 
 pub use app::App;
 pub use config::Config;

@@ -38,6 +38,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::devices::http::router())
         .merge(crate::streams::http::router())
         .merge(crate::live::socket::router())
+        .merge(crate::web::router())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/.well-known/jwks.json", get(jwks))

@@ -25,6 +25,8 @@ pub struct CachedSession {
     pub id: SessionId,
     pub account_id: AccountId,
     pub created_at: Millis,
+    /// SHA-256 of a browser session's cookie secret.
+    pub web_secret_hash: Option<String>,
     device: RwLock<Arc<DeviceInfo>>,
     revoked: OnceLock<Revocation>,
     last_active: AtomicI64,
@@ -42,6 +44,7 @@ impl CachedSession {
             id: record.id,
             account_id: record.account_id,
             created_at: record.created_at,
+            web_secret_hash: record.web_secret_hash,
             device: RwLock::new(Arc::new(record.device)),
             revoked,
             last_active: AtomicI64::new(record.last_active_at),

@@ -7,10 +7,10 @@ use std::time::Duration;
 use crate::auth::refresh;
 use crate::auth::tokens::TokenError;
 use crate::core::Usher;
-use crate::domain::{AccountId, DeviceInfo, Email, SessionId, SignOutReason};
+use crate::domain::{AccountId, DeviceInfo, Email, Millis, SessionId, SignOutReason};
 use crate::error::{Error, Result};
 use crate::sessions::cache::{CachedSession, Lookup};
-use crate::store::{CreateSessionOutcome, NewSession, RefreshOutcome};
+use crate::store::{CreateSessionOutcome, Credential, NewSession, RefreshOutcome};
 
 /// Tokens handed to a device at sign-in and on every refresh.
 #[derive(Debug)]
@@ -30,6 +30,31 @@ impl Usher {
         device: DeviceInfo,
         ip: Option<IpAddr>,
     ) -> Result<TokenPair> {
+        let account = self.check_credentials(email, password, ip).await?;
+        let (refresh_token, hash) = refresh::generate();
+        let session_id = self
+            .create_session(account, device, ip, Credential::RefreshToken { hash })
+            .await?;
+        let access = self
+            .tokens
+            .issue(session_id, account, self.clock.now())
+            .map_err(Error::Internal)?;
+        Ok(TokenPair {
+            session_id,
+            access_token: access.token,
+            expires_in: access.expires_in,
+            refresh_token,
+        })
+    }
+
+    /// The account whose email and password these are, throttled per
+    /// account and per client address.
+    pub(crate) async fn check_credentials(
+        &self,
+        email: &str,
+        password: String,
+        ip: Option<IpAddr>,
+    ) -> Result<AccountId> {
         // A malformed address cannot belong to an account; answer as for any
         // wrong credentials so the form of the answer reveals nothing.
         let email = Email::parse(email).map_err(|_| Error::InvalidCredentials)?;
@@ -42,16 +67,24 @@ impl Usher {
         if !self.hasher.verify(password, stored).await? {
             return Err(Error::InvalidCredentials);
         }
-        let account = account.ok_or(Error::InvalidCredentials)?;
-        let now = self.clock.now();
-        let (refresh_token, refresh_hash) = refresh::generate();
+        account.map(|a| a.id).ok_or(Error::InvalidCredentials)
+    }
+
+    /// Stores a new session unless the plan's device cap forbids it.
+    pub(crate) async fn create_session(
+        &self,
+        account_id: AccountId,
+        device: DeviceInfo,
+        ip: Option<IpAddr>,
+        credential: Credential,
+    ) -> Result<SessionId> {
         let session = NewSession {
             id: SessionId::new(),
-            account_id: account.id,
+            account_id,
             device,
             ip,
-            refresh_hash,
-            now,
+            credential,
+            now: self.clock.now(),
         };
         if let CreateSessionOutcome::DeviceLimitReached { limit, devices } =
             self.store.create_session(&session, &self.plans).await?
@@ -62,20 +95,9 @@ impl Usher {
                 .collect();
             return Err(Error::DeviceLimitReached { limit, devices });
         }
-        let access = self
-            .tokens
-            .issue(session.id, account.id, now)
-            .map_err(Error::Internal)?;
-        self.publish(crate::bus::Event::DevicesChanged {
-            account_id: account.id,
-        })
-        .await;
-        Ok(TokenPair {
-            session_id: session.id,
-            access_token: access.token,
-            expires_in: access.expires_in,
-            refresh_token,
-        })
+        self.publish(crate::bus::Event::DevicesChanged { account_id })
+            .await;
+        Ok(session.id)
     }
 
     /// Rotates a refresh token. Presenting an already-rotated one revokes the session.
@@ -151,17 +173,34 @@ impl Usher {
             }
             Err(e) => return Err(e.into()),
         };
-        let session = match self.sessions.lookup(verified.session_id) {
-            Lookup::Active(s) => s,
-            Lookup::Revoked(r) => return Err(Error::SessionRevoked(r.reason)),
-            Lookup::Unknown => self.load_session(verified.session_id).await?,
-        };
-        if let Some(r) = session.revoked() {
-            return Err(Error::SessionRevoked(r.reason));
-        }
+        let session = self.active_session(verified.session_id).await?;
         if session.account_id != verified.account_id {
             return Err(Error::Token(TokenError::Invalid));
         }
+        self.admit(session, now, ip).await
+    }
+
+    /// The session, if it is still signed in (from memory after first sight).
+    pub(crate) async fn active_session(&self, id: SessionId) -> Result<Arc<CachedSession>> {
+        let session = match self.sessions.lookup(id) {
+            Lookup::Active(s) => s,
+            Lookup::Revoked(r) => return Err(Error::SessionRevoked(r.reason)),
+            Lookup::Unknown => self.load_session(id).await?,
+        };
+        match session.revoked() {
+            Some(r) => Err(Error::SessionRevoked(r.reason)),
+            None => Ok(session),
+        }
+    }
+
+    /// Lets a proven session through: ends it if it sat idle too long,
+    /// otherwise records the use.
+    pub(crate) async fn admit(
+        &self,
+        session: Arc<CachedSession>,
+        now: Millis,
+        ip: Option<IpAddr>,
+    ) -> Result<Arc<CachedSession>> {
         if self.is_idle(session.last_active(), now) {
             self.revoke(session.account_id, session.id, SignOutReason::IdleExpired)
                 .await?;

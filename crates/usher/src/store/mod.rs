@@ -56,6 +56,8 @@ pub struct SessionRecord {
     pub last_active_at: Millis,
     pub last_ip: Option<IpAddr>,
     pub revoked: Option<Revocation>,
+    /// SHA-256 of a browser session's cookie secret (browser sessions only).
+    pub web_secret_hash: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -64,9 +66,19 @@ pub struct NewSession {
     pub account_id: AccountId,
     pub device: DeviceInfo,
     pub ip: Option<IpAddr>,
-    /// SHA-256 of the first refresh token.
-    pub refresh_hash: String,
+    pub credential: Credential,
     pub now: Millis,
+}
+
+/// How a session proves itself, stored only as a SHA-256 hash.
+#[derive(Debug, Clone)]
+pub enum Credential {
+    /// A device app: a refresh token that rotates on every use.
+    RefreshToken { hash: String },
+    /// The account pages in a browser: a cookie secret that does not rotate
+    /// (a browser sends requests in parallel, which rotation would take for
+    /// theft), protected by HttpOnly/SameSite cookies and CSRF tokens.
+    BrowserSecret { hash: String },
 }
 
 /// One entry of the durable, ordered revocation log. Nodes catch up from it

@@ -39,7 +39,7 @@ pub(super) fn corrupt(what: &str) -> StoreError {
 
 pub(super) const SESSION_COLUMNS: &str =
     "id, account_id, device_name, device_type, device_model, app_version, \
-     created_at, last_active_at, last_ip, revoked_at, revoked_reason";
+     created_at, last_active_at, last_ip, revoked_at, revoked_reason, web_secret_hash";
 
 pub(super) fn session_from_row(row: &AnyRow) -> StoreResult<SessionRecord> {
     let text = |col: &str| -> StoreResult<String> { row.try_get(col).map_err(classify) };
@@ -79,6 +79,7 @@ pub(super) fn session_from_row(row: &AnyRow) -> StoreResult<SessionRecord> {
             .map_err(classify)?
             .and_then(|ip| ip.parse().ok()),
         revoked,
+        web_secret_hash: row.try_get("web_secret_hash").map_err(classify)?,
     })
 }
 

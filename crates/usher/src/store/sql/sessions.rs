@@ -44,8 +44,8 @@ impl SessionStore for SqlStore {
         }
         sqlx::query(
             "INSERT INTO sessions (id, account_id, device_name, device_type, device_model, \
-             app_version, created_at, last_active_at, last_ip) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8)",
+             app_version, created_at, last_active_at, last_ip, web_secret_hash) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9)",
         )
         .bind(s.id.to_string())
         .bind(s.account_id.to_string())
@@ -55,18 +55,24 @@ impl SessionStore for SqlStore {
         .bind(s.device.app_version.as_deref())
         .bind(s.now)
         .bind(s.ip.map(|ip| ip.to_string()))
+        .bind(match &s.credential {
+            Credential::BrowserSecret { hash } => Some(hash.as_str()),
+            Credential::RefreshToken { .. } => None,
+        })
         .execute(&mut *tx)
         .await
         .map_err(classify)?;
-        sqlx::query(
-            "INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)",
-        )
-        .bind(&s.refresh_hash)
-        .bind(s.id.to_string())
-        .bind(s.now)
-        .execute(&mut *tx)
-        .await
-        .map_err(classify)?;
+        if let Credential::RefreshToken { hash } = &s.credential {
+            sqlx::query(
+                "INSERT INTO refresh_tokens (token_hash, session_id, created_at) VALUES ($1, $2, $3)",
+            )
+            .bind(hash)
+            .bind(s.id.to_string())
+            .bind(s.now)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+        }
         tx.commit().await.map_err(classify)?;
         Ok(CreateSessionOutcome::Created)
     }

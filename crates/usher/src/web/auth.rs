@@ -1,0 +1,120 @@
+//! Which browser is asking: the session cookie, checked like any device
+//! session (from memory), and the CSRF token its forms must carry.
+
+use std::sync::Arc;
+
+use axum::extract::FromRequestParts;
+use axum::http::header::{LOCATION, SET_COOKIE};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+
+use super::views::message_page;
+use crate::error::Error;
+use crate::http::extract::ClientIp;
+use crate::http::AppState;
+use crate::sessions::browser::csrf_token;
+use crate::sessions::cache::CachedSession;
+
+pub const SESSION_COOKIE: &str = "usher_session";
+/// Pre-sign-in CSRF protection: a random value in a cookie and in the form.
+pub const SIGN_IN_CSRF_COOKIE: &str = "usher_csrf";
+
+/// A signed-in browser.
+pub struct Browser {
+    pub session: Arc<CachedSession>,
+    pub csrf: String,
+}
+
+impl FromRequestParts<AppState> for Browser {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let ClientIp(ip) = ClientIp::from_request_parts(parts, state)
+            .await
+            .unwrap_or(ClientIp(None));
+        let jar = CookieJar::from_headers(&parts.headers);
+        let Some(cookie) = jar.get(SESSION_COOKIE) else {
+            return Err(to_sign_in(None, state));
+        };
+        match state.usher.authenticate_browser(cookie.value(), ip).await {
+            Ok(session) => {
+                let csrf = csrf_token(&session).unwrap_or_default();
+                Ok(Browser { session, csrf })
+            }
+            Err(Error::SessionRevoked(reason)) => {
+                Err(to_sign_in(Some(&format!("signed_out_{reason}")), state))
+            }
+            Err(e @ (Error::Unavailable(_) | Error::Internal(_) | Error::Overloaded)) => {
+                Err(super::views::error_page(e))
+            }
+            Err(_) => Err(to_sign_in(None, state)),
+        }
+    }
+}
+
+impl Browser {
+    /// Refuses a form whose CSRF token is not this session's.
+    pub fn check_csrf(&self, presented: &str) -> Result<(), Response> {
+        if crate::sessions::browser::csrf_ok(&self.session, presented) {
+            Ok(())
+        } else {
+            Err(csrf_refused())
+        }
+    }
+}
+
+pub fn csrf_refused() -> Response {
+    message_page(
+        StatusCode::FORBIDDEN,
+        "This form has expired",
+        "Nothing was changed. Reload the page and try again.",
+    )
+}
+
+/// The session cookie for a browser that just signed in.
+pub fn session_cookie(value: String, state: &AppState) -> Cookie<'static> {
+    let idle = state.usher.config.sessions.idle_timeout_secs;
+    Cookie::build((SESSION_COOKIE, value))
+        .path("/account")
+        .http_only(true)
+        .secure(state.usher.config.web.secure_cookies)
+        .same_site(SameSite::Lax)
+        .max_age(cookie::time::Duration::seconds(
+            idle.min(i64::MAX as u64) as i64
+        ))
+        .build()
+}
+
+/// An instruction to the browser to forget `name`.
+pub fn removal(name: &'static str, state: &AppState) -> Cookie<'static> {
+    let mut cookie = Cookie::build((name, ""))
+        .path("/account")
+        .http_only(true)
+        .secure(state.usher.config.web.secure_cookies)
+        .same_site(SameSite::Lax)
+        .build();
+    cookie.make_removal();
+    cookie
+}
+
+/// 303 to `location`, setting `cookies`.
+pub fn see_other(location: &str, cookies: &[Cookie<'static>]) -> Response {
+    let mut response = (StatusCode::SEE_OTHER, [(LOCATION, location.to_owned())]).into_response();
+    for cookie in cookies {
+        if let Ok(value) = cookie.to_string().parse() {
+            response.headers_mut().append(SET_COOKIE, value);
+        }
+    }
+    response
+}
+
+/// To the sign-in page (with a notice), forgetting the session cookie.
+pub fn to_sign_in(notice: Option<&str>, state: &AppState) -> Response {
+    let location = match notice {
+        Some(code) => format!("/account/sign-in?notice={code}"),
+        None => "/account/sign-in".to_owned(),
+    };
+    see_other(&location, &[removal(SESSION_COOKIE, state)])
+}

@@ -1,0 +1,69 @@
+//! `GET /account/events`: server-sent events that keep an open account page
+//! current. `devices` means "the device list or streams changed: refresh";
+//! `signed_out` (data: the reason) means this browser was signed out.
+
+use std::convert::Infallible;
+
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures_util::{Stream, StreamExt};
+
+use super::auth::Browser;
+use crate::http::AppState;
+use crate::live::Outbound;
+
+pub async fn stream(
+    State(state): State<AppState>,
+    browser: Browser,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let session = browser.session;
+    let (registration, rx) = state
+        .usher
+        .live
+        .register(session.id, Some(session.account_id));
+    // Registered before this check, so a revocation is either seen here or
+    // arrives through the queue (as for the WebSocket channel).
+    let revoked_already = session.revoked().map(|r| r.reason.as_str().to_owned());
+    let start = Step {
+        rx,
+        _registration: registration,
+        pending_sign_out: revoked_already,
+        done: false,
+    };
+    let events = futures_util::stream::unfold(start, |mut step| async move {
+        if step.done {
+            return None;
+        }
+        if let Some(reason) = step.pending_sign_out.take() {
+            step.done = true;
+            return Some((Ok(Event::default().event("signed_out").data(reason)), step));
+        }
+        let event = match step.rx.recv().await? {
+            Outbound::Event(_) => Event::default().event("devices").data("changed"),
+            Outbound::SignedOut(text) => {
+                step.done = true;
+                Event::default().event("signed_out").data(reason_of(&text))
+            }
+        };
+        Some((Ok(event), step))
+    });
+    // Ends with the server, so graceful shutdown is not held open by pages.
+    Sse::new(events.take_until(state.shutdown.clone().cancelled_owned()))
+        .keep_alive(KeepAlive::default())
+}
+
+struct Step {
+    rx: tokio::sync::mpsc::Receiver<Outbound>,
+    /// Held for the stream's life; dropping it leaves the registry.
+    _registration: crate::live::registry::Registration,
+    pending_sign_out: Option<String>,
+    done: bool,
+}
+
+/// The `reason` of a `signed_out` live message.
+fn reason_of(text: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(text)
+        .ok()
+        .and_then(|v| v.get("reason").and_then(|r| r.as_str()).map(str::to_owned))
+        .unwrap_or_else(|| "remote".to_owned())
+}

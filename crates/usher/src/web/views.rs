@@ -1,0 +1,182 @@
+//! What the pages show: askama templates and the small helpers they use.
+
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Response};
+
+use crate::devices::service::DeviceView;
+use crate::domain::Millis;
+use crate::error::Error;
+use crate::streams::service::ActiveStreamView;
+
+/// Renders a template as a page, or a plain error if rendering fails.
+pub fn render(status: StatusCode, template: &impl Template) -> Response {
+    match template.render() {
+        Ok(html) => (status, Html(html)).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template rendering failed");
+            (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "message.html")]
+pub struct MessagePage<'a> {
+    pub title: &'a str,
+    pub text: &'a str,
+}
+
+/// A page that only says something (an error, a refusal).
+pub fn message_page(status: StatusCode, title: &str, text: &str) -> Response {
+    render(status, &MessagePage { title, text })
+}
+
+/// The page for a domain error on a form or page.
+pub fn error_page(e: Error) -> Response {
+    match e {
+        Error::NotFound => message_page(
+            StatusCode::NOT_FOUND,
+            "Not found",
+            "That device or stream is not on this account, or it has already been signed out or stopped.",
+        ),
+        Error::TooManyAttempts { retry_after } => message_page(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many attempts",
+            &format!("Wait {} seconds, then try again.", retry_after.as_secs().max(1)),
+        ),
+        Error::Unavailable(cause) => {
+            tracing::error!(error = format!("{cause:#}"), "dependency unavailable");
+            message_page(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Temporarily unavailable",
+                "We cannot reach our database right now. Try again in a moment.",
+            )
+        }
+        Error::Overloaded => message_page(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Busy",
+            "We are very busy right now. Try again in a moment.",
+        ),
+        Error::Internal(cause) => {
+            tracing::error!(error = format!("{cause:#}"), "internal error");
+            message_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "Something went wrong on our side. It has been logged.",
+            )
+        }
+        other => message_page(StatusCode::UNPROCESSABLE_ENTITY, "That did not work", &other.to_string()),
+    }
+}
+
+/// The text of a `?notice=` code; unknown codes show nothing.
+pub fn notice_text(code: &str) -> Option<&'static str> {
+    Some(match code {
+        "signed_out" => "You have signed out.",
+        "signed_out_remote" => "This browser was signed out from another device.",
+        "signed_out_all_devices" => "This account was signed out of all devices.",
+        "signed_out_password_changed" | "password_changed" => {
+            "Your password was changed. Sign in with the new password."
+        }
+        "signed_out_idle_expired" => "You were signed out after a long time without use.",
+        "signed_out_token_reused" => {
+            "This session was ended to protect your account. Sign in again."
+        }
+        "signed_out_admin" => "You were signed out by the service operator.",
+        "signed_out_self" => "You have signed out.",
+        "device_signed_out" => "The device was signed out.",
+        "signed_out_all" => "All other devices were signed out.",
+        "renamed" => "The device was renamed.",
+        "stream_stopped" => "The stream was stopped.",
+        "password_kept" => "Your password was changed. Your devices stay signed in.",
+        _ => return None,
+    })
+}
+
+/// "just now", "3 minutes ago", "2 days ago".
+pub fn ago(then: Millis, now: Millis) -> String {
+    let secs = (now - then).max(0) / 1000;
+    let (n, unit) = match secs {
+        0..=59 => return "just now".into(),
+        60..=3599 => (secs / 60, "minute"),
+        3600..=86_399 => (secs / 3600, "hour"),
+        _ => (secs / 86_400, "day"),
+    };
+    format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" })
+}
+
+/// A device row as the devices page shows it.
+pub struct DeviceRow {
+    pub view: DeviceView,
+    pub last_active: String,
+    pub type_label: &'static str,
+    pub icon: &'static str,
+}
+
+impl DeviceRow {
+    pub fn new(view: DeviceView, now: Millis) -> Self {
+        let last_active = chrono::DateTime::parse_from_rfc3339(&view.last_active_at)
+            .map(|t| ago(t.timestamp_millis(), now))
+            .unwrap_or_default();
+        let (type_label, icon) = type_label_and_icon(view.kind);
+        DeviceRow {
+            view,
+            last_active,
+            type_label,
+            icon,
+        }
+    }
+}
+
+/// An active stream as the overview shows it.
+pub struct StreamRow {
+    pub view: ActiveStreamView,
+    pub started: String,
+}
+
+impl StreamRow {
+    pub fn new(view: ActiveStreamView, now: Millis) -> Self {
+        let started = chrono::DateTime::parse_from_rfc3339(&view.started_at)
+            .map(|t| ago(t.timestamp_millis(), now))
+            .unwrap_or_default();
+        StreamRow { view, started }
+    }
+}
+
+/// A readable label and an inline SVG icon per device type (24x24, currentColor).
+fn type_label_and_icon(kind: &str) -> (&'static str, &'static str) {
+    match kind {
+        "tv" => ("TV", ICON_TV),
+        "phone" => ("Phone", ICON_PHONE),
+        "tablet" => ("Tablet", ICON_TABLET),
+        "browser" => ("Web browser", ICON_BROWSER),
+        "console" => ("Game console", ICON_CONSOLE),
+        "streaming_stick" => ("Streaming stick", ICON_STICK),
+        "desktop" => ("Computer", ICON_DESKTOP),
+        _ => ("Other device", ICON_OTHER),
+    }
+}
+
+const ICON_TV: &str = r#"<svg viewBox="0 0 24 24" aria-hidden="true"><rect x="2" y="4" width="20" height="13" rx="2"/><path d="M8 21h8M12 17v4"/></svg>"#;
+const ICON_PHONE: &str = r#"<svg viewBox="0 0 24 24" aria-hidden="true"><rect x="7" y="2" width="10" height="20" rx="2"/><path d="M11 18h2"/></svg>"#;
+const ICON_TABLET: &str = r#"<svg viewBox="0 0 24 24" aria-hidden="true"><rect x="4" y="2" width="16" height="20" rx="2"/><path d="M11 18h2"/></svg>"#;
+const ICON_BROWSER: &str = r#"<svg viewBox="0 0 24 24" aria-hidden="true"><rect x="2" y="4" width="20" height="16" rx="2"/><path d="M2 9h20M6 6.5h.01M9 6.5h.01"/></svg>"#;
+const ICON_CONSOLE: &str = r#"<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M6 8h12a4 4 0 0 1 4 4v1a4 4 0 0 1-7 2.6L14 15h-4l-1 .6A4 4 0 0 1 2 13v-1a4 4 0 0 1 4-4z"/><path d="M7 11v3M5.5 12.5h3M16 12h.01M18 13.5h.01"/></svg>"#;
+const ICON_STICK: &str = r#"<svg viewBox="0 0 24 24" aria-hidden="true"><rect x="3" y="9" width="14" height="6" rx="1.5"/><path d="M17 11h4v2h-4"/></svg>"#;
+const ICON_DESKTOP: &str = r#"<svg viewBox="0 0 24 24" aria-hidden="true"><rect x="3" y="3" width="18" height="12" rx="2"/><path d="M8 21h8M10 15l-1 6M14 15l1 6"/></svg>"#;
+const ICON_OTHER: &str = r#"<svg viewBox="0 0 24 24" aria-hidden="true"><circle cx="12" cy="12" r="9"/><path d="M12 8v4M12 16h.01"/></svg>"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn relative_times_read_naturally() {
+        let now = 10_000_000_000;
+        assert_eq!(ago(now - 5_000, now), "just now");
+        assert_eq!(ago(now - 60_000, now), "1 minute ago");
+        assert_eq!(ago(now - 2 * 3_600_000, now), "2 hours ago");
+        assert_eq!(ago(now - 3 * 86_400_000, now), "3 days ago");
+    }
+}
