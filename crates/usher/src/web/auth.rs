@@ -3,12 +3,14 @@
 
 use std::sync::Arc;
 
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header::{LOCATION, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use axum::Form;
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use serde::de::DeserializeOwned;
 
 use super::views::message_page;
 use crate::error::Error;
@@ -55,13 +57,41 @@ impl FromRequestParts<AppState> for Browser {
 }
 
 impl Browser {
-    /// Refuses a form whose CSRF token is not this session's.
-    pub fn check_csrf(&self, presented: &str) -> Result<(), Response> {
-        if crate::sessions::browser::csrf_ok(&self.session, presented) {
-            Ok(())
-        } else {
-            Err(csrf_refused())
+    /// Whether a form's CSRF token is this session's.
+    pub fn csrf_ok(&self, presented: &str) -> bool {
+        crate::sessions::browser::csrf_ok(&self.session, presented)
+    }
+}
+
+/// Something a signed-in browser's form carries: its CSRF token.
+pub trait HasCsrf {
+    fn csrf(&self) -> &str;
+}
+
+/// A form posted by a signed-in browser, read and CSRF-checked: a handler
+/// taking one never runs for a forged or unreadable post.
+pub struct CheckedForm<T> {
+    pub browser: Browser,
+    pub form: T,
+}
+
+impl<T> FromRequest<AppState> for CheckedForm<T>
+where
+    T: DeserializeOwned + HasCsrf + Send,
+{
+    type Rejection = Response;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let browser = Browser::from_request_parts(&mut parts, state).await?;
+        let request = Request::from_parts(parts, body);
+        let Form(form) = Form::<T>::from_request(request, state)
+            .await
+            .map_err(super::forms::unreadable)?;
+        if !browser.csrf_ok(form.csrf()) {
+            return Err(csrf_refused());
         }
+        Ok(CheckedForm { browser, form })
     }
 }
 

@@ -12,7 +12,8 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
 use super::auth::{
-    csrf_refused, removal, see_other, session_cookie, to_sign_in, Browser, SIGN_IN_CSRF_COOKIE,
+    csrf_refused, removal, see_other, session_cookie, to_sign_in, CheckedForm, HasCsrf,
+    SIGN_IN_CSRF_COOKIE,
 };
 use super::pages::{password_form, sign_in_form};
 use super::views::{error_page, message_page};
@@ -22,7 +23,7 @@ use crate::http::extract::ClientIp;
 use crate::http::AppState;
 
 /// A form that could not be read: answered as a page, never a bare 4xx.
-fn unreadable(_: FormRejection) -> Response {
+pub(super) fn unreadable(_: FormRejection) -> Response {
     message_page(
         StatusCode::BAD_REQUEST,
         "That form was incomplete",
@@ -115,16 +116,8 @@ pub async fn sign_in(
 
 pub async fn sign_out(
     State(state): State<AppState>,
-    browser: Browser,
-    form: Result<Form<CsrfOnly>, FormRejection>,
+    CheckedForm { browser, .. }: CheckedForm<CsrfOnly>,
 ) -> Response {
-    let Form(form) = match form {
-        Ok(form) => form,
-        Err(rejection) => return unreadable(rejection),
-    };
-    if let Err(refused) = browser.check_csrf(&form.csrf) {
-        return refused;
-    }
     let session = &browser.session;
     match state
         .usher
@@ -138,17 +131,9 @@ pub async fn sign_out(
 
 pub async fn sign_out_device(
     State(state): State<AppState>,
-    browser: Browser,
     Path(id): Path<String>,
-    form: Result<Form<CsrfOnly>, FormRejection>,
+    CheckedForm { browser, .. }: CheckedForm<CsrfOnly>,
 ) -> Response {
-    let Form(form) = match form {
-        Ok(form) => form,
-        Err(rejection) => return unreadable(rejection),
-    };
-    if let Err(refused) = browser.check_csrf(&form.csrf) {
-        return refused;
-    }
     let Ok(id) = id.parse::<SessionId>() else {
         return error_page(Error::NotFound);
     };
@@ -174,17 +159,9 @@ pub struct RenameForm {
 
 pub async fn rename_device(
     State(state): State<AppState>,
-    browser: Browser,
     Path(id): Path<String>,
-    form: Result<Form<RenameForm>, FormRejection>,
+    CheckedForm { browser, form }: CheckedForm<RenameForm>,
 ) -> Response {
-    let Form(form) = match form {
-        Ok(form) => form,
-        Err(rejection) => return unreadable(rejection),
-    };
-    if let Err(refused) = browser.check_csrf(&form.csrf) {
-        return refused;
-    }
     let Ok(id) = id.parse::<SessionId>() else {
         return error_page(Error::NotFound);
     };
@@ -212,16 +189,8 @@ pub struct SignOutAllForm {
 
 pub async fn sign_out_all(
     State(state): State<AppState>,
-    browser: Browser,
-    form: Result<Form<SignOutAllForm>, FormRejection>,
+    CheckedForm { browser, form }: CheckedForm<SignOutAllForm>,
 ) -> Response {
-    let Form(form) = match form {
-        Ok(form) => form,
-        Err(rejection) => return unreadable(rejection),
-    };
-    if let Err(refused) = browser.check_csrf(&form.csrf) {
-        return refused;
-    }
     let include_current = form.include_current.is_some();
     match state
         .usher
@@ -236,17 +205,9 @@ pub async fn sign_out_all(
 
 pub async fn stop_stream(
     State(state): State<AppState>,
-    browser: Browser,
     Path(id): Path<String>,
-    form: Result<Form<CsrfOnly>, FormRejection>,
+    CheckedForm { browser, .. }: CheckedForm<CsrfOnly>,
 ) -> Response {
-    let Form(form) = match form {
-        Ok(form) => form,
-        Err(rejection) => return unreadable(rejection),
-    };
-    if let Err(refused) = browser.check_csrf(&form.csrf) {
-        return refused;
-    }
     let Ok(id) = id.parse::<StreamId>() else {
         return error_page(Error::NotFound);
     };
@@ -266,16 +227,8 @@ pub struct PasswordForm {
 
 pub async fn change_password(
     State(state): State<AppState>,
-    browser: Browser,
-    form: Result<Form<PasswordForm>, FormRejection>,
+    CheckedForm { browser, form }: CheckedForm<PasswordForm>,
 ) -> Response {
-    let Form(form) = match form {
-        Ok(form) => form,
-        Err(rejection) => return unreadable(rejection),
-    };
-    if let Err(refused) = browser.check_csrf(&form.csrf) {
-        return refused;
-    }
     let sign_out_all = form.sign_out_all_devices.is_some();
     let account = browser.session.account_id;
     let changed = state
@@ -305,3 +258,15 @@ pub async fn change_password(
         Err(e) => error_page(e),
     }
 }
+
+/// Forms that carry the session's CSRF token.
+macro_rules! carries_csrf {
+    ($($form:ty),*) => {
+        $(impl HasCsrf for $form {
+            fn csrf(&self) -> &str {
+                &self.csrf
+            }
+        })*
+    };
+}
+carries_csrf!(CsrfOnly, RenameForm, SignOutAllForm, PasswordForm);

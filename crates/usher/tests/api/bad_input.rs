@@ -6,13 +6,14 @@ use usher_client::{DeviceType, Method, RawResponse};
 use crate::helpers::*;
 
 /// Every endpoint that takes a JSON body; `{id}` stands for a session id.
-const JSON_ENDPOINTS: [(&str, &str); 6] = [
+const JSON_ENDPOINTS: [(&str, &str); 7] = [
     ("POST", "/v1/accounts"),
     ("POST", "/v1/sessions"),
     ("POST", "/v1/sessions/refresh"),
     ("PATCH", "/v1/devices/{id}"),
     ("POST", "/v1/devices/sign-out-all"),
     ("POST", "/v1/account/password"),
+    ("POST", "/v1/streams"),
 ];
 
 /// Sends `body` as JSON with `device`'s token (ignored where none is needed).

@@ -1,4 +1,4 @@
-//! Black-box tests of usher's HTTP API and live channel (issue 2).
+//! Black-box tests of usher's HTTP API and live channel (issues 2 and 3).
 //!
 //! Each test starts the real server on port 0 with a fresh database, drives
 //! it through the typed client, and asserts what a device or its owner would
@@ -10,6 +10,7 @@ mod server_process;
 mod support;
 
 mod accounts;
+mod admission;
 mod bad_input;
 mod config_layers;
 mod crash;
@@ -17,6 +18,8 @@ mod devices;
 mod idle;
 mod live;
 mod passwords;
+mod plans;
 mod sessions;
+mod streams;
 mod throttle;
 mod tokens;
