@@ -67,8 +67,23 @@ impl StreamStore for SqlStore {
         .iter()
         .map(|row| ended_from_row(row, StreamEndReason::LeaseExpired))
         .collect::<StoreResult<Vec<_>>>()?;
-        // The device's previous stream makes room for the new one. Rolled back
-        // with everything else if the new one is refused.
+        // One statement decides and, on refusal, says who holds the slots. A
+        // stop takes no account lock, so on PostgreSQL a second statement
+        // could miss a stream the count included and list fewer than the limit.
+        // The device's own stream does not count: the new one replaces it.
+        let live = live_streams_in(&mut tx, new.account_id, new.now).await?;
+        let limit = plans.limits(&plan).max_streams;
+        let others = live
+            .iter()
+            .filter(|s| s.stream.session_id != new.session_id)
+            .count();
+        if others >= limit as usize {
+            tx.rollback().await.map_err(classify)?;
+            return Ok(StartOutcome::Full {
+                limit,
+                active: live,
+            });
+        }
         let previous = sqlx::query(
             "UPDATE streams SET ended_at = $1, end_reason = 'replaced' \
              WHERE session_id = $2 AND ended_at IS NULL RETURNING id, session_id, account_id",
@@ -78,20 +93,6 @@ impl StreamStore for SqlStore {
         .fetch_optional(&mut *tx)
         .await
         .map_err(classify)?;
-        let live: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM streams WHERE account_id = $1 AND ended_at IS NULL AND lease_expires_at > $2",
-        )
-        .bind(&account)
-        .bind(new.now)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(classify)?;
-        let limit = plans.limits(&plan).max_streams;
-        if live >= i64::from(limit) {
-            let active = live_streams_in(&mut tx, new.account_id, new.now).await?;
-            tx.rollback().await.map_err(classify)?;
-            return Ok(StartOutcome::Full { limit, active });
-        }
         sqlx::query(
             "INSERT INTO streams (id, account_id, session_id, title, profile_id, started_at, lease_expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -212,14 +213,21 @@ impl StreamStore for SqlStore {
         } else {
             StreamEndReason::Remote
         };
-        sqlx::query("UPDATE streams SET ended_at = $1, end_reason = $2 WHERE id = $3")
-            .bind(now)
-            .bind(reason.as_str())
-            .bind(id.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(classify)?;
+        // Conditional, so a stop racing a sign-out, a replacement or another
+        // stop neither rewrites how the stream ended nor tells the device twice.
+        let stopped = sqlx::query(
+            "UPDATE streams SET ended_at = $1, end_reason = $2 WHERE id = $3 AND ended_at IS NULL",
+        )
+        .bind(now)
+        .bind(reason.as_str())
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await
+        .map_err(classify)?;
         tx.commit().await.map_err(classify)?;
+        if stopped.rows_affected() == 0 {
+            return Ok(StopOutcome::AlreadyEnded);
+        }
         Ok(StopOutcome::Stopped(EndedStream {
             stream_id: id,
             session_id: stream.session_id,
