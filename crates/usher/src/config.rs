@@ -205,6 +205,8 @@ fn is_setting(key: &str, settings: &[String]) -> bool {
     settings.iter().any(|s| s.eq_ignore_ascii_case(top))
 }
 
+const DAY_MS: u64 = 24 * 3600 * 1000;
+
 impl Config {
     /// Loads the layers in order and validates the result.
     pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Self, ConfigError> {
@@ -260,6 +262,18 @@ impl Config {
             || self.streams.lease_secs <= self.streams.heartbeat_interval_secs
         {
             return bad("streams.lease_secs must be longer than streams.heartbeat_interval_secs");
+        }
+        let intervals_ms = [
+            self.sessions.idle_sweep_interval_ms,
+            self.sessions.activity_flush_interval_ms,
+            self.streams.reap_interval_ms,
+            self.streams.heartbeat_interval_secs.saturating_mul(1000),
+            self.live.ping_interval_secs.saturating_mul(1000),
+        ];
+        if intervals_ms.iter().any(|&ms| ms == 0 || ms > DAY_MS) {
+            return bad(
+                "sweep, flush, reap, heartbeat and ping intervals must be between 1 ms and a day",
+            );
         }
         if self.max_body_bytes < 1024 {
             return bad("max_body_bytes must be at least 1024");
