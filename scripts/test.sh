@@ -3,7 +3,9 @@
 #
 #   - a Rust toolchain (must already be installed: rustup);
 #   - PostgreSQL on 127.0.0.1:5432 and NATS on 127.0.0.1:4222, installed from
-#     Debian's packages when missing and started when not running.
+#     Debian's packages when missing and started when not running;
+#   - Debian's Chromium and chromedriver for the browser tests, installed when
+#     missing (no test tool downloads a browser of its own).
 #
 # It runs the whole workspace's tests on the embedded store (SQLite), then the
 # API suite again on PostgreSQL. Cluster tests always use PostgreSQL and NATS.
@@ -83,9 +85,23 @@ ensure_nats() {
     (exec 3<>/dev/tcp/127.0.0.1/4222) 2>/dev/null || { say "NATS did not start"; exit 1; }
 }
 
+# The browser tests (crates/usher/tests/browser) start chromedriver with this
+# Chromium; a missing binary fails them, never skips them.
+ensure_chromium() {
+    local chromium=${USHER_TEST_CHROMIUM:-/usr/bin/chromium}
+    local chromedriver=${USHER_TEST_CHROMEDRIVER:-/usr/bin/chromedriver}
+    if [ ! -x "$chromium" ] || [ ! -x "$chromedriver" ]; then
+        say "installing Chromium and chromedriver"
+        apt_install chromium chromium-driver
+    fi
+    export USHER_TEST_CHROMIUM="$chromium"
+    export USHER_TEST_CHROMEDRIVER="$chromedriver"
+}
+
 ensure_rust
 ensure_postgres
 ensure_nats
+ensure_chromium
 
 # One database per run; each test makes its own schema inside it.
 RUN_DB="usher_test_$(date +%s)_$$"
@@ -101,5 +117,5 @@ export USHER_TEST_PG_CTL="$PG_CTL"
 say "running the test suite on the embedded store (SQLite)"
 cargo test --workspace --locked "$@"
 
-say "running the API suite on PostgreSQL"
-USHER_TEST_STORE=postgres cargo test --locked -p usher --test api "$@"
+say "running the API and browser suites on PostgreSQL"
+USHER_TEST_STORE=postgres cargo test --locked -p usher --test api --test browser "$@"

@@ -31,8 +31,12 @@ pub(super) fn unreadable(_: FormRejection) -> Response {
     )
 }
 
+// Every form's `csrf` defaults to empty: a missing token is a forged post
+// (403), not an unreadable one (400).
+
 #[derive(Deserialize)]
 pub struct CsrfOnly {
+    #[serde(default)]
     csrf: String,
 }
 
@@ -40,6 +44,7 @@ pub struct CsrfOnly {
 pub struct SignInForm {
     email: String,
     password: String,
+    #[serde(default)]
     csrf: String,
 }
 
@@ -153,6 +158,7 @@ pub async fn sign_out_device(
 
 #[derive(Deserialize)]
 pub struct RenameForm {
+    #[serde(default)]
     csrf: String,
     name: String,
 }
@@ -183,6 +189,7 @@ pub async fn rename_device(
 
 #[derive(Deserialize)]
 pub struct SignOutAllForm {
+    #[serde(default)]
     csrf: String,
     include_current: Option<String>,
 }
@@ -219,6 +226,7 @@ pub async fn stop_stream(
 
 #[derive(Deserialize)]
 pub struct PasswordForm {
+    #[serde(default)]
     csrf: String,
     current_password: String,
     new_password: String,

@@ -188,10 +188,14 @@ async fn device_rows(state: &AppState, browser: &Browser) -> Result<Vec<DeviceRo
         .devices(browser.session.account_id, browser.session.id)
         .await
     {
-        Ok(devices) => Ok(devices
-            .into_iter()
-            .map(|d| DeviceRow::new(d, now))
-            .collect()),
+        Ok(mut devices) => {
+            // This browser first: the row people look for, and never below the fold.
+            devices.sort_by_key(|d| !d.current);
+            Ok(devices
+                .into_iter()
+                .map(|d| DeviceRow::new(d, now))
+                .collect())
+        }
         Err(e) => Err(error_page(e)),
     }
 }

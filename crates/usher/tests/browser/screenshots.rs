@@ -1,0 +1,78 @@
+//! The README's screenshots of the devices page, written only when
+//! `USHER_SCREENSHOTS=1`:
+//!
+//! ```sh
+//! USHER_SCREENSHOTS=1 cargo test -p usher --test browser screenshots
+//! ```
+//!
+//! writes `docs/screenshots/devices-laptop.png` (1280×900) and
+//! `docs/screenshots/devices-phone.png` (390×844): a TV playing "Dune", a
+//! phone, and the browser itself signed in.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use usher_client::DeviceType;
+
+use crate::browser::{Browser, Viewport};
+use crate::devices::row;
+use crate::server::TestApp;
+
+const ENABLE: &str = "USHER_SCREENSHOTS";
+
+#[tokio::test]
+async fn devices_page_screenshots_for_the_readme() {
+    if std::env::var(ENABLE).as_deref() != Ok("1") {
+        eprintln!("{ENABLE} is not 1: no screenshots written");
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let account = app.account("alex").await;
+    let phone = account
+        .sign_in("Alex's iPhone", DeviceType::Phone, "iPhone 15")
+        .await;
+    // The phone was last used a while ago; the TV and the browser just now.
+    app.advance(Duration::from_secs(3 * 3600 + 120));
+    let tv = account
+        .sign_in("Living Room TV", DeviceType::Tv, "Sony Bravia XR")
+        .await;
+    tv.play("Dune").await;
+
+    let directory = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots");
+    std::fs::create_dir_all(&directory).expect("docs/screenshots");
+    for (viewport, file) in [
+        (Viewport::LAPTOP, "devices-laptop.png"),
+        (Viewport::PHONE, "devices-phone.png"),
+    ] {
+        let browser = Browser::open_for_screenshots(&app, viewport).await;
+        browser.sign_in(&account).await;
+        browser
+            .wait_for_text(
+                &format!("{} .device-playing", row(tv.session_id())),
+                "Dune",
+                |t| t.contains("Dune"),
+            )
+            .await;
+        browser.wait_for(&row(phone.session_id())).await;
+        browser.wait_live().await;
+        browser.fit_viewport(viewport).await;
+        let png = browser.screenshot().await;
+        let (width, height) = png_size(&png);
+        assert_eq!(
+            (width, height),
+            (viewport.width, viewport.height),
+            "{file} has the viewport's size"
+        );
+        let path = directory.join(file);
+        std::fs::write(&path, png).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        eprintln!("wrote {}", path.display());
+        browser.close().await;
+    }
+}
+
+/// Width and height from a PNG's header chunk.
+fn png_size(png: &[u8]) -> (u32, u32) {
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
+    let word = |at: usize| u32::from_be_bytes(png[at..at + 4].try_into().expect("four bytes"));
+    (word(16), word(20))
+}
