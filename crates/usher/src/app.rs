@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 
 use crate::bus::local::LocalBus;
 use crate::bus::nats::NatsBus;
@@ -48,11 +47,7 @@ impl App {
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
         let address = listener.local_addr()?;
         let usher = Arc::new(Usher::new(config, store, bus, clock).await?);
-        let state = AppState {
-            usher,
-            shutdown: CancellationToken::new(),
-            tracker: TaskTracker::new(),
-        };
+        let state = AppState::new(usher);
         Ok(Self {
             listener,
             address,

@@ -55,7 +55,7 @@ impl Usher {
             hasher: PasswordHasher::start(&config.password_hashing)?,
             throttle: SignInThrottle::new(&config.throttle),
             tokens,
-            sessions: SessionCache::default(),
+            sessions: SessionCache::new(activity_resolution(&config)),
             plans: config.plans(),
             live: Arc::default(),
             config,
@@ -113,4 +113,11 @@ impl Usher {
             tracing::warn!(error = %e, "event bus publish failed; other nodes will catch up from the store");
         }
     }
+}
+
+/// How stale a stored last-active time may be: a minute, or a hundredth of
+/// the idle timeout when that is shorter, so idle expiry stays accurate.
+fn activity_resolution(config: &Config) -> crate::domain::Millis {
+    let idle_ms = config.sessions.idle_timeout_secs.saturating_mul(10) as i64;
+    idle_ms.clamp(1, 60_000)
 }

@@ -72,7 +72,10 @@ pub struct TokenService {
     store: SharedStore,
     keys: RwLock<Arc<KeySet>>,
     validation: Validation,
-    verified: DashMap<Box<str>, Verified>,
+    /// Keyed by the whole token. foldhash instead of SipHash: this map is
+    /// read on every request, only server-issued tokens are ever inserted,
+    /// and the seed is random, so flooding a bucket is not within reach.
+    verified: DashMap<Box<str>, Verified, foldhash::quality::RandomState>,
     last_reload: Mutex<Millis>,
 }
 
@@ -105,7 +108,7 @@ impl TokenService {
             store,
             keys: RwLock::new(Arc::new(keys)),
             validation,
-            verified: DashMap::new(),
+            verified: DashMap::default(),
             last_reload: Mutex::new(0),
         })
     }

@@ -19,14 +19,35 @@ use tower_http::trace::TraceLayer;
 use crate::core::Usher;
 use error::ApiError;
 
-/// What every handler can reach.
+/// What every handler can reach. Cloned for every request, so it is one
+/// `Arc` (cloning a `CancellationToken` itself takes a lock).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+pub struct Shared {
     pub usher: Arc<Usher>,
     /// Cancelled when the server shuts down; live connections close on it.
     pub shutdown: CancellationToken,
     /// Live-connection tasks, so shutdown can wait for them to close.
     pub tracker: TaskTracker,
+}
+
+impl AppState {
+    pub fn new(usher: Arc<Usher>) -> Self {
+        AppState(Arc::new(Shared {
+            usher,
+            shutdown: CancellationToken::new(),
+            tracker: TaskTracker::new(),
+        }))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }
 
 /// The whole API, without a socket: tests can drive it directly.

@@ -8,8 +8,12 @@
 //! committed cannot resurrect the session. Tombstones outlive every access
 //! token that could name the session, then are pruned.
 //!
-//! Activity (`last_active_at`, last address) is recorded in memory and written
-//! in periodic batches from the dirty list.
+//! Activity (`last_active_at`, last address) is recorded in memory on every
+//! use and written in periodic batches from the dirty list, at a coarse
+//! resolution: a session is queued again only when its last written time is
+//! `resolution` old or its address changed. A device checked thousands of
+//! times a minute costs one write a minute, and the single SQLite writer is
+//! never busy long enough to delay a revocation.
 
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -30,6 +34,8 @@ pub struct CachedSession {
     device: RwLock<Arc<DeviceInfo>>,
     revoked: OnceLock<Revocation>,
     last_active: AtomicI64,
+    /// `last_active` as last written to (or read from) the store.
+    written: AtomicI64,
     ip: Mutex<Option<IpAddr>>,
     dirty: AtomicBool,
 }
@@ -48,6 +54,7 @@ impl CachedSession {
             device: RwLock::new(Arc::new(record.device)),
             revoked,
             last_active: AtomicI64::new(record.last_active_at),
+            written: AtomicI64::new(record.last_active_at),
             ip: Mutex::new(record.last_ip),
             dirty: AtomicBool::new(false),
         }
@@ -86,13 +93,23 @@ pub enum Lookup {
     Unknown,
 }
 
-#[derive(Default)]
 pub struct SessionCache {
     slots: DashMap<SessionId, Slot>,
     dirty: Mutex<Vec<Arc<CachedSession>>>,
+    resolution: Millis,
 }
 
 impl SessionCache {
+    /// A cache that writes a session's activity at most every `resolution`
+    /// ms (sooner when its address changes).
+    pub fn new(resolution: Millis) -> Self {
+        Self {
+            slots: DashMap::new(),
+            dirty: Mutex::default(),
+            resolution,
+        }
+    }
+
     pub fn lookup(&self, id: SessionId) -> Lookup {
         match self.slots.get(&id).as_deref() {
             Some(Slot::Active(s)) => Lookup::Active(Arc::clone(s)),
@@ -129,13 +146,16 @@ impl SessionCache {
     /// Records a use of the session; written to the store by the next flush.
     pub fn touch(&self, session: &Arc<CachedSession>, now: Millis, ip: Option<IpAddr>) {
         session.last_active.fetch_max(now, Ordering::Relaxed);
+        let mut moved = false;
         if let Some(ip) = ip {
             let mut current = session.ip.lock().unwrap_or_else(|e| e.into_inner());
             if *current != Some(ip) {
                 *current = Some(ip);
+                moved = true;
             }
         }
-        if !session.dirty.swap(true, Ordering::AcqRel) {
+        let stale = now - session.written.load(Ordering::Relaxed) >= self.resolution;
+        if (moved || stale) && !session.dirty.swap(true, Ordering::AcqRel) {
             self.dirty
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
@@ -151,9 +171,11 @@ impl SessionCache {
             .map(|s| {
                 // Clear first: a use racing with this flush re-queues the session.
                 s.dirty.store(false, Ordering::Release);
+                let last_active_at = s.last_active();
+                s.written.store(last_active_at, Ordering::Relaxed);
                 ActivityUpdate {
                     session_id: s.id,
-                    last_active_at: s.last_active(),
+                    last_active_at,
                     ip: s.last_ip(),
                 }
             })

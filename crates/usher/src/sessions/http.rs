@@ -1,5 +1,7 @@
 //! `/v1/sessions…`: sign-in, refresh, who-am-I, sign-out of this device.
 
+use std::sync::Arc;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
@@ -117,26 +119,36 @@ struct Current {
     profile_id: Option<String>,
 }
 
-#[derive(Serialize)]
-struct CurrentDevice {
-    name: String,
-    #[serde(rename = "type")]
-    kind: DeviceType,
-    model: Option<String>,
-    app_version: Option<String>,
+/// The cached device details, serialised in place: this answer is the hot
+/// path other services poll, so it copies no strings.
+struct CurrentDevice(Arc<DeviceInfo>);
+
+impl Serialize for CurrentDevice {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct View<'a> {
+            name: &'a str,
+            #[serde(rename = "type")]
+            kind: DeviceType,
+            model: Option<&'a str>,
+            app_version: Option<&'a str>,
+        }
+        let d = &self.0;
+        View {
+            name: d.name.as_str(),
+            kind: d.kind,
+            model: d.model.as_deref(),
+            app_version: d.app_version.as_deref(),
+        }
+        .serialize(serializer)
+    }
 }
 
 async fn current(Auth(session): Auth) -> Json<Current> {
-    let device = session.device();
     Json(Current {
         session_id: session.id,
         account_id: session.account_id,
-        device: CurrentDevice {
-            name: device.name.as_str().to_owned(),
-            kind: device.kind,
-            model: device.model.clone(),
-            app_version: device.app_version.clone(),
-        },
+        device: CurrentDevice(session.device()),
         profile_id: None,
     })
 }

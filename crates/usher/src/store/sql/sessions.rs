@@ -8,6 +8,9 @@ use super::SqlStore;
 use crate::domain::*;
 use crate::store::*;
 
+/// Activity updates per write transaction.
+const ACTIVITY_CHUNK: usize = 200;
+
 #[async_trait]
 impl SessionStore for SqlStore {
     async fn create_session(
@@ -239,20 +242,25 @@ impl SessionStore for SqlStore {
         if batch.is_empty() {
             return Ok(());
         }
-        let mut tx = self.begin().await?;
-        for u in batch {
-            sqlx::query(
-                "UPDATE sessions SET last_active_at = CASE WHEN last_active_at < $1 THEN $1 ELSE last_active_at END, \
-                 last_ip = COALESCE($2, last_ip) WHERE id = $3",
-            )
-            .bind(u.last_active_at)
-            .bind(u.ip.map(|ip| ip.to_string()))
-            .bind(u.session_id.to_string())
-            .execute(&mut *tx)
-            .await
-            .map_err(classify)?;
+        // Small transactions committed one by one: a revocation waiting for
+        // the (single SQLite) writer waits for one chunk, not the whole batch.
+        for chunk in batch.chunks(ACTIVITY_CHUNK) {
+            let mut tx = self.begin().await?;
+            for u in chunk {
+                sqlx::query(
+                    "UPDATE sessions SET last_active_at = CASE WHEN last_active_at < $1 THEN $1 ELSE last_active_at END, \
+                     last_ip = COALESCE($2, last_ip) WHERE id = $3",
+                )
+                .bind(u.last_active_at)
+                .bind(u.ip.map(|ip| ip.to_string()))
+                .bind(u.session_id.to_string())
+                .execute(&mut *tx)
+                .await
+                .map_err(classify)?;
+            }
+            tx.commit().await.map_err(classify)?;
         }
-        tx.commit().await.map_err(classify)
+        Ok(())
     }
 
     async fn revoke_idle(&self, cutoff: Millis, now: Millis) -> StoreResult<Vec<RevokedSession>> {
