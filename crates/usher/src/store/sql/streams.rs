@@ -37,36 +37,39 @@ impl StreamStore for SqlStore {
         let account = new.account_id.to_string();
         let session = new.session_id.to_string();
         let lock = self.dialect.for_update();
-        let plan: String =
-            sqlx::query_scalar(&format!("SELECT plan FROM accounts WHERE id = $1{lock}"))
-                .bind(&account)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(classify)?;
-        let signed_in: Option<i64> = sqlx::query_scalar(&format!(
-            "SELECT 1 FROM sessions WHERE id = $1 AND account_id = $2 AND revoked_at IS NULL{lock}"
+        // Round trips to the database are most of an admission's cost (on
+        // SQLite each statement is a hop to its worker thread), so the checks
+        // are folded into as few statements as the locking allows.
+        let row = sqlx::query(&format!(
+            "SELECT a.plan, CASE WHEN EXISTS (SELECT 1 FROM sessions s WHERE s.id = $2 \
+             AND s.account_id = $1 AND s.revoked_at IS NULL) THEN 1 ELSE 0 END AS signed_in \
+             FROM accounts a WHERE a.id = $1{lock}"
         ))
-        .bind(&session)
         .bind(&account)
-        .fetch_optional(&mut *tx)
+        .bind(&session)
+        .fetch_one(&mut *tx)
         .await
         .map_err(classify)?;
-        if signed_in.is_none() {
+        let plan: String = row.try_get("plan").map_err(classify)?;
+        let signed_in: i64 = row.try_get("signed_in").map_err(classify)?;
+        if signed_in == 0 {
             return Ok(StartOutcome::SessionEnded);
         }
-        let expired = sqlx::query(
-            "UPDATE streams SET ended_at = lease_expires_at, end_reason = 'lease_expired' \
-             WHERE account_id = $1 AND ended_at IS NULL AND lease_expires_at <= $2 \
-             RETURNING id, session_id, account_id",
-        )
-        .bind(&account)
-        .bind(new.now)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(classify)?
-        .iter()
-        .map(|row| ended_from_row(row, StreamEndReason::LeaseExpired))
-        .collect::<StoreResult<Vec<_>>>()?;
+        if self.dialect == super::Dialect::Postgres {
+            // Locks the device's session so a sign-out waits until this start
+            // commits (and then ends the new stream); re-checked under the
+            // lock, in case a sign-out committed since the statement above.
+            let still: Option<i64> = sqlx::query_scalar(&format!(
+                "SELECT 1 FROM sessions WHERE id = $1 AND revoked_at IS NULL{lock}"
+            ))
+            .bind(&session)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(classify)?;
+            if still.is_none() {
+                return Ok(StartOutcome::SessionEnded);
+            }
+        }
         // One statement decides and, on refusal, says who holds the slots. A
         // stop takes no account lock, so on PostgreSQL a second statement
         // could miss a stream the count included and list fewer than the limit.
@@ -84,15 +87,32 @@ impl StreamStore for SqlStore {
                 active: live,
             });
         }
-        let previous = sqlx::query(
-            "UPDATE streams SET ended_at = $1, end_reason = 'replaced' \
-             WHERE session_id = $2 AND ended_at IS NULL RETURNING id, session_id, account_id",
+        // Ends, in one statement, the device's own stream (replaced) and the
+        // account's lapsed ones, durably, so no heartbeat can renew them.
+        let ended = sqlx::query(
+            "UPDATE streams SET \
+             ended_at = CASE WHEN session_id = $2 AND lease_expires_at > $3 THEN $3 ELSE lease_expires_at END, \
+             end_reason = CASE WHEN session_id = $2 AND lease_expires_at > $3 THEN 'replaced' ELSE 'lease_expired' END \
+             WHERE account_id = $1 AND ended_at IS NULL AND (session_id = $2 OR lease_expires_at <= $3) \
+             RETURNING id, session_id, account_id, end_reason",
         )
-        .bind(new.now)
+        .bind(&account)
         .bind(&session)
-        .fetch_optional(&mut *tx)
+        .bind(new.now)
+        .fetch_all(&mut *tx)
         .await
         .map_err(classify)?;
+        let mut replaced = None;
+        let mut expired = Vec::new();
+        for row in &ended {
+            let reason: String = row.try_get("end_reason").map_err(classify)?;
+            let reason = reason.parse().map_err(|_| corrupt("end_reason"))?;
+            let stream = ended_from_row(row, reason)?;
+            match reason {
+                StreamEndReason::Replaced => replaced = Some(stream),
+                _ => expired.push(stream),
+            }
+        }
         sqlx::query(
             "INSERT INTO streams (id, account_id, session_id, title, profile_id, started_at, lease_expires_at) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
@@ -108,9 +128,6 @@ impl StreamStore for SqlStore {
         .await
         .map_err(classify)?;
         tx.commit().await.map_err(classify)?;
-        let replaced = previous
-            .map(|row| ended_from_row(&row, StreamEndReason::Replaced))
-            .transpose()?;
         let stream = StreamRecord {
             id: new.id,
             account_id: new.account_id,
@@ -135,7 +152,7 @@ impl StreamStore for SqlStore {
         now: Millis,
         lease_ms: Millis,
     ) -> StoreResult<HeartbeatOutcome> {
-        let mut tx = self.begin().await?;
+        // One statement in the common case (a live stream's lease extended).
         let extended = sqlx::query(&format!(
             "UPDATE streams SET lease_expires_at = $1 \
              WHERE id = $2 AND session_id = $3 AND ended_at IS NULL AND lease_expires_at > $4 \
@@ -145,14 +162,13 @@ impl StreamStore for SqlStore {
         .bind(id.to_string())
         .bind(session.to_string())
         .bind(now)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&self.writer)
         .await
         .map_err(classify)?;
         if let Some(row) = extended {
-            let stream = stream_from_row(&row)?;
-            tx.commit().await.map_err(classify)?;
-            return Ok(HeartbeatOutcome::Extended(stream));
+            return Ok(HeartbeatOutcome::Extended(stream_from_row(&row)?));
         }
+        let mut tx = self.begin().await?;
         let found = sqlx::query(&format!(
             "SELECT {STREAM_COLUMNS} FROM streams s WHERE s.id = $1 AND s.session_id = $2"
         ))
@@ -187,53 +203,40 @@ impl StreamStore for SqlStore {
         by: SessionId,
         now: Millis,
     ) -> StoreResult<StopOutcome> {
-        let mut tx = self.begin().await?;
-        let found = sqlx::query(&format!(
-            "SELECT {STREAM_COLUMNS} FROM streams s WHERE s.id = $1 AND s.account_id = $2"
-        ))
-        .bind(id.to_string())
-        .bind(account.to_string())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(classify)?;
-        let Some(row) = found else {
-            return Ok(StopOutcome::NotFound);
-        };
-        let stream = stream_from_row(&row)?;
-        if stream.ended.is_some() {
-            return Ok(StopOutcome::AlreadyEnded);
-        }
-        if stream.lease_expires_at <= now {
-            end_lapsed(&mut tx, &stream).await?;
-            tx.commit().await.map_err(classify)?;
-            return Ok(StopOutcome::AlreadyEnded);
-        }
-        let reason = if by == stream.session_id {
-            StreamEndReason::Stopped
-        } else {
-            StreamEndReason::Remote
-        };
-        // Conditional, so a stop racing a sign-out, a replacement or another
-        // stop neither rewrites how the stream ended nor tells the device twice.
+        // One statement in the common case. Conditional, so a stop racing a
+        // sign-out, a replacement or another stop neither rewrites how the
+        // stream ended nor tells the device twice.
         let stopped = sqlx::query(
-            "UPDATE streams SET ended_at = $1, end_reason = $2 WHERE id = $3 AND ended_at IS NULL",
+            "UPDATE streams SET ended_at = $1, \
+             end_reason = CASE WHEN session_id = $2 THEN 'stopped' ELSE 'remote' END \
+             WHERE id = $3 AND account_id = $4 AND ended_at IS NULL AND lease_expires_at > $1 \
+             RETURNING id, session_id, account_id, end_reason",
         )
         .bind(now)
-        .bind(reason.as_str())
+        .bind(by.to_string())
         .bind(id.to_string())
-        .execute(&mut *tx)
+        .bind(account.to_string())
+        .fetch_optional(&self.writer)
         .await
         .map_err(classify)?;
-        tx.commit().await.map_err(classify)?;
-        if stopped.rows_affected() == 0 {
-            return Ok(StopOutcome::AlreadyEnded);
+        if let Some(row) = stopped {
+            let reason: String = row.try_get("end_reason").map_err(classify)?;
+            let reason = reason.parse().map_err(|_| corrupt("end_reason"))?;
+            return Ok(StopOutcome::Stopped(ended_from_row(&row, reason)?));
         }
-        Ok(StopOutcome::Stopped(EndedStream {
-            stream_id: id,
-            session_id: stream.session_id,
-            account_id: account,
-            reason,
-        }))
+        // Not live: ended already (or lapsed, which the reaper records), or
+        // not this account's at all.
+        let exists: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM streams WHERE id = $1 AND account_id = $2")
+                .bind(id.to_string())
+                .bind(account.to_string())
+                .fetch_optional(&self.reader)
+                .await
+                .map_err(classify)?;
+        Ok(match exists {
+            Some(_) => StopOutcome::AlreadyEnded,
+            None => StopOutcome::NotFound,
+        })
     }
 
     async fn live_streams(
