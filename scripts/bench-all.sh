@@ -7,7 +7,9 @@
 #
 # Needs taskset (util-linux), nginx (Debian: apt-get install nginx-light),
 # and a hard open-file limit above 10,100 (the bench raises its soft limit,
-# and the server it starts inherits it).
+# and the server it starts inherits it). The cluster benchmark also needs
+# PostgreSQL on 127.0.0.1:5432 (user postgres, password postgres or trust)
+# and NATS on 127.0.0.1:4222; without them it is skipped, saying so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

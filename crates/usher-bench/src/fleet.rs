@@ -28,6 +28,8 @@ type Socket = WebSocketStream<TcpStream>;
 /// One connected device.
 pub struct Device {
     pub session_id: SessionId,
+    /// Which of the servers given to [`Fleet::connect`] holds its socket.
+    pub node: usize,
     signed_out: Option<oneshot::Receiver<Instant>>,
 }
 
@@ -52,19 +54,26 @@ pub struct Fleet {
 
 impl Fleet {
     /// Connects one device per session, `concurrency` handshakes at a time,
-    /// and waits for each device's `hello`.
+    /// and waits for each device's `hello`. Device `i` connects to
+    /// `servers[i % servers.len()]` (one server, or the nodes of a cluster).
     pub async fn connect(
-        addr: SocketAddr,
+        servers: &[SocketAddr],
         sessions: &[SeededSession],
         concurrency: usize,
     ) -> anyhow::Result<Self> {
+        if servers.is_empty() {
+            bail!("no server to connect the fleet to");
+        }
         let started = Instant::now();
-        let sockets: Vec<(SessionId, Socket)> = futures_util::stream::iter(sessions)
-            .map(|s| async move {
-                let socket = tokio::time::timeout(CONNECT_TIMEOUT, connect(addr, &s.access_token))
-                    .await
-                    .context("live connection timed out")??;
-                anyhow::Ok((s.id, socket))
+        let sockets: Vec<(SessionId, usize, Socket)> = futures_util::stream::iter(sessions)
+            .enumerate()
+            .map(|(i, s)| async move {
+                let node = i % servers.len();
+                let socket =
+                    tokio::time::timeout(CONNECT_TIMEOUT, connect(servers[node], &s.access_token))
+                        .await
+                        .context("live connection timed out")??;
+                anyhow::Ok((s.id, node, socket))
             })
             .buffer_unordered(concurrency.max(1))
             .try_collect()
@@ -73,11 +82,12 @@ impl Fleet {
         let mut tasks = JoinSet::new();
         let devices = sockets
             .into_iter()
-            .map(|(session_id, socket)| {
+            .map(|(session_id, node, socket)| {
                 let (tx, rx) = oneshot::channel();
                 tasks.spawn(hold(socket, tx));
                 Device {
                     session_id,
+                    node,
                     signed_out: Some(rx),
                 }
             })

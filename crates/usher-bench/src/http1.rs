@@ -37,11 +37,17 @@ pub fn delete(addr: SocketAddr, path: &str, bearer: &str) -> Prepared {
         .into()
 }
 
-/// `POST path` with a JSON body.
-pub fn post_json(addr: SocketAddr, path: &str, body: &serde_json::Value) -> Prepared {
+/// `POST path` with a JSON body and an optional bearer token.
+pub fn post_json(
+    addr: SocketAddr,
+    path: &str,
+    bearer: Option<&str>,
+    body: &serde_json::Value,
+) -> Prepared {
+    let auth = bearer.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
     let body = body.to_string();
     format!(
-        "POST {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        "POST {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
         body.len()
     )
     .into_bytes()

@@ -125,7 +125,7 @@ pub async fn connect_and_measure(
     }
     settle().await;
     let warm_kib = usher.rss_kib()?;
-    let fleet = Fleet::connect(usher.addr, sessions, args.connect_concurrency).await?;
+    let fleet = Fleet::connect(&[usher.addr], sessions, args.connect_concurrency).await?;
     field(
         "connected",
         format!(

@@ -5,6 +5,7 @@
 //! process (pinned to another core), and prints its figures with the machine
 //! and the parameters that produced them.
 
+mod cluster;
 mod fleet;
 mod http1;
 mod idle_memory;
@@ -16,6 +17,7 @@ mod server;
 mod session_check;
 mod sign_in_flood;
 mod stats;
+mod stream_admission;
 mod system;
 
 use std::path::PathBuf;
@@ -68,7 +70,14 @@ enum Command {
     IdleMemory(idle_memory::FleetArgs),
     /// Sign-ins per second, and session-check latency during a sign-in flood.
     SignInFlood(sign_in_flood::Args),
-    /// All of the above with default parameters, one after another.
+    /// Stream admission decisions per second with accounts' devices racing
+    /// for their plan's slots, then an independent over-admission check.
+    StreamAdmission(stream_admission::Args),
+    /// Three nodes on PostgreSQL and NATS: cross-node revocation latency,
+    /// session checks on PostgreSQL against SQLite, and the NATS floor.
+    Cluster(cluster::Args),
+    /// All of the above with default parameters, one after another
+    /// (`cluster` only if PostgreSQL and NATS answer on their default addresses).
     All,
 }
 
@@ -150,12 +159,25 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Command::RevokeLatency(args) => revoke_latency::run(&bench, &args).await,
             Command::IdleMemory(args) => idle_memory::run(&bench, &args).await,
             Command::SignInFlood(args) => sign_in_flood::run(&bench, &args).await,
+            Command::StreamAdmission(args) => stream_admission::run(&bench, &args).await,
+            Command::Cluster(args) => cluster::run(&bench, &args).await,
             Command::All => {
                 session_check::run(&bench, &defaults()?).await?;
                 println!();
                 revoke_latency::run(&bench, &defaults()?).await?;
                 println!();
-                sign_in_flood::run(&bench, &defaults()?).await
+                sign_in_flood::run(&bench, &defaults()?).await?;
+                println!();
+                stream_admission::run(&bench, &defaults()?).await?;
+                println!();
+                let cluster: cluster::Args = defaults()?;
+                match cluster::services_missing(&cluster).await {
+                    None => cluster::run(&bench, &cluster).await,
+                    Some(missing) => {
+                        println!("== usher-bench cluster ==\n  skipped: {missing}");
+                        Ok(())
+                    }
+                }
             }
         }
     })

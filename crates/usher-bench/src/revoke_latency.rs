@@ -5,6 +5,7 @@
 //!
 //! The same run also takes figure 3's memory readings (printed separately).
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -17,7 +18,7 @@ use crate::load::{self, BearerGets, Shape};
 use crate::report::{field, section, target};
 use crate::seed;
 use crate::server::Usher;
-use crate::stats::Latencies;
+use crate::stats::{ms, Latencies, Summary};
 use crate::Bench;
 
 const TARGET_P99: Duration = Duration::from_millis(10);
@@ -50,7 +51,7 @@ pub struct Args {
 }
 
 /// What the sign-outs measured.
-struct SignOuts {
+pub struct SignOuts {
     /// Request sent → the device's socket receives `signed_out`.
     delivered: Latencies,
     /// Request sent → the `204` answer is read.
@@ -117,7 +118,7 @@ pub async fn run(bench: &Bench, args: &Args) -> anyhow::Result<()> {
     section("remote sign-outs");
     let outcome = if background.is_empty() {
         bench.wait_until_quiet().await?;
-        sign_out(&usher, &mut fleet, &remote, args).await?
+        sign_out(&[usher.addr], &mut fleet, &remote, &args.plan()).await?
     } else {
         let warm = load::run(
             usher.addr,
@@ -144,25 +145,14 @@ pub async fn run(bench: &Bench, args: &Args) -> anyhow::Result<()> {
         );
         let sign_outs = async {
             tokio::time::sleep(Duration::from_secs_f64(args.background_lead_secs)).await;
-            sign_out(&usher, &mut fleet, &remote, args).await
+            sign_out(&[usher.addr], &mut fleet, &remote, &args.plan()).await
         };
         tokio::select! {
             outcome = sign_outs => outcome?,
             checks = checks => bail!("the background load stopped early: {:?}", checks.map(|o| o.failures())),
         }
     };
-    let slow = outcome.delivered.count_above(TARGET_P99);
-    let summary = outcome.delivered.summary();
-    field("request sent → device receives signed_out", summary);
-    field(
-        "sign-outs delivered in more than 10 ms",
-        format!("{slow} of {}", args.sign_outs),
-    );
-    field("request sent → 204 answer read", outcome.answered.summary());
-    field(
-        "devices told before the 204 answer was read",
-        format!("{} of {}", outcome.before_answer, args.sign_outs),
-    );
+    let summary = outcome.print(TARGET_P99);
     target(
         "p99 < 10 ms",
         summary.p99 < TARGET_P99,
@@ -172,36 +162,86 @@ pub async fn run(bench: &Bench, args: &Args) -> anyhow::Result<()> {
     usher.stop().await
 }
 
+impl Args {
+    fn plan(&self) -> SignOutPlan {
+        SignOutPlan {
+            count: self.sign_outs,
+            pause: Duration::from_millis(self.sign_out_interval_ms),
+            timeout: Duration::from_secs_f64(self.timeout_secs),
+        }
+    }
+}
+
+/// Which sign-outs to make, and how.
+pub struct SignOutPlan {
+    /// Devices signed out, spread evenly over the fleet.
+    pub count: usize,
+    /// Pause between one sign-out's completion and the next request.
+    pub pause: Duration,
+    /// Longest wait for one device's `signed_out`.
+    pub timeout: Duration,
+}
+
+impl SignOuts {
+    /// Prints the figures, counting the sign-outs slower than `slow`;
+    /// returns the delivery latency summary.
+    pub fn print(self, slow: Duration) -> Summary {
+        let count = self.delivered.count_above(slow);
+        let n = self.answered.clone().summary().count;
+        let summary = self.delivered.summary();
+        field("request sent → device receives signed_out", summary);
+        field(
+            &format!("sign-outs delivered in more than {}", ms(slow)),
+            format!("{count} of {n}"),
+        );
+        field("request sent → 204 answer read", self.answered.summary());
+        field(
+            "devices told before the 204 answer was read",
+            format!("{} of {n}", self.before_answer),
+        );
+        summary
+    }
+}
+
 /// Signs devices out one at a time, spread evenly over the fleet, each
-/// time waiting for both the answer and the device's `signed_out`.
-async fn sign_out(
-    usher: &Usher,
+/// time waiting for both the answer and the device's `signed_out`. With
+/// several servers, each request goes to the server after the one holding
+/// the device's socket (`servers[(node + 1) % len]`): never the same one.
+pub async fn sign_out(
+    servers: &[SocketAddr],
     fleet: &mut Fleet,
     remote: &str,
-    args: &Args,
+    plan: &SignOutPlan,
 ) -> anyhow::Result<SignOuts> {
-    let mut conn = Conn::open(usher.addr).await?;
+    let mut conns = Vec::with_capacity(servers.len());
+    for &addr in servers {
+        conns.push(Conn::open(addr).await?);
+    }
     let mut out = SignOuts {
-        delivered: Latencies::with_capacity(args.sign_outs),
-        answered: Latencies::with_capacity(args.sign_outs),
+        delivered: Latencies::with_capacity(plan.count),
+        answered: Latencies::with_capacity(plan.count),
         before_answer: 0,
     };
-    let timeout = Duration::from_secs_f64(args.timeout_secs);
     let devices = fleet.devices.len();
-    let pause = Duration::from_millis(args.sign_out_interval_ms);
-    for k in 0..args.sign_outs {
-        if k > 0 && !pause.is_zero() {
-            tokio::time::sleep(pause).await;
+    if plan.count > devices {
+        bail!("cannot sign out more devices than are connected");
+    }
+    for k in 0..plan.count {
+        if k > 0 && !plan.pause.is_zero() {
+            tokio::time::sleep(plan.pause).await;
         }
-        let device = &mut fleet.devices[k * devices / args.sign_outs];
+        let device = &mut fleet.devices[k * devices / plan.count];
+        let via = (device.node + 1) % servers.len();
+        let conn = &mut conns[via];
         let path = format!("/v1/devices/{}", device.session_id);
-        let request = http1::delete(usher.addr, &path, remote);
+        let request = http1::delete(servers[via], &path, remote);
         let sent = Instant::now();
         let answer = async {
             let result = conn.exchange(&request).await;
             (result, Instant::now())
         };
-        let ((result, answered_at), told_at) = tokio::join!(answer, device.signed_out(timeout));
+        let ((result, answered_at), told_at) =
+            tokio::join!(answer, device.signed_out(plan.timeout));
         let status = result?;
         if status != 204 {
             bail!(
@@ -226,6 +266,7 @@ async fn sign_in(usher: &Usher) -> anyhow::Result<String> {
     let request = http1::post_json(
         usher.addr,
         "/v1/sessions",
+        None,
         &seed::sign_in_body("Remote control phone"),
     );
     let (status, body) = load::once(usher.addr, &request).await?;

@@ -11,6 +11,7 @@
 
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -19,7 +20,7 @@ use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHasher as _, SaltString};
 use futures_util::{StreamExt, TryStreamExt};
 use usher::auth::tokens::TokenService;
-use usher::domain::{AccountId, DeviceInfo, DeviceType, Email, PlanName, SessionId};
+use usher::domain::{AccountId, DeviceInfo, DeviceType, Email, PlanName, Plans, SessionId};
 use usher::store::{AccountRecord, CreateSessionOutcome, Credential, NewSession, SharedStore};
 
 /// The seeded account's credentials; sign-ins through the API use them.
@@ -50,71 +51,127 @@ impl Seeded {
     }
 }
 
+/// The SQLite URL of the database `usher serve --data-dir <data_dir>` opens.
+pub fn sqlite_url(data_dir: &Path) -> String {
+    format!("sqlite://{}", data_dir.join("usher.db").display())
+}
+
 /// Creates the account and `count` sessions in `<data_dir>/usher.db` (the
 /// database `usher serve --data-dir <data_dir>` opens), `concurrency` at a time.
 pub async fn seed(data_dir: &Path, count: usize, concurrency: usize) -> anyhow::Result<Seeded> {
+    seed_url(&sqlite_url(data_dir), count, concurrency).await
+}
+
+/// As [`seed`], into the store at `url` (`sqlite://…` or `postgres://…`).
+pub async fn seed_url(url: &str, count: usize, concurrency: usize) -> anyhow::Result<Seeded> {
     let started = Instant::now();
-    let url = format!("sqlite://{}", data_dir.join("usher.db").display());
-    let store: SharedStore = usher::store::open(&url).await?;
-    let now = chrono::Utc::now().timestamp_millis();
-    let account_id = AccountId::new();
-    store
-        .create_account(&AccountRecord {
-            id: account_id,
-            email: Email::parse(EMAIL).map_err(|e| anyhow::anyhow!("{e}"))?,
-            password_hash: default_cost_hash(PASSWORD)?,
-            plan: PlanName("basic".into()),
-            created_at: now,
-        })
-        .await
-        .context("creating the bench account")?;
-    let tokens =
-        Arc::new(TokenService::load(Arc::clone(&store), ISSUER.into(), TOKEN_TTL_SECS, now).await?);
+    let seeder = Seeder::open(url).await?;
     // The server's default plans: the seeded account is on `basic`.
-    let plans = usher::Config::default().plans();
-    let sessions: Vec<SeededSession> = futures_util::stream::iter(0..count)
-        .map(|i| {
-            let plans = &plans;
-            let store = Arc::clone(&store);
-            let tokens = Arc::clone(&tokens);
-            async move {
-                let session = NewSession {
-                    id: SessionId::new(),
-                    account_id,
-                    device: DeviceInfo::parse(
-                        &format!("Bench TV {i:06}"),
-                        DeviceType::Tv,
-                        Some("bench"),
-                        Some("1.0"),
-                    )
-                    .map_err(|e| anyhow::anyhow!("{e}"))?,
-                    ip: Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
-                    // Any unique hex will do: these refresh tokens are never presented.
-                    credential: Credential::RefreshToken {
-                        hash: format!("{i:064x}"),
-                    },
-                    now,
-                };
-                match store.create_session(&session, plans).await? {
-                    CreateSessionOutcome::Created => {}
-                    CreateSessionOutcome::DeviceLimitReached { limit, .. } => {
-                        anyhow::bail!("the default plan caps devices at {limit}")
-                    }
-                }
-                let issued = tokens.issue(session.id, account_id, now)?;
-                anyhow::Ok(SeededSession {
-                    id: session.id,
-                    access_token: issued.token,
-                })
-            }
-        })
-        .buffered(concurrency.max(1))
-        .try_collect()
-        .await?;
+    let account_id = seeder.account(EMAIL, "basic").await?;
+    let sessions = seeder.sessions(account_id, count, concurrency).await?;
     Ok(Seeded {
         sessions,
         took: started.elapsed(),
     })
+}
+
+/// Writes accounts and signed-in sessions into a store, minting each
+/// session's access token with the key the server will find there.
+pub struct Seeder {
+    store: SharedStore,
+    tokens: Arc<TokenService>,
+    plans: Plans,
+    /// One Argon2id hash of [`PASSWORD`] shared by every account: computing
+    /// one per account would cost ~28 ms each.
+    password_hash: String,
+    now: i64,
+    /// Numbers device names and refresh-token hashes, unique across accounts.
+    next_device: AtomicUsize,
+}
+
+impl Seeder {
+    pub async fn open(url: &str) -> anyhow::Result<Self> {
+        let store: SharedStore = usher::store::open(url).await?;
+        let now = chrono::Utc::now().timestamp_millis();
+        let tokens = Arc::new(
+            TokenService::load(Arc::clone(&store), ISSUER.into(), TOKEN_TTL_SECS, now).await?,
+        );
+        Ok(Self {
+            store,
+            tokens,
+            plans: usher::Config::default().plans(),
+            password_hash: default_cost_hash(PASSWORD)?,
+            now,
+            next_device: AtomicUsize::new(0),
+        })
+    }
+
+    /// The server's default plans (what the seeded accounts are judged by).
+    pub fn plans(&self) -> &Plans {
+        &self.plans
+    }
+
+    /// Creates an account with [`PASSWORD`] on `plan`.
+    pub async fn account(&self, email: &str, plan: &str) -> anyhow::Result<AccountId> {
+        let id = AccountId::new();
+        self.store
+            .create_account(&AccountRecord {
+                id,
+                email: Email::parse(email).map_err(|e| anyhow::anyhow!("{e}"))?,
+                password_hash: self.password_hash.clone(),
+                plan: PlanName(plan.into()),
+                created_at: self.now,
+            })
+            .await
+            .with_context(|| format!("creating the bench account {email}"))?;
+        Ok(id)
+    }
+
+    /// Signs `count` TVs in to the account, `concurrency` at a time.
+    pub async fn sessions(
+        &self,
+        account_id: AccountId,
+        count: usize,
+        concurrency: usize,
+    ) -> anyhow::Result<Vec<SeededSession>> {
+        futures_util::stream::iter(0..count)
+            .map(|_| self.session(account_id))
+            .buffered(concurrency.max(1))
+            .try_collect()
+            .await
+    }
+
+    async fn session(&self, account_id: AccountId) -> anyhow::Result<SeededSession> {
+        let i = self.next_device.fetch_add(1, Ordering::Relaxed);
+        let session = NewSession {
+            id: SessionId::new(),
+            account_id,
+            device: DeviceInfo::parse(
+                &format!("Bench TV {i:06}"),
+                DeviceType::Tv,
+                Some("bench"),
+                Some("1.0"),
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?,
+            ip: Some(IpAddr::V4(Ipv4Addr::LOCALHOST)),
+            // Any unique hex will do: these refresh tokens are never presented.
+            credential: Credential::RefreshToken {
+                hash: format!("{i:064x}"),
+            },
+            now: self.now,
+        };
+        match self.store.create_session(&session, &self.plans).await? {
+            CreateSessionOutcome::Created => {}
+            CreateSessionOutcome::DeviceLimitReached { limit, .. } => {
+                anyhow::bail!("the plan caps devices at {limit}")
+            }
+        }
+        let issued = self.tokens.issue(session.id, account_id, self.now)?;
+        Ok(SeededSession {
+            id: session.id,
+            access_token: issued.token,
+        })
+    }
 }
 
 /// The body of `POST /v1/sessions` signing a phone in to the seeded account.

@@ -2,6 +2,7 @@
 //! the usher release binary, and Debian's nginx serving a static JSON answer
 //! (the floor that session-check throughput is compared with).
 
+use std::ffi::OsStr;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -43,21 +44,46 @@ impl Usher {
         data_dir: &Path,
         env: &[(&str, &str)],
     ) -> anyhow::Result<Self> {
+        let args = [OsStr::new("--data-dir"), data_dir.as_os_str()];
+        Self::start_with(launch, &args, &data_dir.join("usher.log"), env).await
+    }
+
+    /// Starts a cluster node: `usher serve --listen 127.0.0.1:0
+    /// --database-url <database_url> --nats-url <nats_url>`, pinned like
+    /// [`Usher::start`], its log in `log`.
+    pub async fn start_node(
+        launch: &Launch,
+        database_url: &str,
+        nats_url: &str,
+        log: &Path,
+    ) -> anyhow::Result<Self> {
+        let args = ["--database-url", database_url, "--nats-url", nats_url].map(OsStr::new);
+        Self::start_with(launch, &args, log, &[]).await
+    }
+
+    /// Starts `usher serve --listen 127.0.0.1:0 <args>` pinned to
+    /// `launch.core`, its standard error in `log`.
+    async fn start_with(
+        launch: &Launch,
+        args: &[&OsStr],
+        log: &Path,
+        env: &[(&str, &str)],
+    ) -> anyhow::Result<Self> {
         if !launch.usher_bin.exists() {
             bail!(
                 "{} does not exist: run `cargo build --release -p usher` first",
                 launch.usher_bin.display()
             );
         }
-        let log = data_dir.join("usher.log");
+        let log = log.to_path_buf();
         let stderr = std::fs::File::create(&log).context("creating the server log")?;
         let mut command = Command::new("taskset");
         command
             .arg("-c")
             .arg(launch.core.to_string())
             .arg(&launch.usher_bin)
-            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
             .envs(
                 launch
                     .usher_env

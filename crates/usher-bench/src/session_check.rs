@@ -26,7 +26,7 @@ const PATH: &str = "/v1/sessions/current";
 const TARGET_RATIO: f64 = 0.60;
 /// usher writes coalesced last-active times every 5 s by default; a round
 /// starts only after the previous round's writes are done.
-const FLUSH_INTERVAL: Duration = Duration::from_millis(5_500);
+pub const FLUSH_INTERVAL: Duration = Duration::from_millis(5_500);
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
@@ -56,7 +56,7 @@ pub struct Args {
 }
 
 /// One measured round of one server.
-struct Round {
+pub struct Round {
     outcome: Outcome,
     cpu: CpuUse,
 }
@@ -100,32 +100,7 @@ pub async fn run(bench: &Bench, args: &Args) -> anyhow::Result<()> {
     section("servers");
     let usher = Usher::start(&bench.launch, dir.path(), &[]).await?;
     field("usher", format!("pid {} on {}", usher.pid, usher.addr));
-    let warm = load::run(
-        usher.addr,
-        Arc::new(BearerGets::new(usher.addr, PATH, &tokens, false)),
-        Shape {
-            connections: args.connections,
-            duration: Duration::from_secs(600),
-            rate: None,
-        },
-    )
-    .await?;
-    field(
-        "usher warm-up (each session once; first sight loads it from the store)",
-        format!(
-            "{} requests in {:.1} s ({:.0}/s), failures {}",
-            warm.ok + warm.failed,
-            warm.elapsed.as_secs_f64(),
-            warm.per_second(),
-            warm.failures()
-        ),
-    );
-    if warm.failed > 0 {
-        bail!(
-            "usher refused seeded sessions during warm-up; see {}",
-            usher.log.display()
-        );
-    }
+    warm_up(&usher, &tokens, args.connections).await?;
     let (_, body) = load::once(usher.addr, &http1::get(usher.addr, PATH, Some(&tokens[0]))).await?;
     let body = String::from_utf8(body).context("usher's answer is not UTF-8")?;
     let floor_body = as_static_body(&body);
@@ -152,46 +127,45 @@ pub async fn run(bench: &Bench, args: &Args) -> anyhow::Result<()> {
     )
     .await?;
 
-    section("rounds");
-    let checks = Arc::new(BearerGets::new(usher.addr, PATH, &tokens, true));
-    let healthz = Arc::new(Repeat::new(http1::get(usher.addr, "/healthz", None), 200));
-    let mut usher_rounds = Vec::new();
-    let mut healthz_rounds = Vec::new();
-    let mut nginx_rounds = Vec::new();
-    for round in 1..=args.rounds {
-        bench.wait_until_quiet().await?;
-        let r = measure(usher.addr, usher.pid, checks.clone(), bench, args).await?;
-        print_round(&format!("round {round} usher"), &r);
-        usher_rounds.push(r);
-        // The round's last-active times are written after it ends: show that
-        // deferred cost (its share during the round is in the round's figure).
-        let cpu_before = crate::system::process_cpu(usher.pid)?;
-        tokio::time::sleep(FLUSH_INTERVAL).await;
-        field(
-            "  server CPU in the 5.5 s after the round (deferred activity writes)",
-            format!(
-                "{:.2} s",
-                (crate::system::process_cpu(usher.pid)? - cpu_before).as_secs_f64()
-            ),
-        );
-        if args.healthz {
-            bench.wait_until_quiet().await?;
-            let r = measure(usher.addr, usher.pid, healthz.clone(), bench, args).await?;
-            print_round(&format!("round {round} usher /healthz"), &r);
-            healthz_rounds.push(r);
-        }
-        bench.wait_until_quiet().await?;
-        let r = measure(nginx.addr, nginx.worker, floor.clone(), bench, args).await?;
-        print_round(&format!("round {round} nginx"), &r);
-        nginx_rounds.push(r);
+    let mut targets = vec![Target {
+        name: "usher".into(),
+        addr: usher.addr,
+        pid: usher.pid,
+        requests: session_checks(usher.addr, &tokens),
+        settle: Some(FLUSH_INTERVAL),
+    }];
+    if args.healthz {
+        targets.push(Target {
+            name: "usher /healthz".into(),
+            addr: usher.addr,
+            pid: usher.pid,
+            requests: Arc::new(Repeat::new(http1::get(usher.addr, "/healthz", None), 200)),
+            settle: None,
+        });
     }
+    targets.push(Target {
+        name: "nginx".into(),
+        addr: nginx.addr,
+        pid: nginx.worker,
+        requests: floor,
+        settle: None,
+    });
+    let rounds = alternate(bench, &targets, &args.rounds()).await?;
     usher.stop().await?;
     nginx.stop().await?;
 
     section("result");
-    let usher_rate = summarise("usher", usher_rounds);
-    let healthz_rate = summarise("usher /healthz", healthz_rounds);
-    let nginx_rate = summarise("nginx", nginx_rounds);
+    let mut rates = targets
+        .iter()
+        .zip(rounds)
+        .map(|(t, r)| summarise(&t.name, r));
+    let usher_rate = rates.next().flatten();
+    let healthz_rate = if args.healthz {
+        rates.next().flatten()
+    } else {
+        None
+    };
+    let nginx_rate = rates.next().flatten();
     let (Some(usher_rate), Some(nginx_rate)) = (usher_rate, nginx_rate) else {
         bail!("no round completed");
     };
@@ -220,20 +194,121 @@ pub async fn run(bench: &Bench, args: &Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn measure(
-    addr: SocketAddr,
-    server_pid: u32,
-    requests: Arc<dyn load::Requests>,
-    bench: &Bench,
-    args: &Args,
-) -> anyhow::Result<Round> {
-    let probe = CpuProbe::start(server_pid, bench.launch.core, bench.load_core)?;
-    let outcome = load::run(
-        addr,
-        requests,
+impl Args {
+    pub fn rounds(&self) -> RoundShape {
+        RoundShape {
+            connections: self.connections,
+            duration: Duration::from_secs_f64(self.duration_secs),
+            rounds: self.rounds,
+        }
+    }
+}
+
+/// How the measured rounds run.
+#[derive(Debug, Clone, Copy)]
+pub struct RoundShape {
+    pub connections: usize,
+    /// Per round and target.
+    pub duration: Duration,
+    pub rounds: usize,
+}
+
+/// One server (and request) measured in rounds.
+pub struct Target {
+    pub name: String,
+    pub addr: SocketAddr,
+    /// The process whose CPU is the server's.
+    pub pid: u32,
+    pub requests: Arc<dyn load::Requests>,
+    /// For usher: how long to wait after each of its rounds for the round's
+    /// deferred activity writes, whose server CPU is then shown.
+    pub settle: Option<Duration>,
+}
+
+/// Every session once, in one pass: usher loads each from the store on
+/// first sight (token verification and a read), which is not what the
+/// rounds measure. Fails if the server refused any.
+pub async fn warm_up(usher: &Usher, tokens: &[String], connections: usize) -> anyhow::Result<()> {
+    let warm = load::run(
+        usher.addr,
+        Arc::new(BearerGets::new(usher.addr, PATH, tokens, false)),
         Shape {
-            connections: args.connections,
-            duration: Duration::from_secs_f64(args.duration_secs),
+            connections,
+            duration: Duration::from_secs(600),
+            rate: None,
+        },
+    )
+    .await?;
+    field(
+        "usher warm-up (each session once; first sight loads it from the store)",
+        format!(
+            "{} requests in {:.1} s ({:.0}/s), failures {}",
+            warm.ok + warm.failed,
+            warm.elapsed.as_secs_f64(),
+            warm.per_second(),
+            warm.failures()
+        ),
+    );
+    if warm.failed > 0 {
+        bail!(
+            "usher refused seeded sessions during warm-up; see {}",
+            usher.log.display()
+        );
+    }
+    Ok(())
+}
+
+/// `GET /v1/sessions/current` cycling through every token.
+pub fn session_checks(addr: SocketAddr, tokens: &[String]) -> Arc<dyn load::Requests> {
+    Arc::new(BearerGets::new(addr, PATH, tokens, true))
+}
+
+/// Measures the targets in alternating rounds (round 1 of each in turn,
+/// then round 2, …), waiting for a quiet machine before each; returns each
+/// target's rounds, in the order given.
+pub async fn alternate(
+    bench: &Bench,
+    targets: &[Target],
+    shape: &RoundShape,
+) -> anyhow::Result<Vec<Vec<Round>>> {
+    section("rounds");
+    let mut rounds: Vec<Vec<Round>> = targets.iter().map(|_| Vec::new()).collect();
+    for round in 1..=shape.rounds {
+        for (target, done) in targets.iter().zip(&mut rounds) {
+            bench.wait_until_quiet().await?;
+            let r = measure(target, bench, shape).await?;
+            print_round(&format!("round {round} {}", target.name), &r);
+            done.push(r);
+            if let Some(settle) = target.settle {
+                // The round's last-active times are written after it ends:
+                // show that deferred cost (its share during the round is in
+                // the round's figure).
+                let cpu_before = crate::system::process_cpu(target.pid)?;
+                tokio::time::sleep(settle).await;
+                field(
+                    &format!(
+                        "  server CPU in the {:.1} s after the round (deferred activity writes)",
+                        settle.as_secs_f64()
+                    ),
+                    format!(
+                        "{:.2} s",
+                        (crate::system::process_cpu(target.pid)? - cpu_before).as_secs_f64()
+                    ),
+                );
+            }
+        }
+    }
+    Ok(rounds)
+}
+
+async fn measure(target: &Target, bench: &Bench, shape: &RoundShape) -> anyhow::Result<Round> {
+    let probe = CpuProbe::start(target.pid, bench.launch.core, bench.load_core)?;
+    let outcome = load::run(
+        target.addr,
+        Arc::clone(&target.requests),
+        Shape {
+            connections: shape.connections,
+            duration: shape.duration,
             rate: None,
         },
     )
@@ -273,7 +348,7 @@ fn print_round(name: &str, r: &Round) {
 
 /// Prints a server's summary over its undisturbed rounds (all rounds if
 /// every one was disturbed, saying so) and returns its median throughput.
-fn summarise(name: &str, rounds: Vec<Round>) -> Option<f64> {
+pub fn summarise(name: &str, rounds: Vec<Round>) -> Option<f64> {
     let total = rounds.len();
     let (clean, disturbed): (Vec<Round>, Vec<Round>) =
         rounds.into_iter().partition(|r| !r.cpu.disturbed());

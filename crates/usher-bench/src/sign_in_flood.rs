@@ -126,6 +126,7 @@ pub async fn run(bench: &Bench, args: &Args) -> anyhow::Result<()> {
             http1::post_json(
                 usher.addr,
                 "/v1/sessions",
+                None,
                 &seed::sign_in_body("Flood phone"),
             ),
             201,
