@@ -32,6 +32,9 @@ pub struct CachedSession {
     /// SHA-256 of a browser session's cookie secret.
     pub web_secret_hash: Option<String>,
     device: RwLock<Arc<DeviceInfo>>,
+    /// The session's `GET /v1/sessions/current` answer, rendered once (the
+    /// route other services poll hardest); cleared when the device changes.
+    rendered: RwLock<Option<bytes::Bytes>>,
     revoked: OnceLock<Revocation>,
     last_active: AtomicI64,
     /// `last_active` as last written to (or read from) the store.
@@ -52,6 +55,7 @@ impl CachedSession {
             created_at: record.created_at,
             web_secret_hash: record.web_secret_hash,
             device: RwLock::new(Arc::new(record.device)),
+            rendered: RwLock::new(None),
             revoked,
             last_active: AtomicI64::new(record.last_active_at),
             written: AtomicI64::new(record.last_active_at),
@@ -66,6 +70,18 @@ impl CachedSession {
 
     pub fn set_device(&self, device: DeviceInfo) {
         *self.device.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(device);
+        *self.rendered.write().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// The memoised rendering of this session's description, made by
+    /// `render` the first time (and again after the device changes).
+    pub fn rendered(&self, render: impl FnOnce(&CachedSession) -> bytes::Bytes) -> bytes::Bytes {
+        if let Some(body) = &*self.rendered.read().unwrap_or_else(|e| e.into_inner()) {
+            return body.clone();
+        }
+        let body = render(self);
+        *self.rendered.write().unwrap_or_else(|e| e.into_inner()) = Some(body.clone());
+        body
     }
 
     pub fn revoked(&self) -> Option<Revocation> {

@@ -3,7 +3,10 @@
 use std::sync::Arc;
 
 use axum::extract::State;
+use axum::http::header::CONTENT_TYPE;
+use axum::http::HeaderValue;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::{Deserialize, Serialize};
@@ -144,13 +147,21 @@ impl Serialize for CurrentDevice {
     }
 }
 
-async fn current(Auth(session): Auth) -> Json<Current> {
-    Json(Current {
-        session_id: session.id,
-        account_id: session.account_id,
-        device: CurrentDevice(session.device()),
-        profile_id: None,
-    })
+async fn current(Auth(session): Auth) -> Response {
+    let body = session.rendered(|s| {
+        let current = Current {
+            session_id: s.id,
+            account_id: s.account_id,
+            device: CurrentDevice(s.device()),
+            profile_id: None,
+        };
+        serde_json::to_vec(&current).unwrap_or_default().into()
+    });
+    (
+        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        body,
+    )
+        .into_response()
 }
 
 async fn sign_out_current(
