@@ -14,6 +14,10 @@ pub struct AccountOverview {
     pub email: String,
     pub plan: PlanView,
     pub streams_in_use: u32,
+    /// The streams counted in `streams_in_use` (for the account pages; the
+    /// API answer keeps to the count).
+    #[serde(skip)]
+    pub active_streams: Vec<crate::streams::service::ActiveStreamView>,
     pub devices_signed_in: u32,
     pub created_at: String,
 }
@@ -84,6 +88,7 @@ impl Usher {
         let record = self.store.account(account).await?.ok_or(Error::NotFound)?;
         // A plan removed from configuration keeps its accounts on the default's limits.
         let plan = self.plans.limits(record.plan.as_str()).clone();
+        let active_streams = self.active_streams(account).await?;
         Ok(AccountOverview {
             account_id: record.id,
             email: record.email.to_string(),
@@ -92,11 +97,8 @@ impl Usher {
                 max_streams: plan.max_streams,
                 max_devices: plan.max_devices,
             },
-            streams_in_use: self
-                .store
-                .live_streams(account, self.clock.now())
-                .await?
-                .len() as u32,
+            streams_in_use: active_streams.len() as u32,
+            active_streams,
             devices_signed_in: self.store.count_active_sessions(account).await?,
             created_at: crate::domain::rfc3339(record.created_at),
         })

@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::auth::{Browser, SESSION_COOKIE, SIGN_IN_CSRF_COOKIE};
 use super::views::{error_page, notice_text, render, DeviceRow, StreamRow};
 use crate::http::AppState;
+use crate::streams::service::ActiveStreamView;
 
 #[derive(Deserialize, Default)]
 pub struct Notice {
@@ -99,15 +100,15 @@ pub async fn overview(
     browser: Browser,
     Query(notice): Query<Notice>,
 ) -> Response {
-    let usher = &state.usher;
-    let account = match usher.account_overview(browser.session.account_id).await {
+    let account = match state
+        .usher
+        .account_overview(browser.session.account_id)
+        .await
+    {
         Ok(account) => account,
         Err(e) => return error_page(e),
     };
-    let streams = match stream_rows(&state, &browser).await {
-        Ok(rows) => rows,
-        Err(response) => return response,
-    };
+    let streams = stream_rows(&state, account.active_streams);
     render(
         StatusCode::OK,
         &OverviewPage {
@@ -123,15 +124,12 @@ pub async fn overview(
     )
 }
 
-async fn stream_rows(state: &AppState, browser: &Browser) -> Result<Vec<StreamRow>, Response> {
+fn stream_rows(state: &AppState, streams: Vec<ActiveStreamView>) -> Vec<StreamRow> {
     let now = state.usher.clock.now();
-    match state.usher.active_streams(browser.session.account_id).await {
-        Ok(streams) => Ok(streams
-            .into_iter()
-            .map(|s| StreamRow::new(s, now))
-            .collect()),
-        Err(e) => Err(error_page(e)),
-    }
+    streams
+        .into_iter()
+        .map(|s| StreamRow::new(s, now))
+        .collect()
 }
 
 #[derive(Template)]
@@ -144,24 +142,20 @@ pub struct StreamsFragment {
 
 /// The overview's stream list alone, for live refresh.
 pub async fn streams_fragment(State(state): State<AppState>, browser: Browser) -> Response {
-    let max_streams = match state
+    match state
         .usher
         .account_overview(browser.session.account_id)
         .await
     {
-        Ok(account) => account.plan.max_streams,
-        Err(e) => return error_page(e),
-    };
-    match stream_rows(&state, &browser).await {
-        Ok(streams) => render(
+        Ok(account) => render(
             StatusCode::OK,
             &StreamsFragment {
                 csrf: browser.csrf,
-                streams,
-                max_streams,
+                max_streams: account.plan.max_streams,
+                streams: stream_rows(&state, account.active_streams),
             },
         ),
-        Err(response) => response,
+        Err(e) => error_page(e),
     }
 }
 
