@@ -36,6 +36,10 @@ pub struct Config {
     pub live: LiveConfig,
     pub streams: StreamConfig,
     pub web: WebConfig,
+    pub locations: LocationConfig,
+    pub activity: ActivityConfig,
+    pub alerts: AlertConfig,
+    pub profiles: ProfileConfig,
     /// The plan new accounts get when they do not name one.
     pub default_plan: PlanName,
     pub plans: BTreeMap<String, Plan>,
@@ -104,6 +108,50 @@ pub struct WebConfig {
     pub secure_cookies: bool,
 }
 
+/// Approximate locations of client addresses.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LocationConfig {
+    /// A MaxMind-format (`.mmdb`) city or country database; `None` means
+    /// locations are not shown (private addresses still read "local network").
+    pub database: Option<PathBuf>,
+    /// Peers (addresses or CIDR networks) whose `X-Forwarded-For` /
+    /// `Forwarded` headers are believed. Empty: the peer is the client.
+    pub trusted_proxies: Vec<String>,
+}
+
+/// The account's activity history.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActivityConfig {
+    /// Events older than this are pruned.
+    pub retention_days: u32,
+}
+
+/// New-country and new-device-type alerts.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertConfig {
+    /// Where alerts are POSTed; `None` means alerts show in the activity
+    /// history and on the account page only.
+    pub webhook_url: Option<String>,
+    /// Key of the HMAC-SHA256 signature header (a secret: never logged).
+    pub webhook_secret: Option<String>,
+    /// Delivery attempts before an alert is given up (kept, marked failed).
+    pub webhook_max_attempts: u32,
+    /// Per-attempt timeout.
+    pub webhook_timeout_ms: u64,
+}
+
+/// Profiles and their PIN locks.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileConfig {
+    /// Wrong PINs allowed per profile in a burst, then one per `pin_period_secs`.
+    pub pin_burst: u32,
+    pub pin_period_secs: u64,
+}
+
 /// Stream leases.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -160,6 +208,23 @@ impl Default for Config {
                 heartbeat_interval_secs: 20,
                 lease_secs: 60,
                 reap_interval_ms: 5_000,
+            },
+            locations: LocationConfig {
+                database: None,
+                trusted_proxies: Vec::new(),
+            },
+            activity: ActivityConfig {
+                retention_days: 365,
+            },
+            alerts: AlertConfig {
+                webhook_url: None,
+                webhook_secret: None,
+                webhook_max_attempts: 12,
+                webhook_timeout_ms: 5_000,
+            },
+            profiles: ProfileConfig {
+                pin_burst: 5,
+                pin_period_secs: 60,
             },
             default_plan: PlanName("basic".into()),
             plans: BTreeMap::from([

@@ -26,6 +26,7 @@ pub struct Usher {
     pub throttle: SignInThrottle,
     pub sessions: SessionCache,
     pub live: Arc<LiveRegistry>,
+    pub geo: crate::geo::Geo,
 }
 
 pub type SharedUsher = Arc<Usher>;
@@ -58,6 +59,7 @@ impl Usher {
             sessions: SessionCache::new(activity_resolution(&config)),
             plans: config.plans(),
             live: Arc::default(),
+            geo: crate::geo::Geo::default(),
             config,
             store,
             bus,

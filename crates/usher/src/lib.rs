@@ -5,6 +5,7 @@
 //! they are acknowledged, and each device's live connection is told at once.
 
 pub mod accounts;
+pub mod activity;
 pub mod app;
 pub mod auth;
 pub mod bus;
@@ -15,6 +16,7 @@ pub mod core;
 pub mod devices;
 pub mod domain;
 pub mod error;
+pub mod geo;
 pub mod http;
 pub mod live;
 pub mod sessions;

@@ -83,6 +83,14 @@ prefixed_id!(
     /// A stream: one slot of the plan's concurrent streams, held by a lease.
     StreamId, "str_", "stream"
 );
+prefixed_id!(
+    /// A profile: one viewer of the account, optionally locked with a PIN.
+    ProfileId, "prf_", "profile"
+);
+prefixed_id!(
+    /// An entry of the account's activity history.
+    EventId, "evt_", "event"
+);
 
 #[cfg(test)]
 mod tests {

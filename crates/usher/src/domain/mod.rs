@@ -10,7 +10,7 @@ mod stream;
 
 pub use device::{DeviceInfo, DeviceName, DeviceType, InvalidDeviceField};
 pub use email::{Email, InvalidEmail};
-pub use ids::{AccountId, InvalidId, SessionId, StreamId};
+pub use ids::{AccountId, EventId, InvalidId, ProfileId, SessionId, StreamId};
 pub use password::{NewPassword, WeakPassword};
 pub use plan::{Plan, PlanName, Plans};
 pub use reason::SignOutReason;
