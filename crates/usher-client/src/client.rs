@@ -275,7 +275,7 @@ impl Client {
         &self.http
     }
 
-    fn request(&self, method: Method, segments: &[&str]) -> RequestBuilder {
+    pub(crate) fn request(&self, method: Method, segments: &[&str]) -> RequestBuilder {
         let request = self.http.request(method, self.endpoint(segments));
         match &self.token {
             Some(token) => request.bearer_auth(token),
@@ -283,14 +283,17 @@ impl Client {
         }
     }
 
-    async fn send_json<T: DeserializeOwned>(&self, request: RequestBuilder) -> Result<T> {
+    pub(crate) async fn send_json<T: DeserializeOwned>(
+        &self,
+        request: RequestBuilder,
+    ) -> Result<T> {
         let response = checked(request.send().await?).await?;
         let status = response.status().as_u16();
         let body = response.bytes().await?;
         serde_json::from_slice(&body).map_err(|source| Error::Decode { status, source })
     }
 
-    async fn send_empty(&self, request: RequestBuilder) -> Result<()> {
+    pub(crate) async fn send_empty(&self, request: RequestBuilder) -> Result<()> {
         checked(request.send().await?).await?;
         Ok(())
     }

@@ -20,6 +20,7 @@
 //! # }
 //! ```
 
+mod activity;
 mod client;
 pub mod device_cli;
 mod error;
@@ -27,6 +28,7 @@ mod live;
 mod raw;
 mod types;
 
+pub use activity::{ActivityEvent, ActivityPage, ActivityQuery, Alert, EventDevice};
 pub use client::Client;
 pub use error::{Error, Problem, Result};
 pub use live::{

@@ -142,7 +142,16 @@ fn spawn_background(
                 }
             },
         ),
+        tokio::spawn(crate::alerts::webhook::run(
+            Arc::clone(usher),
+            shutdown.clone(),
+        )),
         periodic(usher, shutdown, HOUSEKEEPING_INTERVAL, |u| async move {
+            match u.prune_activity().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(events = n, "pruned activity past its retention"),
+                Err(e) => tracing::warn!(error = %e, "activity pruning failed"),
+            }
             let now = u.clock.now();
             u.tokens.prune(now);
             // A tombstone must outlive every access token that could name its session.

@@ -136,11 +136,24 @@ pub struct AlertConfig {
     /// history and on the account page only.
     pub webhook_url: Option<String>,
     /// Key of the HMAC-SHA256 signature header (a secret: never logged).
-    pub webhook_secret: Option<String>,
+    pub webhook_secret: Option<Secret>,
     /// Delivery attempts before an alert is given up (kept, marked failed).
     pub webhook_max_attempts: u32,
     /// Per-attempt timeout.
     pub webhook_timeout_ms: u64,
+    /// Wait before the first retry; each later one doubles it (up to an hour).
+    pub webhook_retry_base_ms: u64,
+}
+
+/// A configured secret: its `Debug` form never shows the value.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secret(***)")
+    }
 }
 
 /// Profiles and their PIN locks.
@@ -221,6 +234,7 @@ impl Default for Config {
                 webhook_secret: None,
                 webhook_max_attempts: 12,
                 webhook_timeout_ms: 5_000,
+                webhook_retry_base_ms: 1_000,
             },
             profiles: ProfileConfig {
                 pin_burst: 5,
@@ -340,8 +354,37 @@ impl Config {
                 "sweep, flush, reap, heartbeat and ping intervals must be between 1 ms and a day",
             );
         }
+        self.validate_alerts()?;
         if self.max_body_bytes < 1024 {
             return bad("max_body_bytes must be at least 1024");
+        }
+        Ok(())
+    }
+
+    fn validate_alerts(&self) -> Result<(), ConfigError> {
+        let bad = |m: &str| Err(ConfigError::Invalid(m.to_owned()));
+        let alerts = &self.alerts;
+        if let Some(url) = &alerts.webhook_url {
+            match url::Url::parse(url) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+                _ => return bad("alerts.webhook_url must be an http:// or https:// URL"),
+            }
+            if alerts
+                .webhook_secret
+                .as_ref()
+                .is_none_or(|s| s.0.len() < 16)
+            {
+                return bad("alerts.webhook_secret (at least 16 characters) is required with alerts.webhook_url");
+            }
+        }
+        if alerts.webhook_max_attempts == 0
+            || !(1..=60_000).contains(&alerts.webhook_timeout_ms)
+            || !(1..=3_600_000).contains(&alerts.webhook_retry_base_ms)
+        {
+            return bad("alerts: webhook_max_attempts must be at least 1, webhook_timeout_ms 1 to 60000 and webhook_retry_base_ms 1 to 3600000");
+        }
+        if self.activity.retention_days == 0 || self.activity.retention_days > 36_500 {
+            return bad("activity.retention_days must be between 1 and 36500");
         }
         Ok(())
     }

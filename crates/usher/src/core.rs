@@ -2,6 +2,7 @@
 //! in `accounts::service`, `sessions::service` and `devices::service`; none of
 //! them knows about HTTP.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::auth::passwords::PasswordHasher;
@@ -27,6 +28,31 @@ pub struct Usher {
     pub sessions: SessionCache,
     pub live: Arc<LiveRegistry>,
     pub geo: crate::geo::Geo,
+    pub activity: crate::activity::log::ActivityLog,
+    /// Wakes the webhook worker when an alert is queued for delivery.
+    pub webhook_wakeup: tokio::sync::Notify,
+}
+
+/// Who caused a change: a signed-in device (from an address), or usher
+/// itself (idle expiry, theft detection) when `session` is `None`.
+#[derive(Clone, Copy, Default)]
+pub struct Actor<'a> {
+    pub session: Option<&'a crate::sessions::cache::CachedSession>,
+    pub ip: Option<IpAddr>,
+}
+
+impl<'a> Actor<'a> {
+    pub fn device(session: &'a crate::sessions::cache::CachedSession, ip: Option<IpAddr>) -> Self {
+        Self {
+            session: Some(session),
+            ip,
+        }
+    }
+
+    /// usher itself, on its own or on a request from `ip`.
+    pub fn usher(ip: Option<IpAddr>) -> Self {
+        Self { session: None, ip }
+    }
 }
 
 pub type SharedUsher = Arc<Usher>;
@@ -60,6 +86,8 @@ impl Usher {
             plans: config.plans(),
             live: Arc::default(),
             geo: crate::geo::Geo::default(),
+            activity: crate::activity::log::ActivityLog::start(Arc::clone(&store)),
+            webhook_wakeup: tokio::sync::Notify::new(),
             config,
             store,
             bus,
@@ -67,13 +95,14 @@ impl Usher {
         })
     }
 
-    /// Applies committed revocations on this node, then tells every node.
+    /// Applies committed revocations on this node, tells every node, and
+    /// records them in the accounts' histories as caused by `by`.
     ///
     /// The local cache is updated before this returns, so the caller's answer
     /// is only sent once this node refuses the sessions. Publishing failures
     /// are logged, not returned: the revocation is durable, and other nodes
     /// catch up from the store's revocation log.
-    pub async fn announce_revocations(&self, revoked: &[RevokedSession]) {
+    pub async fn announce_revocations(&self, revoked: &[RevokedSession], by: Actor<'_>) {
         for r in revoked {
             self.sessions.mark_revoked(
                 r.session_id,
@@ -108,6 +137,7 @@ impl Usher {
         for account_id in accounts {
             self.publish(Event::DevicesChanged { account_id }).await;
         }
+        self.record_sign_outs(revoked, by).await;
     }
 
     pub async fn publish(&self, event: Event) {

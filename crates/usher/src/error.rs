@@ -56,6 +56,9 @@ pub enum Error {
     InvalidTitle(String),
     #[error("no such profile on this account")]
     UnknownProfile,
+    /// A request parameter is malformed or out of range.
+    #[error("{detail}")]
+    InvalidParameter { code: &'static str, detail: String },
     #[error("the service is busy")]
     Overloaded,
     #[error("a dependency is unavailable")]

@@ -6,6 +6,7 @@
 
 pub mod accounts;
 pub mod activity;
+pub mod alerts;
 pub mod app;
 pub mod auth;
 pub mod bus;

@@ -6,8 +6,9 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
 
+use crate::core::Actor;
 use crate::http::error::ApiError;
-use crate::http::extract::{Auth, Json};
+use crate::http::extract::{Auth, ClientIp, Json};
 use crate::http::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -63,6 +64,7 @@ fn yes() -> bool {
 
 async fn change_password(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     Auth(session): Auth,
     Json(body): Json<ChangePassword>,
 ) -> Result<StatusCode, ApiError> {
@@ -73,6 +75,7 @@ async fn change_password(
             body.current_password,
             body.new_password,
             body.sign_out_all_devices,
+            Actor::device(&session, ip),
         )
         .await?;
     Ok(StatusCode::NO_CONTENT)

@@ -2,7 +2,8 @@
 
 use serde::Serialize;
 
-use crate::core::Usher;
+use crate::activity::{ActivityDevice, ActivityKind, NewActivity};
+use crate::core::{Actor, Usher};
 use crate::domain::{AccountId, Email, Millis, NewPassword, PlanName};
 use crate::error::{Error, Result};
 use crate::store::{AccountRecord, StoreError};
@@ -111,6 +112,7 @@ impl Usher {
         current: String,
         new: String,
         sign_out_all_devices: bool,
+        by: Actor<'_>,
     ) -> Result<usize> {
         let record = self.store.account(account).await?.ok_or(Error::NotFound)?;
         if !self
@@ -128,7 +130,16 @@ impl Usher {
             .store
             .change_password(account, &hash, sign_out_all_devices, now)
             .await?;
-        self.announce_revocations(&revoked).await;
+        let mut changed = NewActivity {
+            account_id: account,
+            kind: ActivityKind::PasswordChanged,
+            device: by.session.map(ActivityDevice::of),
+            ip: by.ip,
+            detail: serde_json::json!({}),
+        };
+        changed.detail = serde_json::json!({ "signed_out": revoked.len() });
+        self.record(changed).await;
+        self.announce_revocations(&revoked, by).await;
         Ok(revoked.len())
     }
 }

@@ -6,10 +6,11 @@ use axum::routing::{get, patch, post};
 use axum::Router;
 use serde::Deserialize;
 
+use crate::core::Actor;
 use crate::devices::service::DeviceView;
 use crate::domain::SignOutReason;
 use crate::http::error::ApiError;
-use crate::http::extract::{Auth, Json, SessionPath};
+use crate::http::extract::{Auth, ClientIp, Json, SessionPath};
 use crate::http::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -35,19 +36,26 @@ struct Rename {
 
 async fn rename(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     Auth(session): Auth,
     SessionPath(id): SessionPath,
     Json(body): Json<Rename>,
 ) -> Result<Json<DeviceView>, ApiError> {
     let view = state
         .usher
-        .rename_device(session.account_id, id, &body.name, session.id)
+        .rename_device(
+            session.account_id,
+            id,
+            &body.name,
+            Actor::device(&session, ip),
+        )
         .await?;
     Ok(Json(view))
 }
 
 async fn sign_out(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     Auth(session): Auth,
     SessionPath(id): SessionPath,
 ) -> Result<StatusCode, ApiError> {
@@ -56,7 +64,12 @@ async fn sign_out(
     } else {
         SignOutReason::Remote
     };
-    if state.usher.revoke(session.account_id, id, reason).await? {
+    let by = Actor::device(&session, ip);
+    if state
+        .usher
+        .revoke(session.account_id, id, reason, by)
+        .await?
+    {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found())
@@ -72,12 +85,13 @@ struct SignOutAll {
 
 async fn sign_out_all(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     Auth(session): Auth,
     Json(body): Json<SignOutAll>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let n = state
         .usher
-        .sign_out_all(&session, body.include_current)
+        .sign_out_all(&session, body.include_current, ip)
         .await?;
     Ok(Json(serde_json::json!({ "signed_out": n })))
 }

@@ -2,8 +2,9 @@
 
 use serde::Serialize;
 
+use crate::activity::{ActivityDevice, ActivityKind, NewActivity};
 use crate::bus::Event;
-use crate::core::Usher;
+use crate::core::{Actor, Usher};
 use crate::domain::{rfc3339, AccountId, DeviceName, SessionId, StreamId};
 use crate::error::{Error, Result};
 use crate::sessions::cache::Lookup;
@@ -89,9 +90,14 @@ impl Usher {
         account: AccountId,
         id: SessionId,
         name: &str,
-        current: SessionId,
+        by: Actor<'_>,
     ) -> Result<DeviceView> {
         let name = DeviceName::parse(name).map_err(|e| Error::InvalidDeviceName(e.to_string()))?;
+        let previous = match self.store.session(id).await? {
+            Some(s) if s.account_id == account => s.device.name.as_str().to_owned(),
+            _ => return Err(Error::NotFound),
+        };
+        let current = by.session.map(|s| s.id);
         let record = self
             .store
             .rename_session(account, id, &name)
@@ -109,7 +115,23 @@ impl Usher {
             account_id: account,
         })
         .await;
+        self.record(NewActivity {
+            account_id: account,
+            kind: ActivityKind::DeviceRenamed,
+            device: Some(ActivityDevice {
+                session_id: Some(id),
+                name: record.device.name.as_str().to_owned(),
+                kind: record.device.kind,
+            }),
+            ip: by.ip,
+            detail: serde_json::json!({
+                "from": previous,
+                "to": record.device.name.as_str(),
+                "by": by.session.map(|s| s.id),
+            }),
+        })
+        .await;
         let streams = self.store.live_streams(account, self.clock.now()).await?;
-        Ok(self.device_view(record, Some(current), &streams))
+        Ok(self.device_view(record, current, &streams))
     }
 }

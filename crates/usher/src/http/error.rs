@@ -123,6 +123,9 @@ impl From<Error> for ApiError {
                 Self::new(S::UNPROCESSABLE_ENTITY, "unknown_profile", "Unknown profile")
                     .detail("There is no such profile on this account.")
             }
+            Error::InvalidParameter { code, detail } => {
+                Self::new(S::UNPROCESSABLE_ENTITY, code, "Invalid parameter").detail(detail)
+            }
             Error::Overloaded => Self::new(S::SERVICE_UNAVAILABLE, "overloaded", "Busy")
                 .detail("The service is busy. Try again shortly.")
                 .retry_after(1),

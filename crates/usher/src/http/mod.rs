@@ -54,6 +54,8 @@ pub fn router(state: AppState) -> Router {
     let max_body = state.usher.config.max_body_bytes;
     Router::new()
         .merge(crate::accounts::http::router())
+        .merge(crate::activity::http::router())
+        .merge(crate::alerts::http::router())
         .merge(crate::sessions::http::router())
         .merge(crate::devices::http::router())
         .merge(crate::streams::http::router())

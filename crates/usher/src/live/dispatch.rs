@@ -65,6 +65,7 @@ async fn apply(usher: &Usher, event: Event, applied: &mut i64) {
                     reason,
                     at,
                     ended_stream: None,
+                    device: None,
                 },
             );
             *applied = (*applied).max(seq);

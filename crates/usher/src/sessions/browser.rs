@@ -40,12 +40,12 @@ impl Usher {
         user_agent: &str,
         ip: Option<IpAddr>,
     ) -> Result<BrowserSignIn> {
-        let account = self.check_credentials(email, password, ip).await?;
+        let device = DeviceInfo::parse(&browser_name(user_agent), DeviceType::Browser, None, None)
+            .map_err(|e| Error::Internal(anyhow::anyhow!("browser device name: {e}")))?;
+        let account = self.check_credentials(email, password, &device, ip).await?;
         let mut secret = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut secret);
         let secret = URL_SAFE_NO_PAD.encode(secret);
-        let device = DeviceInfo::parse(&browser_name(user_agent), DeviceType::Browser, None, None)
-            .map_err(|e| Error::Internal(anyhow::anyhow!("browser device name: {e}")))?;
         let hash = refresh::hash(&secret);
         let session_id = self
             .create_session(account, device, ip, Credential::BrowserSecret { hash })

@@ -11,6 +11,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use serde::{Deserialize, Serialize};
 
+use crate::core::Actor;
 use crate::domain::{DeviceInfo, DeviceType, SessionId, SignOutReason};
 use crate::error::Error;
 use crate::http::error::ApiError;
@@ -109,9 +110,12 @@ struct Refresh {
 
 async fn refresh(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     Json(body): Json<Refresh>,
 ) -> Result<Json<TokensBody>, ApiError> {
-    Ok(Json(state.usher.refresh(&body.refresh_token).await?.into()))
+    Ok(Json(
+        state.usher.refresh(&body.refresh_token, ip).await?.into(),
+    ))
 }
 
 #[derive(Serialize)]
@@ -166,11 +170,17 @@ async fn current(Auth(session): Auth) -> Response {
 
 async fn sign_out_current(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     Auth(session): Auth,
 ) -> Result<StatusCode, ApiError> {
     state
         .usher
-        .revoke(session.account_id, session.id, SignOutReason::SelfSignOut)
+        .revoke(
+            session.account_id,
+            session.id,
+            SignOutReason::SelfSignOut,
+            Actor::device(&session, ip),
+        )
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }

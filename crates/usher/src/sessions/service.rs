@@ -4,9 +4,11 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::activity::{ActivityDevice, ActivityKind, NewActivity};
+use crate::alerts::SignIn;
 use crate::auth::refresh;
 use crate::auth::tokens::TokenError;
-use crate::core::Usher;
+use crate::core::{Actor, Usher};
 use crate::domain::{AccountId, DeviceInfo, Email, Millis, SessionId, SignOutReason};
 use crate::error::{Error, Result};
 use crate::sessions::cache::{CachedSession, Lookup};
@@ -30,7 +32,7 @@ impl Usher {
         device: DeviceInfo,
         ip: Option<IpAddr>,
     ) -> Result<TokenPair> {
-        let account = self.check_credentials(email, password, ip).await?;
+        let account = self.check_credentials(email, password, &device, ip).await?;
         let (refresh_token, hash) = refresh::generate();
         let session_id = self
             .create_session(account, device, ip, Credential::RefreshToken { hash })
@@ -48,11 +50,13 @@ impl Usher {
     }
 
     /// The account whose email and password these are, throttled per
-    /// account and per client address.
+    /// account and per client address. A wrong password for an existing
+    /// account is recorded in its history.
     pub(crate) async fn check_credentials(
         &self,
         email: &str,
         password: String,
+        device: &DeviceInfo,
         ip: Option<IpAddr>,
     ) -> Result<AccountId> {
         // A malformed address cannot belong to an account; answer as for any
@@ -64,10 +68,35 @@ impl Usher {
             .map_err(|retry_after| Error::TooManyAttempts { retry_after })?;
         let account = self.store.account_by_email(&email).await?;
         let stored = account.as_ref().map(|a| a.password_hash.clone());
-        if !self.hasher.verify(password, stored).await? {
+        let verified = self.hasher.verify(password, stored).await?;
+        let account = account.ok_or(Error::InvalidCredentials)?;
+        if !verified {
+            self.record_failed_sign_in(account.id, device, ip, "wrong_password")
+                .await;
             return Err(Error::InvalidCredentials);
         }
-        account.map(|a| a.id).ok_or(Error::InvalidCredentials)
+        Ok(account.id)
+    }
+
+    async fn record_failed_sign_in(
+        &self,
+        account_id: AccountId,
+        device: &DeviceInfo,
+        ip: Option<IpAddr>,
+        reason: &'static str,
+    ) {
+        self.record(NewActivity {
+            account_id,
+            kind: ActivityKind::SignInFailed,
+            device: Some(ActivityDevice {
+                session_id: None,
+                name: device.name.as_str().to_owned(),
+                kind: device.kind,
+            }),
+            ip,
+            detail: serde_json::json!({ "reason": reason }),
+        })
+        .await;
     }
 
     /// Stores a new session unless the plan's device cap forbids it.
@@ -78,6 +107,10 @@ impl Usher {
         ip: Option<IpAddr>,
         credential: Credential,
     ) -> Result<SessionId> {
+        let via = match credential {
+            Credential::RefreshToken { .. } => "app",
+            Credential::BrowserSecret { .. } => "browser",
+        };
         let session = NewSession {
             id: SessionId::new(),
             account_id,
@@ -89,6 +122,8 @@ impl Usher {
         if let CreateSessionOutcome::DeviceLimitReached { limit, devices } =
             self.store.create_session(&session, &self.plans).await?
         {
+            self.record_failed_sign_in(account_id, &session.device, ip, "device_limit_reached")
+                .await;
             let devices = devices
                 .into_iter()
                 .map(|d| self.device_view(d, None, &[]))
@@ -97,11 +132,19 @@ impl Usher {
         }
         self.publish(crate::bus::Event::DevicesChanged { account_id })
             .await;
+        self.signed_in(SignIn {
+            account_id,
+            session_id: session.id,
+            device: &session.device,
+            ip,
+            via,
+        })
+        .await;
         Ok(session.id)
     }
 
     /// Rotates a refresh token. Presenting an already-rotated one revokes the session.
-    pub async fn refresh(&self, presented: &str) -> Result<TokenPair> {
+    pub async fn refresh(&self, presented: &str, ip: Option<IpAddr>) -> Result<TokenPair> {
         if !refresh::looks_valid(presented) {
             return Err(Error::InvalidRefreshToken);
         }
@@ -118,7 +161,8 @@ impl Usher {
             )),
             RefreshOutcome::Reused(revoked) => {
                 tracing::warn!(session = %revoked.session_id, "refresh token reused; session revoked");
-                self.announce_revocations(&[revoked]).await;
+                self.announce_revocations(&[revoked], Actor::usher(ip))
+                    .await;
                 Err(Error::RefreshTokenReused)
             }
             RefreshOutcome::Rotated(session) => {
@@ -129,8 +173,13 @@ impl Usher {
                     _ => session.last_active_at,
                 };
                 if self.is_idle(session.last_active_at.max(cached), now) {
-                    self.revoke(session.account_id, session.id, SignOutReason::IdleExpired)
-                        .await?;
+                    self.revoke(
+                        session.account_id,
+                        session.id,
+                        SignOutReason::IdleExpired,
+                        Actor::usher(None),
+                    )
+                    .await?;
                     return Err(Error::SessionRevoked(SignOutReason::IdleExpired));
                 }
                 let access = self
@@ -202,8 +251,13 @@ impl Usher {
         ip: Option<IpAddr>,
     ) -> Result<Arc<CachedSession>> {
         if self.is_idle(session.last_active(), now) {
-            self.revoke(session.account_id, session.id, SignOutReason::IdleExpired)
-                .await?;
+            self.revoke(
+                session.account_id,
+                session.id,
+                SignOutReason::IdleExpired,
+                Actor::usher(None),
+            )
+            .await?;
             return Err(Error::SessionRevoked(SignOutReason::IdleExpired));
         }
         self.sessions.touch(&session, now, ip);
@@ -241,18 +295,19 @@ impl Usher {
         }
     }
 
-    /// Signs one session of the account out. False when it is not an active
-    /// session of this account (which callers answer with 404).
+    /// Signs one session of the account out, as caused by `by`. False when
+    /// it is not an active session of this account (answered with 404).
     pub async fn revoke(
         &self,
         account: AccountId,
         id: SessionId,
         reason: SignOutReason,
+        by: Actor<'_>,
     ) -> Result<bool> {
         let now = self.clock.now();
         match self.store.revoke_session(account, id, reason, now).await? {
             Some(revoked) => {
-                self.announce_revocations(&[revoked]).await;
+                self.announce_revocations(&[revoked], by).await;
                 Ok(true)
             }
             None => Ok(false),
@@ -264,6 +319,7 @@ impl Usher {
         &self,
         current: &CachedSession,
         include_current: bool,
+        ip: Option<IpAddr>,
     ) -> Result<usize> {
         let keep = (!include_current).then_some(current.id);
         let now = self.clock.now();
@@ -271,7 +327,8 @@ impl Usher {
             .store
             .revoke_account_sessions(current.account_id, keep, SignOutReason::AllDevices, now)
             .await?;
-        self.announce_revocations(&revoked).await;
+        self.announce_revocations(&revoked, Actor::device(current, ip))
+            .await;
         Ok(revoked.len())
     }
 
@@ -303,7 +360,8 @@ impl Usher {
                 return Ok(total);
             }
             total += revoked.len();
-            self.announce_revocations(&revoked).await;
+            self.announce_revocations(&revoked, Actor::usher(None))
+                .await;
         }
     }
 }

@@ -12,7 +12,12 @@ use crate::domain::{
     SignOutReason, StreamEndReason, StreamId, StreamTitle,
 };
 
+pub mod activity;
 pub mod sql;
+
+pub use activity::{
+    ActivityQuery, ActivityRecord, ActivityStore, AlertRecord, NewTraits, WebhookDelivery,
+};
 
 /// What can go wrong in storage, in terms the domain can act on.
 #[derive(Debug, thiserror::Error)]
@@ -93,6 +98,16 @@ pub struct RevokedSession {
     /// The stream the session was playing, ended in the same transaction
     /// (not kept in the log: a caught-up node has nothing to tell about it).
     pub ended_stream: Option<StreamId>,
+    /// The device signed out, for the activity history (only on the node
+    /// that revoked it, like `ended_stream`).
+    pub device: Option<RevokedDevice>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevokedDevice {
+    pub name: String,
+    pub kind: DeviceType,
+    pub last_ip: Option<IpAddr>,
 }
 
 /// What presenting a refresh token led to.
@@ -326,7 +341,7 @@ pub trait KeyStore: Send + Sync {
 
 /// Everything usher keeps.
 #[async_trait]
-pub trait Store: AccountStore + SessionStore + StreamStore + KeyStore {
+pub trait Store: AccountStore + SessionStore + StreamStore + KeyStore + ActivityStore {
     /// A cheap round trip, for readiness.
     async fn ping(&self) -> StoreResult<()>;
     /// Short description for start-up logs (never includes credentials).

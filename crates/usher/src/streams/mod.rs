@@ -1,4 +1,5 @@
 //! Streams: concurrent-stream slots held by leases.
 
+pub mod history;
 pub mod http;
 pub mod service;

@@ -97,19 +97,26 @@ impl Usher {
                 replaced,
                 expired,
             } => {
-                for ended in replaced.into_iter().chain(expired) {
-                    self.announce_stream_end(ended).await;
+                let ended: Vec<EndedStream> = replaced.into_iter().chain(expired).collect();
+                for e in &ended {
+                    self.announce_stream_end(*e).await;
                 }
                 self.publish(Event::DevicesChanged {
                     account_id: session.account_id,
                 })
                 .await;
+                self.record_streams_ended(&ended, Some(session)).await;
+                self.record_stream_started(session, &stream).await;
                 Ok(self.lease(stream.id, stream.lease_expires_at))
             }
-            StartOutcome::Full { limit, active } => Err(Error::TooManyStreams {
-                limit,
-                active: active.into_iter().map(Into::into).collect(),
-            }),
+            StartOutcome::Full { limit, active } => {
+                self.record_stream_refused(session, new.title.as_str(), limit)
+                    .await;
+                Err(Error::TooManyStreams {
+                    limit,
+                    active: active.into_iter().map(Into::into).collect(),
+                })
+            }
             StartOutcome::SessionEnded => {
                 let reason = session
                     .revoked()
@@ -136,6 +143,7 @@ impl Usher {
             } => {
                 if let Some(ended) = expired_now {
                     self.announce_stream_end(ended).await;
+                    self.record_streams_ended(&[ended], None).await;
                 }
                 Err(Error::StreamEnded(reason))
             }
@@ -153,6 +161,7 @@ impl Usher {
         {
             StopOutcome::Stopped(ended) => {
                 self.announce_stream_end(ended).await;
+                self.record_streams_ended(&[ended], Some(session)).await;
                 Ok(())
             }
             StopOutcome::AlreadyEnded => Ok(()),
@@ -176,6 +185,7 @@ impl Usher {
         for e in &ended {
             self.announce_stream_end(*e).await;
         }
+        self.record_streams_ended(&ended, None).await;
         Ok(ended.len())
     }
 

@@ -27,6 +27,8 @@ pub const SIGN_IN_CSRF_COOKIE: &str = "usher_csrf";
 pub struct Browser {
     pub session: Arc<CachedSession>,
     pub csrf: String,
+    /// The client's address.
+    pub ip: Option<std::net::IpAddr>,
 }
 
 impl FromRequestParts<AppState> for Browser {
@@ -43,7 +45,7 @@ impl FromRequestParts<AppState> for Browser {
         match state.usher.authenticate_browser(cookie.value(), ip).await {
             Ok(session) => {
                 let csrf = csrf_token(&session).unwrap_or_default();
-                Ok(Browser { session, csrf })
+                Ok(Browser { session, csrf, ip })
             }
             Err(Error::SessionRevoked(reason)) => {
                 Err(to_sign_in(Some(&format!("signed_out_{reason}")), state))
@@ -57,6 +59,11 @@ impl FromRequestParts<AppState> for Browser {
 }
 
 impl Browser {
+    /// This browser, as the cause of a change.
+    pub fn actor(&self) -> crate::core::Actor<'_> {
+        crate::core::Actor::device(&self.session, self.ip)
+    }
+
     /// Whether a form's CSRF token is this session's.
     pub fn csrf_ok(&self, presented: &str) -> bool {
         crate::sessions::browser::csrf_ok(&self.session, presented)

@@ -126,7 +126,12 @@ pub async fn sign_out(
     let session = &browser.session;
     match state
         .usher
-        .revoke(session.account_id, session.id, SignOutReason::SelfSignOut)
+        .revoke(
+            session.account_id,
+            session.id,
+            SignOutReason::SelfSignOut,
+            browser.actor(),
+        )
         .await
     {
         Ok(_) => to_sign_in(Some("signed_out"), &state),
@@ -148,7 +153,11 @@ pub async fn sign_out_device(
     } else {
         SignOutReason::Remote
     };
-    match state.usher.revoke(session.account_id, id, reason).await {
+    match state
+        .usher
+        .revoke(session.account_id, id, reason, browser.actor())
+        .await
+    {
         Ok(true) if id == session.id => to_sign_in(Some("signed_out"), &state),
         Ok(true) => see_other("/account/devices?notice=device_signed_out", &[]),
         Ok(false) => error_page(Error::NotFound),
@@ -174,7 +183,7 @@ pub async fn rename_device(
     let session = &browser.session;
     match state
         .usher
-        .rename_device(session.account_id, id, &form.name, session.id)
+        .rename_device(session.account_id, id, &form.name, browser.actor())
         .await
     {
         Ok(_) => see_other("/account/devices?notice=renamed", &[]),
@@ -201,7 +210,7 @@ pub async fn sign_out_all(
     let include_current = form.include_current.is_some();
     match state
         .usher
-        .sign_out_all(&browser.session, include_current)
+        .sign_out_all(&browser.session, include_current, browser.ip)
         .await
     {
         Ok(_) if include_current => to_sign_in(Some("signed_out_all_devices"), &state),
@@ -246,6 +255,7 @@ pub async fn change_password(
             form.current_password,
             form.new_password,
             sign_out_all,
+            browser.actor(),
         )
         .await;
     match changed {

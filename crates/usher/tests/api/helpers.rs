@@ -67,7 +67,8 @@ pub struct TestApp {
     usher: Arc<Usher>,
     shutdown: CancellationToken,
     server: Option<JoinHandle<anyhow::Result<()>>>,
-    _dir: TempDir,
+    config: Config,
+    dir: Option<TempDir>,
 }
 
 impl TestApp {
@@ -80,9 +81,12 @@ impl TestApp {
         let dir = tempfile::tempdir().expect("temporary directory");
         let mut config = test_config(dir.path()).await;
         configure(&mut config);
+        Self::start(config, dir, ManualClock::default()).await
+    }
+
+    async fn start(config: Config, dir: TempDir, clock: ManualClock) -> Self {
         config.validate().expect("the test configuration is valid");
-        let clock = ManualClock::default();
-        let app = App::build_with_clock(config, Arc::new(clock.clone()))
+        let app = App::build_with_clock(config.clone(), Arc::new(clock.clone()))
             .await
             .expect("the server starts");
         let address = app.address();
@@ -96,8 +100,25 @@ impl TestApp {
             usher,
             shutdown,
             server: Some(server),
-            _dir: dir,
+            config,
+            dir: Some(dir),
         }
+    }
+
+    /// Stops the server gracefully and starts another on the same database
+    /// and clock, with its configuration adjusted by `configure`.
+    pub async fn restart_with(mut self, configure: impl FnOnce(&mut Config)) -> Self {
+        self.shutdown.cancel();
+        let server = self.server.take().expect("the server runs until stopped");
+        tokio::time::timeout(PATIENCE, server)
+            .await
+            .expect("the server stops in time")
+            .expect("the server task does not panic")
+            .expect("the server stops cleanly");
+        let mut config = self.config.clone();
+        configure(&mut config);
+        let dir = self.dir.take().expect("the data directory is kept");
+        Self::start(config, dir, self.clock.clone()).await
     }
 
     /// A client with no token.
@@ -210,6 +231,20 @@ impl TestAccount {
             .sign_in(&self.email, &self.password, device)
             .await
             .expect("the device signs in");
+        TestDevice::new(&self.client, tokens)
+    }
+
+    /// Signs a device in with another password (after a change).
+    pub async fn sign_in_with_password(&self, name: &str, password: &str) -> TestDevice {
+        let tokens = self
+            .client
+            .sign_in(
+                &self.email,
+                password,
+                &DeviceInfo::new(name, DeviceType::Phone),
+            )
+            .await
+            .expect("the device signs in with the new password");
         TestDevice::new(&self.client, tokens)
     }
 

@@ -10,7 +10,9 @@ mod server_process;
 mod support;
 
 mod accounts;
+mod activity;
 mod admission;
+mod alerts;
 mod bad_input;
 mod config_layers;
 mod crash;

@@ -20,6 +20,7 @@ use sqlx::{Any, Executor, Transaction};
 use super::*;
 
 mod accounts;
+mod activity;
 mod keys;
 mod rows;
 mod sessions;
@@ -45,6 +46,15 @@ impl Dialect {
         match self {
             Dialect::Sqlite => "",
             Dialect::Postgres => " FOR UPDATE",
+        }
+    }
+
+    /// Row-lock suffix for a `SELECT` that claims work several nodes share:
+    /// rows another transaction holds are skipped rather than waited for.
+    pub(crate) fn skip_locked(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "",
+            Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
         }
     }
 }

@@ -106,6 +106,7 @@ pub(super) fn revoked_from_row(row: &AnyRow) -> StoreResult<RevokedSession> {
         reason: reason.parse().map_err(|_| corrupt("reason"))?,
         at: row.try_get("at").map_err(classify)?,
         ended_stream: None,
+        device: None,
     })
 }
 
@@ -184,18 +185,28 @@ pub(super) async fn revoke_in(
 ) -> StoreResult<Option<RevokedSession>> {
     let updated = sqlx::query(
         "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 \
-         WHERE id = $3 AND account_id = $4 AND revoked_at IS NULL",
+         WHERE id = $3 AND account_id = $4 AND revoked_at IS NULL \
+         RETURNING device_name, device_type, last_ip",
     )
     .bind(now)
     .bind(reason.as_str())
     .bind(id.to_string())
     .bind(account.to_string())
-    .execute(&mut **tx)
+    .fetch_optional(&mut **tx)
     .await
     .map_err(classify)?;
-    if updated.rows_affected() == 0 {
+    let Some(updated) = updated else {
         return Ok(None);
-    }
+    };
+    let kind: String = updated.try_get("device_type").map_err(classify)?;
+    let device = RevokedDevice {
+        name: updated.try_get("device_name").map_err(classify)?,
+        kind: DeviceType::from_str(&kind).map_err(|_| corrupt("device_type"))?,
+        last_ip: updated
+            .try_get::<Option<String>, _>("last_ip")
+            .map_err(classify)?
+            .and_then(|ip| ip.parse().ok()),
+    };
     // Signing out ends the device's stream in the same transaction: the slot
     // is free the moment the sign-out is acknowledged.
     let ended_stream: Option<String> = sqlx::query_scalar(
@@ -220,6 +231,7 @@ pub(super) async fn revoke_in(
     .map_err(classify)?;
     let mut revoked = revoked_from_row(&row)?;
     revoked.ended_stream = ended_stream.and_then(|s| s.parse().ok());
+    revoked.device = Some(device);
     Ok(Some(revoked))
 }
 

@@ -1,0 +1,178 @@
+//! Delivers alerts to the configured webhook, at least once.
+//!
+//! Alerts wait in the store's outbox (written in the transaction that raised
+//! them), so a restart or a crash loses none. A worker on every node claims
+//! due deliveries for a lease, POSTs each, and marks it delivered on a 2xx;
+//! anything else is retried with exponential backoff and jitter until
+//! `webhook_max_attempts`, then kept as failed. A receiver may see an alert
+//! twice (a crash after its 2xx but before the mark); `Usher-Alert-Id` lets
+//! it deduplicate.
+//!
+//! Each request carries `Usher-Signature: t=<unix seconds>,v1=<hex>`, the
+//! HMAC-SHA256 of `<t>.<body>` under the configured secret.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use rand::Rng;
+use sha2::Sha256;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::AlertConfig;
+use crate::core::Usher;
+use crate::domain::Millis;
+use crate::store::WebhookDelivery;
+
+/// How often the outbox is looked at when nothing wakes the worker (for
+/// retries that fall due, and deliveries other nodes queued).
+const POLL: Duration = Duration::from_millis(500);
+/// Deliveries claimed at once.
+const CLAIM: u32 = 16;
+/// Longest wait between two attempts.
+const MAX_BACKOFF_MS: Millis = 3_600_000;
+
+pub const SIGNATURE_HEADER: &str = "usher-signature";
+pub const ALERT_ID_HEADER: &str = "usher-alert-id";
+
+/// The signature header's value for `body` sent at `unix_secs`.
+pub fn sign(secret: &[u8], unix_secs: i64, body: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes keys of any length");
+    mac.update(unix_secs.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body.as_bytes());
+    let digest = mac.finalize().into_bytes();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("t={unix_secs},v1={hex}")
+}
+
+struct Webhook {
+    client: reqwest::Client,
+    url: String,
+    secret: Vec<u8>,
+    max_attempts: u32,
+    retry_base_ms: Millis,
+    timeout_ms: Millis,
+}
+
+impl Webhook {
+    fn from_config(config: &AlertConfig) -> anyhow::Result<Option<Self>> {
+        let (Some(url), Some(secret)) = (&config.webhook_url, &config.webhook_secret) else {
+            return Ok(None);
+        };
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_millis(config.webhook_timeout_ms))
+            .user_agent(concat!("usher/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(Some(Self {
+            client,
+            url: url.clone(),
+            secret: secret.0.as_bytes().to_vec(),
+            max_attempts: config.webhook_max_attempts,
+            retry_base_ms: config.webhook_retry_base_ms as Millis,
+            timeout_ms: config.webhook_timeout_ms as Millis,
+        }))
+    }
+
+    /// When to try again after `attempts` failed attempts, or `None` to give up.
+    fn retry_at(&self, attempts: u32, now: Millis) -> Option<Millis> {
+        if attempts >= self.max_attempts {
+            return None;
+        }
+        let backoff = self
+            .retry_base_ms
+            .saturating_mul(1 << attempts.saturating_sub(1).min(30))
+            .min(MAX_BACKOFF_MS);
+        // ±20% so deliveries that failed together do not retry together.
+        let jitter = rand::thread_rng().gen_range(0.8..1.2);
+        Some(now + ((backoff as f64) * jitter) as Millis)
+    }
+
+    async fn post(&self, usher: &Usher, delivery: &WebhookDelivery) -> Result<(), String> {
+        let signature = sign(&self.secret, usher.clock.now() / 1000, &delivery.body);
+        let response = self
+            .client
+            .post(&self.url)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(SIGNATURE_HEADER, signature)
+            .header(ALERT_ID_HEADER, delivery.alert_id.to_string())
+            .body(delivery.body.clone())
+            .send()
+            .await
+            .map_err(|e| format!("{}", without_url(e)))?;
+        if response.status().is_success() {
+            Ok(())
+        } else {
+            Err(format!("the receiver answered {}", response.status()))
+        }
+    }
+}
+
+/// A transport error without the URL (which may carry credentials).
+fn without_url(e: reqwest::Error) -> reqwest::Error {
+    e.without_url()
+}
+
+/// Runs the worker until shutdown; returns at once when no webhook is set.
+pub async fn run(usher: Arc<Usher>, shutdown: CancellationToken) {
+    let hook = match Webhook::from_config(&usher.config.alerts) {
+        Ok(Some(hook)) => hook,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::error!(error = %e, "alert webhook disabled: cannot build its HTTP client");
+            return;
+        }
+    };
+    loop {
+        let now = usher.clock.now();
+        let lease = hook.timeout_ms + 5_000;
+        let claimed = match usher.store.claim_webhooks(now, lease, CLAIM).await {
+            Ok(claimed) => claimed,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the webhook outbox; will retry");
+                Vec::new()
+            }
+        };
+        let busy = !claimed.is_empty();
+        futures_util::future::join_all(claimed.iter().map(|d| deliver(&usher, &hook, d))).await;
+        if busy {
+            continue;
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = usher.webhook_wakeup.notified() => {}
+            _ = tokio::time::sleep(POLL) => {}
+        }
+    }
+}
+
+async fn deliver(usher: &Usher, hook: &Webhook, delivery: &WebhookDelivery) {
+    let outcome = hook.post(usher, delivery).await;
+    let now = usher.clock.now();
+    let stored = match outcome {
+        Ok(()) => {
+            tracing::info!(alert = %delivery.alert_id, "alert delivered to the webhook");
+            usher.store.webhook_delivered(delivery.id, now).await
+        }
+        Err(error) => {
+            let attempts = delivery.attempts + 1;
+            let retry_at = hook.retry_at(attempts, now);
+            match retry_at {
+                Some(_) => {
+                    tracing::warn!(alert = %delivery.alert_id, attempts, %error, "alert webhook failed; will retry")
+                }
+                None => {
+                    tracing::error!(alert = %delivery.alert_id, attempts, %error, "alert webhook failed; giving up")
+                }
+            }
+            usher
+                .store
+                .webhook_failed(delivery.id, retry_at, &error, now)
+                .await
+        }
+    };
+    if let Err(e) = stored {
+        // The claim lapses and the delivery is tried again: at least once.
+        tracing::warn!(error = %e, "could not record a webhook attempt");
+    }
+}

@@ -1,0 +1,87 @@
+//! Stream starts, stops and refusals in the account's activity history.
+
+use crate::activity::{ActivityDevice, ActivityKind, NewActivity};
+use crate::core::Usher;
+use crate::domain::SessionId;
+use crate::sessions::cache::{CachedSession, Lookup};
+use crate::store::{EndedStream, StreamRecord};
+
+impl Usher {
+    pub(crate) async fn record_stream_started(
+        &self,
+        session: &CachedSession,
+        stream: &StreamRecord,
+    ) {
+        let event = NewActivity::by(session, ActivityKind::StreamStarted, session.last_ip())
+            .detail(serde_json::json!({
+                "stream_id": stream.id,
+                "title": stream.title,
+                "profile_id": stream.profile_id,
+            }));
+        self.record(event).await;
+    }
+
+    pub(crate) async fn record_stream_refused(
+        &self,
+        session: &CachedSession,
+        title: &str,
+        limit: u32,
+    ) {
+        let event = NewActivity::by(session, ActivityKind::StreamRefused, session.last_ip())
+            .detail(
+                serde_json::json!({ "title": title, "reason": "too_many_streams", "limit": limit }),
+            );
+        self.record(event).await;
+    }
+
+    /// Records ended streams; `by` is the device that ended them, if one did.
+    pub(crate) async fn record_streams_ended(
+        &self,
+        ended: &[EndedStream],
+        by: Option<&CachedSession>,
+    ) {
+        let mut events = Vec::with_capacity(ended.len());
+        for e in ended {
+            let player = self.stream_device(e.session_id, by).await;
+            let by_other = by.filter(|b| b.id != e.session_id).map(|b| {
+                let d = ActivityDevice::of(b);
+                serde_json::json!({ "session_id": b.id, "name": d.name, "type": d.kind.as_str() })
+            });
+            let ip = by.and_then(|b| b.last_ip());
+            events.push(NewActivity {
+                account_id: e.account_id,
+                kind: ActivityKind::StreamStopped,
+                device: player,
+                ip,
+                detail: serde_json::json!({
+                    "stream_id": e.stream_id,
+                    "reason": e.reason.as_str(),
+                    "by": by_other,
+                }),
+            });
+        }
+        self.record_all(events).await;
+    }
+
+    /// The device of a session, from memory when this node has it.
+    async fn stream_device(
+        &self,
+        id: SessionId,
+        known: Option<&CachedSession>,
+    ) -> Option<ActivityDevice> {
+        if let Some(s) = known.filter(|s| s.id == id) {
+            return Some(ActivityDevice::of(s));
+        }
+        if let Lookup::Active(s) = self.sessions.lookup(id) {
+            return Some(ActivityDevice::of(&s));
+        }
+        match self.store.session(id).await {
+            Ok(Some(record)) => Some(ActivityDevice {
+                session_id: Some(id),
+                name: record.device.name.as_str().to_owned(),
+                kind: record.device.kind,
+            }),
+            _ => None,
+        }
+    }
+}
