@@ -3,6 +3,7 @@
 //! a little JavaScript for live updates; every action is also a plain form
 //! post. Routes and the DOM contract are in `docs/account-pages.md`.
 
+mod activity;
 mod auth;
 mod events;
 mod forms;
@@ -47,6 +48,15 @@ pub fn router() -> Router<AppState> {
         .route(
             "/account/password",
             get(pages::password_page).post(forms::change_password),
+        )
+        .route("/account/activity", get(activity::page))
+        .route(
+            "/account/alerts/{alert_id}/dismiss",
+            post(activity::dismiss),
+        )
+        .route(
+            "/account/alerts/{alert_id}/sign-out",
+            post(activity::sign_out_device),
         )
         .route("/account/events", get(events::stream))
         .route("/account/static/app.css", get(stylesheet))

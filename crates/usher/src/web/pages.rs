@@ -93,6 +93,7 @@ pub struct OverviewPage {
     pub max_streams: u32,
     pub devices_signed_in: u32,
     pub streams: Vec<StreamRow>,
+    pub alerts: Vec<super::activity::AlertBanner>,
 }
 
 pub async fn overview(
@@ -109,6 +110,7 @@ pub async fn overview(
         Err(e) => return error_page(e),
     };
     let streams = stream_rows(&state, account.active_streams);
+    let alerts = super::activity::banners(&state, &browser).await;
     render(
         StatusCode::OK,
         &OverviewPage {
@@ -120,6 +122,7 @@ pub async fn overview(
             max_streams: account.plan.max_streams,
             devices_signed_in: account.devices_signed_in,
             streams,
+            alerts,
         },
     )
 }

@@ -90,6 +90,8 @@ pub fn notice_text(code: &str) -> Option<&'static str> {
         "renamed" => "The device was renamed.",
         "stream_stopped" => "The stream was stopped.",
         "password_kept" => "Your password was changed. Your devices stay signed in.",
+        "alert_dismissed" => "The alert was dismissed.",
+        "alert_device_signed_out" => "That device was signed out. Consider changing your password.",
         _ => return None,
     })
 }

@@ -247,6 +247,16 @@ impl Browser {
         }
     }
 
+    /// Chooses the option labelled `label` in the select matching `css`.
+    pub async fn select(&self, css: &str, label: &str) {
+        if let Err(e) = self.find(css).await.select_by_label(label).await {
+            panic!(
+                "cannot choose {label:?} in {css}: {e}\n{}",
+                self.report().await
+            );
+        }
+    }
+
     /// Sets the checkbox matching `css` to `checked` by clicking it.
     pub async fn set_checkbox(&self, css: &str, checked: bool) {
         if self.is_checked(css).await != checked {

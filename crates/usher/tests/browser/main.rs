@@ -18,6 +18,7 @@ mod server;
 #[path = "../support/postgres.rs"]
 mod support;
 
+mod activity;
 mod bad_input;
 mod devices;
 mod harness;

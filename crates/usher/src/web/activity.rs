@@ -1,0 +1,291 @@
+//! The activity page and the sign-in alert banner's actions.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+
+use super::auth::{see_other, Browser, CheckedForm};
+use super::forms::CsrfOnly;
+use super::views::{error_page, render};
+use crate::activity::service::{ActivityView, PageRequest};
+use crate::activity::ActivityKind;
+use crate::alerts::AlertView;
+use crate::domain::EventId;
+use crate::error::Error;
+use crate::http::AppState;
+
+/// The kinds the page's filter offers, with their labels.
+const FILTERS: [(&str, &str); 6] = [
+    ("", "Everything"),
+    ("sign_in,sign_in_failed", "Sign-ins"),
+    ("signed_out", "Sign-outs"),
+    ("stream_started,stream_stopped,stream_refused", "Streams"),
+    (
+        "password_changed,device_renamed,profile_created,profile_renamed,profile_deleted,profile_pin_set,profile_pin_removed",
+        "Account changes",
+    ),
+    ("alert", "Alerts"),
+];
+
+#[derive(Deserialize, Default)]
+pub struct ActivityParams {
+    kind: Option<String>,
+    before: Option<String>,
+}
+
+/// One line of the activity page.
+pub struct ActivityRow {
+    pub event_id: String,
+    pub kind: &'static str,
+    pub at: String,
+    pub what: String,
+    pub device: Option<String>,
+    pub ip: Option<String>,
+    pub place: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "activity.html")]
+pub struct ActivityPageView {
+    pub notice: Option<&'static str>,
+    pub csrf: String,
+    pub active: &'static str,
+    pub rows: Vec<ActivityRow>,
+    pub filters: Vec<(&'static str, &'static str, bool)>,
+    pub older: Option<String>,
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    browser: Browser,
+    Query(params): Query<ActivityParams>,
+) -> Response {
+    let kind = params.kind.unwrap_or_default();
+    let request = PageRequest {
+        limit: None,
+        before: params.before,
+        kind: Some(kind.clone()),
+    };
+    let page = match state
+        .usher
+        .activity_page(browser.session.account_id, &request)
+        .await
+    {
+        Ok(page) => page,
+        Err(Error::InvalidParameter { .. }) => return see_other("/account/activity", &[]),
+        Err(e) => return error_page(e),
+    };
+    let older = page.next.map(|next| {
+        let mut url = format!("/account/activity?before={next}");
+        if !kind.is_empty() {
+            url.push_str("&kind=");
+            url.push_str(&kind);
+        }
+        url
+    });
+    let filters = FILTERS
+        .iter()
+        .map(|(value, label)| (*value, *label, *value == kind))
+        .collect();
+    render(
+        StatusCode::OK,
+        &ActivityPageView {
+            notice: None,
+            csrf: browser.csrf,
+            active: "activity",
+            rows: page.events.into_iter().map(row).collect(),
+            filters,
+            older,
+        },
+    )
+}
+
+fn row(e: ActivityView) -> ActivityRow {
+    let d = &e.detail;
+    let text = |key: &str| d.get(key).and_then(|v| v.as_str()).unwrap_or("").to_owned();
+    let by = d
+        .get("by")
+        .and_then(|b| b.get("name"))
+        .and_then(|n| n.as_str())
+        .map(str::to_owned);
+    let what = match e.kind {
+        ActivityKind::SignIn => match text("via").as_str() {
+            "browser" => "Signed in to the account pages".to_owned(),
+            _ => "Signed in".to_owned(),
+        },
+        ActivityKind::SignInFailed => match text("reason").as_str() {
+            "device_limit_reached" => "Sign-in refused: the plan's device limit is reached".into(),
+            _ => "Sign-in failed: wrong password".into(),
+        },
+        ActivityKind::SignedOut => match (text("cause").as_str(), by) {
+            ("this_device", _) => "Signed out".into(),
+            ("another_device", Some(by)) => format!("Signed out from {by}"),
+            ("sign_out_all", Some(by)) => format!("Signed out of all devices from {by}"),
+            ("password_change", Some(by)) => format!("Signed out by a password change on {by}"),
+            ("password_change", None) => "Signed out by a password change".into(),
+            ("token_reuse", _) => "Signed out: its sign-in was used twice (possible theft)".into(),
+            ("idle_expiry", _) => "Signed out after a long time without use".into(),
+            ("operator", _) => "Signed out by the service operator".into(),
+            _ => "Signed out".into(),
+        },
+        ActivityKind::StreamStarted => format!("Started watching {}", text("title")),
+        ActivityKind::StreamStopped => match (text("reason").as_str(), by) {
+            ("remote", Some(by)) => format!("Playback stopped from {by}"),
+            ("signed_out", _) => "Playback ended: signed out".into(),
+            ("lease_expired", _) => "Playback ended: the device stopped responding".into(),
+            ("replaced", _) => "Playback replaced by another title".into(),
+            ("profile_locked", _) => "Playback ended: the profile was locked".into(),
+            _ => "Stopped watching".into(),
+        },
+        ActivityKind::StreamRefused => format!(
+            "Could not watch {}: every stream of the plan was in use",
+            text("title")
+        ),
+        ActivityKind::PasswordChanged => "Password changed".into(),
+        ActivityKind::DeviceRenamed => {
+            format!("Device renamed from {} to {}", text("from"), text("to"))
+        }
+        ActivityKind::ProfileCreated => format!("Profile {} added", text("name")),
+        ActivityKind::ProfileRenamed => format!("Profile renamed to {}", text("name")),
+        ActivityKind::ProfileDeleted => format!("Profile {} deleted", text("name")),
+        ActivityKind::ProfilePinSet => format!("PIN lock set on profile {}", text("name")),
+        ActivityKind::ProfilePinRemoved => {
+            format!("PIN lock removed from profile {}", text("name"))
+        }
+        ActivityKind::Alert => {
+            let reasons: Vec<&str> = d
+                .get("reasons")
+                .and_then(|r| r.as_array())
+                .map(|r| r.iter().filter_map(|v| v.as_str()).collect())
+                .unwrap_or_default();
+            alert_text(&reasons)
+        }
+    };
+    ActivityRow {
+        event_id: e.event_id.to_string(),
+        kind: e.kind.as_str(),
+        at: e.at.get(..16).unwrap_or(&e.at).replace('T', " ") + " UTC",
+        what,
+        device: e.device.map(|d| d.name),
+        ip: e.ip,
+        place: e.location.as_ref().and_then(place),
+    }
+}
+
+/// "New sign-in from a new country and a new kind of device".
+fn alert_text(reasons: &[&str]) -> String {
+    let parts: Vec<&str> = reasons
+        .iter()
+        .map(|r| match *r {
+            "new_country" => "a new country",
+            "new_device_type" => "a new kind of device",
+            _ => "somewhere new",
+        })
+        .collect();
+    format!("New sign-in from {}", parts.join(" and "))
+}
+
+/// A location as words: "local network", or "Lisbon, Lisbon, Portugal".
+pub fn place(location: &serde_json::Value) -> Option<String> {
+    if let Some(label) = location.get("label").and_then(|l| l.as_str()) {
+        return Some(label.to_owned());
+    }
+    if location.get("local").and_then(|l| l.as_bool()) == Some(true) {
+        return Some("local network".into());
+    }
+    let parts: Vec<&str> = ["city", "region", "country"]
+        .iter()
+        .filter_map(|k| location.get(*k).and_then(|v| v.as_str()))
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(", "))
+}
+
+/// An open alert as the banner shows it.
+pub struct AlertBanner {
+    pub alert_id: String,
+    pub text: String,
+    pub device: String,
+    pub place: Option<String>,
+    pub at: String,
+    /// The alerted device is still signed in and is not this browser.
+    pub can_sign_out: bool,
+}
+
+impl AlertBanner {
+    fn new(a: AlertView, this_browser: &str) -> Self {
+        let reasons: Vec<&str> = a
+            .reasons
+            .as_array()
+            .map(|r| r.iter().filter_map(|v| v.as_str()).collect())
+            .unwrap_or_default();
+        AlertBanner {
+            alert_id: a.alert_id.to_string(),
+            text: alert_text(&reasons),
+            device: a.device["name"].as_str().unwrap_or("a device").to_owned(),
+            place: place(&a.location),
+            at: a.at.get(..16).unwrap_or(&a.at).replace('T', " ") + " UTC",
+            can_sign_out: a.device_signed_in
+                && a.device["session_id"].as_str() != Some(this_browser),
+        }
+    }
+}
+
+/// The open alerts of the browser's account, for a page's banner.
+pub async fn banners(state: &AppState, browser: &Browser) -> Vec<AlertBanner> {
+    match state.usher.open_alerts(browser.session.account_id).await {
+        Ok(alerts) => {
+            let this_browser = browser.session.id.to_string();
+            alerts
+                .into_iter()
+                .map(|a| AlertBanner::new(a, &this_browser))
+                .collect()
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read alerts for the banner");
+            Vec::new()
+        }
+    }
+}
+
+fn alert_id(raw: &str) -> Option<EventId> {
+    raw.parse().ok()
+}
+
+pub async fn dismiss(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    CheckedForm { browser, .. }: CheckedForm<CsrfOnly>,
+) -> Response {
+    let Some(id) = alert_id(&id) else {
+        return error_page(Error::NotFound);
+    };
+    match state
+        .usher
+        .dismiss_alert(browser.session.account_id, id)
+        .await
+    {
+        Ok(_) => see_other("/account?notice=alert_dismissed", &[]),
+        Err(e) => error_page(e),
+    }
+}
+
+pub async fn sign_out_device(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    CheckedForm { browser, .. }: CheckedForm<CsrfOnly>,
+) -> Response {
+    let Some(id) = alert_id(&id) else {
+        return error_page(Error::NotFound);
+    };
+    match state
+        .usher
+        .sign_out_alerted_device(&browser.session, id, browser.ip)
+        .await
+    {
+        Ok(true) => see_other("/account?notice=alert_device_signed_out", &[]),
+        Ok(false) => see_other("/account?notice=alert_dismissed", &[]),
+        Err(e) => error_page(e),
+    }
+}

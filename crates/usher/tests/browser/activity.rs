@@ -1,0 +1,103 @@
+//! The activity page and the sign-in alert banner.
+
+use usher_client::{DeviceType, SignOutReason};
+
+use crate::browser::Browser;
+use crate::server::TestApp;
+
+#[tokio::test]
+async fn the_activity_page_shows_who_did_what_newest_first_and_filters_by_kind() {
+    let app = TestApp::spawn().await;
+    let account = app.account("alex").await;
+    let tv = account.tv().await;
+    let phone = account.phone().await;
+    phone
+        .client
+        .sign_out_device(tv.session_id())
+        .await
+        .expect("the TV is signed out");
+    let browser = Browser::open(&app).await;
+    browser.sign_in(&account).await;
+
+    browser.click(r#"nav a[href="/account/activity"]"#).await;
+    browser.wait_for_path("/account/activity").await;
+    browser.wait_for("ol#activity").await;
+    // Newest first: this browser's sign-in, a kind of device new to the
+    // account, so an alert too.
+    let first = browser.text("ol#activity li.activity:nth-child(1)").await;
+    assert!(
+        first.contains("New sign-in from a new kind of device"),
+        "{first}"
+    );
+    let second = browser.text("ol#activity li.activity:nth-child(2)").await;
+    assert!(
+        second.contains("Signed in to the account pages"),
+        "{second}"
+    );
+    let signed_out = browser
+        .text(r#"ol#activity li.activity[data-kind="signed_out"]"#)
+        .await;
+    assert!(
+        signed_out.contains("Signed out from") && signed_out.contains("Living Room TV"),
+        "who did it and to which device: {signed_out}"
+    );
+    assert!(signed_out.contains("local network"), "{signed_out}");
+
+    browser.select("select#activity-kind", "Sign-outs").await;
+    browser
+        .click("form#activity-filter button[type=submit]")
+        .await;
+    browser
+        .wait_for_text("ol#activity", "only sign-outs", |t| {
+            !t.contains("Signed in")
+        })
+        .await;
+    assert_eq!(browser.count("ol#activity li.activity").await, 1);
+    assert!(browser
+        .location()
+        .await
+        .starts_with("/account/activity?kind=signed_out"));
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn an_alert_banner_signs_a_new_kind_of_device_out_in_one_click() {
+    let app = TestApp::spawn().await;
+    let account = app.account("alex").await;
+    let _tv = account.tv().await;
+    let browser = Browser::open(&app).await;
+    browser.sign_in(&account).await;
+    browser.visit("/account").await;
+    // This browser is itself a new kind of device: "It was me".
+    browser.wait_for("section.alert-banner").await;
+    assert!(
+        !browser
+            .has("section.alert-banner form.alert-sign-out-form")
+            .await,
+        "no button to sign this very browser out"
+    );
+    browser
+        .click("section.alert-banner form.alert-dismiss-form button")
+        .await;
+    browser.wait_for("div.notice").await;
+    assert!(!browser.has("section.alert-banner").await);
+
+    let tablet = account
+        .sign_in("Unknown tablet", DeviceType::Tablet, "Tab S9")
+        .await;
+    let mut tablet_live = tablet.live().await;
+    browser.visit("/account").await;
+    let banner = browser.text("section.alert-banner").await;
+    assert!(banner.contains("a new kind of device"), "{banner}");
+    assert!(banner.contains("Unknown tablet"), "{banner}");
+
+    browser
+        .click("section.alert-banner form.alert-sign-out-form button")
+        .await;
+
+    tablet_live.expect_signed_out(SignOutReason::Remote).await;
+    browser.wait_for("div.notice").await;
+    assert!(!browser.has("section.alert-banner").await);
+    tablet.assert_signed_out(SignOutReason::Remote).await;
+    browser.close().await;
+}
