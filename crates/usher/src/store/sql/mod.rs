@@ -21,6 +21,7 @@ use super::*;
 
 mod accounts;
 mod keys;
+mod profiles;
 mod rows;
 mod sessions;
 mod streams;
