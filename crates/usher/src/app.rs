@@ -158,6 +158,7 @@ fn spawn_background(
             let keep_ms = (u.config.tokens.access_ttl_secs as i64 + 60) * 1000;
             u.sessions.prune_tombstones(now - keep_ms);
             u.throttle.tidy();
+            u.pin_throttle.tidy();
             if let Err(e) = u.tokens.reload().await {
                 tracing::warn!(error = %e, "could not reload signing keys");
             }

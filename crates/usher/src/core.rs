@@ -25,6 +25,8 @@ pub struct Usher {
     pub tokens: TokenService,
     pub hasher: PasswordHasher,
     pub throttle: SignInThrottle,
+    /// Wrong-PIN limits per profile.
+    pub pin_throttle: crate::profiles::throttle::PinThrottle,
     pub sessions: SessionCache,
     pub live: Arc<LiveRegistry>,
     pub geo: crate::geo::Geo,
@@ -81,6 +83,7 @@ impl Usher {
         Ok(Self {
             hasher: PasswordHasher::start(&config.password_hashing)?,
             throttle: SignInThrottle::new(&config.throttle),
+            pin_throttle: crate::profiles::throttle::PinThrottle::new(&config.profiles),
             tokens,
             sessions: SessionCache::new(activity_resolution(&config)),
             plans: config.plans(),

@@ -59,6 +59,26 @@ pub enum Error {
     /// A request parameter is malformed or out of range.
     #[error("{detail}")]
     InvalidParameter { code: &'static str, detail: String },
+    #[error("{0}")]
+    InvalidProfileName(String),
+    #[error("a PIN is exactly four digits (0-9)")]
+    InvalidPin,
+    #[error("this account has {limit} profiles, the most it can have")]
+    ProfileLimitReached { limit: u32 },
+    #[error("this profile is locked: enter its PIN")]
+    PinRequired,
+    #[error("the PIN is wrong")]
+    WrongPin,
+    #[error("too many wrong PINs")]
+    TooManyPinAttempts { retry_after: Duration },
+    #[error("the only profile cannot be deleted")]
+    LastProfile,
+    #[error("the default profile cannot be deleted")]
+    DefaultProfile,
+    #[error("pick a profile first")]
+    ProfileRequired,
+    #[error("lock the default profile with a PIN first")]
+    DefaultProfileUnlocked,
     #[error("the service is busy")]
     Overloaded,
     #[error("a dependency is unavailable")]

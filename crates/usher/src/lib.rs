@@ -20,6 +20,7 @@ pub mod error;
 pub mod geo;
 pub mod http;
 pub mod live;
+pub mod profiles;
 pub mod sessions;
 pub mod store;
 pub mod streams;

@@ -94,7 +94,7 @@ pub enum DeviceCommand {
     Play {
         /// What is being played
         title: String,
-        /// Profile watching (`pro_…`)
+        /// Profile watching (`prf_…`)
         #[arg(long = "profile", value_name = "ID")]
         profile: Option<String>,
     },

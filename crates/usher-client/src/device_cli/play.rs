@@ -363,6 +363,9 @@ fn ended_because(reason: &StreamStopReason) -> String {
         }
         StreamStopReason::Stopped => "was stopped on this device".to_owned(),
         StreamStopReason::SignedOut => "ended: this device was signed out".to_owned(),
+        StreamStopReason::ProfileLocked => {
+            "ended: its profile was locked; pick a profile again".to_owned()
+        }
         StreamStopReason::Other(other) => format!("ended ({other})"),
     }
 }

@@ -164,6 +164,9 @@ open_enum! {
         LeaseExpired => "lease_expired",
         /// The device started another stream.
         Replaced => "replaced",
+        /// The profile it played on was locked, had its PIN changed or was
+        /// deleted: pick a profile again.
+        ProfileLocked => "profile_locked",
     }
 }
 

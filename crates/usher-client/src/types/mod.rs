@@ -213,7 +213,7 @@ pub struct NowStreaming {
 /// A profile as referenced from a device or stream.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct ProfileRef {
-    /// The profile (`pro_…`).
+    /// The profile (`prf_…`).
     #[serde(default)]
     pub profile_id: Option<String>,
     /// Its display name.

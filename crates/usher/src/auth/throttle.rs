@@ -18,7 +18,7 @@ pub struct SignInThrottle {
     by_ip: DefaultKeyedRateLimiter<IpAddr>,
 }
 
-fn quota(burst: u32, period: Duration) -> Quota {
+pub(crate) fn quota(burst: u32, period: Duration) -> Quota {
     let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
     Quota::with_period(period.max(Duration::from_millis(1)))
         .expect("period is positive")

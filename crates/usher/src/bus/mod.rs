@@ -7,7 +7,9 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
-use crate::domain::{AccountId, Millis, SessionId, SignOutReason, StreamEndReason, StreamId};
+use crate::domain::{
+    AccountId, Millis, ProfileId, SessionId, SignOutReason, StreamEndReason, StreamId,
+};
 
 pub mod local;
 pub mod nats;
@@ -24,7 +26,8 @@ pub enum Event {
         reason: SignOutReason,
         at: Millis,
     },
-    /// A session's device details changed (a rename): refresh cached copies.
+    /// A session's device details or profile changed (a rename, a profile
+    /// picked): refresh cached copies.
     SessionUpdated {
         session_id: SessionId,
         account_id: AccountId,
@@ -35,6 +38,15 @@ pub enum Event {
         session_id: SessionId,
         account_id: AccountId,
         reason: StreamEndReason,
+    },
+    /// A profile was locked, had its PIN changed or was deleted: `sessions`
+    /// were on it and now are on none. Nodes forget their cached profile and
+    /// tell those devices to go back to the picker. (Their streams ended in
+    /// the same transaction and are announced as `StreamStopped` first.)
+    ProfileLocked {
+        account_id: AccountId,
+        profile_id: ProfileId,
+        sessions: Vec<SessionId>,
     },
     /// The account's device list changed: tell account pages that watch it.
     DevicesChanged { account_id: AccountId },

@@ -24,7 +24,7 @@ pub struct DeviceView {
     pub ip: Option<String>,
     pub location: Option<serde_json::Value>,
     pub streaming: Option<NowPlaying>,
-    pub profile: Option<serde_json::Value>,
+    pub profile: Option<crate::profiles::service::ProfileRefView>,
     pub current: bool,
 }
 
@@ -70,7 +70,7 @@ impl Usher {
                     title: s.stream.title.clone(),
                     started_at: rfc3339(s.stream.started_at),
                 }),
-            profile: None,
+            profile: record.profile.map(Into::into),
             current: Some(record.id) == current,
         }
     }

@@ -5,6 +5,7 @@ mod email;
 mod ids;
 mod password;
 mod plan;
+mod profile;
 mod reason;
 mod stream;
 
@@ -13,6 +14,7 @@ pub use email::{Email, InvalidEmail};
 pub use ids::{AccountId, EventId, InvalidId, ProfileId, SessionId, StreamId};
 pub use password::{NewPassword, WeakPassword};
 pub use plan::{Plan, PlanName, Plans};
+pub use profile::{InvalidPin, InvalidProfileName, Pin, ProfileName};
 pub use reason::SignOutReason;
 pub use stream::{StreamEndReason, StreamTitle};
 

@@ -51,15 +51,18 @@ pub enum StreamEndReason {
     LeaseExpired,
     /// The device started another stream.
     Replaced,
+    /// The profile it played on was locked, had its PIN changed or was deleted.
+    ProfileLocked,
 }
 
 impl StreamEndReason {
-    const ALL: [Self; 5] = [
+    const ALL: [Self; 6] = [
         Self::Stopped,
         Self::Remote,
         Self::SignedOut,
         Self::LeaseExpired,
         Self::Replaced,
+        Self::ProfileLocked,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -69,6 +72,7 @@ impl StreamEndReason {
             Self::SignedOut => "signed_out",
             Self::LeaseExpired => "lease_expired",
             Self::Replaced => "replaced",
+            Self::ProfileLocked => "profile_locked",
         }
     }
 }

@@ -126,6 +126,36 @@ impl From<Error> for ApiError {
             Error::InvalidParameter { code, detail } => {
                 Self::new(S::UNPROCESSABLE_ENTITY, code, "Invalid parameter").detail(detail)
             }
+            Error::InvalidProfileName(d) => {
+                Self::new(S::UNPROCESSABLE_ENTITY, "invalid_profile_name", "Invalid profile name").detail(d)
+            }
+            Error::InvalidPin => Self::new(S::UNPROCESSABLE_ENTITY, "invalid_pin", "Invalid PIN")
+                .detail("A PIN is exactly four digits (0-9)."),
+            Error::ProfileLimitReached { limit } => {
+                Self::new(S::CONFLICT, "profile_limit_reached", "Profile limit reached")
+                    .detail(format!("An account can have {limit} profiles. Delete one to add another."))
+                    .with("limit", limit)
+            }
+            Error::PinRequired => Self::new(S::FORBIDDEN, "pin_required", "PIN required")
+                .detail("This profile is locked. Send its PIN."),
+            Error::WrongPin => Self::new(S::FORBIDDEN, "wrong_pin", "Wrong PIN")
+                .detail("The PIN is wrong."),
+            Error::TooManyPinAttempts { retry_after } => {
+                let secs = retry_after.as_secs_f64().ceil() as u64;
+                Self::new(S::TOO_MANY_REQUESTS, "too_many_attempts", "Too many attempts")
+                    .detail("Too many wrong PINs for this profile. Wait before trying again.")
+                    .retry_after(secs)
+            }
+            Error::LastProfile => Self::new(S::CONFLICT, "last_profile", "Last profile")
+                .detail("An account needs at least one profile."),
+            Error::DefaultProfile => Self::new(S::CONFLICT, "default_profile", "Default profile")
+                .detail("The default profile cannot be deleted."),
+            Error::ProfileRequired => Self::new(S::FORBIDDEN, "profile_required", "Profile required")
+                .detail("This device is on no profile. Pick one (POST /v1/sessions/current/profile) first."),
+            Error::DefaultProfileUnlocked => {
+                Self::new(S::CONFLICT, "default_profile_unlocked", "Default profile unlocked")
+                    .detail("Lock the default profile with a PIN first: that PIN is the one asked for.")
+            }
             Error::Overloaded => Self::new(S::SERVICE_UNAVAILABLE, "overloaded", "Busy")
                 .detail("The service is busy. Try again shortly.")
                 .retry_after(1),

@@ -59,6 +59,7 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::sessions::http::router())
         .merge(crate::devices::http::router())
         .merge(crate::streams::http::router())
+        .merge(crate::profiles::http::router())
         .merge(crate::live::socket::router())
         .merge(crate::web::router())
         .route("/healthz", get(healthz))

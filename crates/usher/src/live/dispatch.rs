@@ -12,7 +12,9 @@ use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
-use super::{devices_changed_message, signed_out_message, stream_stopped_message};
+use super::{
+    devices_changed_message, profile_locked_message, signed_out_message, stream_stopped_message,
+};
 use crate::bus::Event;
 use crate::core::Usher;
 use crate::domain::StreamEndReason;
@@ -73,7 +75,10 @@ async fn apply(usher: &Usher, event: Event, applied: &mut i64) {
         Event::SessionUpdated { session_id, .. } => {
             if let Lookup::Active(cached) = usher.sessions.lookup(session_id) {
                 match usher.store.session(session_id).await {
-                    Ok(Some(record)) => cached.set_device(record.device),
+                    Ok(Some(record)) => {
+                        cached.set_profile(record.profile.map(|p| p.id));
+                        cached.set_device(record.device);
+                    }
                     Ok(None) => {}
                     Err(e) => tracing::warn!(error = %e, "could not refresh a renamed session"),
                 }
@@ -92,6 +97,20 @@ async fn apply(usher: &Usher, event: Event, applied: &mut i64) {
             usher
                 .live
                 .send_to_watchers(account_id, devices_changed_message());
+        }
+        Event::ProfileLocked {
+            profile_id,
+            sessions,
+            ..
+        } => {
+            for session_id in sessions {
+                if let Lookup::Active(cached) = usher.sessions.lookup(session_id) {
+                    cached.leave_profile(profile_id);
+                }
+                usher
+                    .live
+                    .send_to_session(session_id, profile_locked_message(profile_id));
+            }
         }
         Event::DevicesChanged { account_id } => {
             usher

@@ -9,7 +9,7 @@ pub use registry::{LiveRegistry, Outbound};
 
 use std::sync::Arc;
 
-use crate::domain::{rfc3339, Millis, SignOutReason, StreamEndReason, StreamId};
+use crate::domain::{rfc3339, Millis, ProfileId, SignOutReason, StreamEndReason, StreamId};
 
 /// `{"type":"signed_out","reason":R,"at":T}`
 pub fn signed_out_message(reason: SignOutReason, at: Millis) -> Outbound {
@@ -21,6 +21,12 @@ pub fn signed_out_message(reason: SignOutReason, at: Millis) -> Outbound {
 pub fn stream_stopped_message(stream_id: StreamId, reason: StreamEndReason) -> Outbound {
     let text =
         serde_json::json!({ "type": "stream_stopped", "stream_id": stream_id, "reason": reason });
+    Outbound::Event(Arc::from(text.to_string()))
+}
+
+/// `{"type":"profile_locked","profile_id":P}`: back to the profile picker.
+pub fn profile_locked_message(profile_id: ProfileId) -> Outbound {
+    let text = serde_json::json!({ "type": "profile_locked", "profile_id": profile_id });
     Outbound::Event(Arc::from(text.to_string()))
 }
 

@@ -21,7 +21,7 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
 use dashmap::DashMap;
 
-use crate::domain::{AccountId, DeviceInfo, Millis, SessionId};
+use crate::domain::{AccountId, DeviceInfo, Millis, ProfileId, SessionId};
 use crate::store::{ActivityUpdate, Revocation, SessionRecord};
 
 /// A session as the node keeps it.
@@ -32,8 +32,12 @@ pub struct CachedSession {
     /// SHA-256 of a browser session's cookie secret.
     pub web_secret_hash: Option<String>,
     device: RwLock<Arc<DeviceInfo>>,
+    /// The profile the device is on, for showing it. (Admission reads the
+    /// store, never this: a stale copy only shows, it never admits.)
+    profile: RwLock<Option<ProfileId>>,
     /// The session's `GET /v1/sessions/current` answer, rendered once (the
-    /// route other services poll hardest); cleared when the device changes.
+    /// route other services poll hardest); cleared when the device or its
+    /// profile changes.
     rendered: RwLock<Option<bytes::Bytes>>,
     revoked: OnceLock<Revocation>,
     last_active: AtomicI64,
@@ -55,6 +59,7 @@ impl CachedSession {
             created_at: record.created_at,
             web_secret_hash: record.web_secret_hash,
             device: RwLock::new(Arc::new(record.device)),
+            profile: RwLock::new(record.profile.map(|p| p.id)),
             rendered: RwLock::new(None),
             revoked,
             last_active: AtomicI64::new(record.last_active_at),
@@ -71,6 +76,30 @@ impl CachedSession {
     pub fn set_device(&self, device: DeviceInfo) {
         *self.device.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(device);
         *self.rendered.write().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    pub fn profile(&self) -> Option<ProfileId> {
+        *self.profile.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn set_profile(&self, profile: Option<ProfileId>) {
+        let mut current = self.profile.write().unwrap_or_else(|e| e.into_inner());
+        if *current != profile {
+            *current = profile;
+            *self.rendered.write().unwrap_or_else(|e| e.into_inner()) = None;
+        }
+    }
+
+    /// Takes the device off `profile` if it is still on it (a later switch
+    /// to another profile stands).
+    pub fn leave_profile(&self, profile: ProfileId) -> bool {
+        let mut current = self.profile.write().unwrap_or_else(|e| e.into_inner());
+        if *current != Some(profile) {
+            return false;
+        }
+        *current = None;
+        *self.rendered.write().unwrap_or_else(|e| e.into_inner()) = None;
+        true
     }
 
     /// The memoised rendering of this session's description, made by

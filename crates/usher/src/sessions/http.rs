@@ -123,7 +123,7 @@ struct Current {
     session_id: SessionId,
     account_id: crate::domain::AccountId,
     device: CurrentDevice,
-    profile_id: Option<String>,
+    profile_id: Option<crate::domain::ProfileId>,
 }
 
 /// The cached device details, serialised in place: this answer is the hot
@@ -157,7 +157,7 @@ async fn current(Auth(session): Auth) -> Response {
             session_id: s.id,
             account_id: s.account_id,
             device: CurrentDevice(s.device()),
-            profile_id: None,
+            profile_id: s.profile(),
         };
         serde_json::to_vec(&current).unwrap_or_default().into()
     });

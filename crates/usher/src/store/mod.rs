@@ -8,8 +8,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::domain::{
-    AccountId, DeviceInfo, DeviceName, DeviceType, Email, Millis, PlanName, Plans, SessionId,
-    SignOutReason, StreamEndReason, StreamId, StreamTitle,
+    AccountId, DeviceInfo, DeviceName, DeviceType, Email, Millis, PlanName, Plans, ProfileId,
+    ProfileName, SessionId, SignOutReason, StreamEndReason, StreamId, StreamTitle,
 };
 
 pub mod activity;
@@ -63,6 +63,15 @@ pub struct SessionRecord {
     pub revoked: Option<Revocation>,
     /// SHA-256 of a browser session's cookie secret (browser sessions only).
     pub web_secret_hash: Option<String>,
+    /// The profile the device is on; `None` while it must pick one.
+    pub profile: Option<ProfileRef>,
+}
+
+/// A profile as other records mention it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileRef {
+    pub id: ProfileId,
+    pub name: String,
 }
 
 #[derive(Debug, Clone)]
@@ -147,7 +156,7 @@ pub struct StreamRecord {
     pub account_id: AccountId,
     pub session_id: SessionId,
     pub title: String,
-    pub profile_id: Option<String>,
+    pub profile_id: Option<ProfileId>,
     pub started_at: Millis,
     pub lease_expires_at: Millis,
     pub ended: Option<(StreamEndReason, Millis)>,
@@ -159,6 +168,8 @@ pub struct ActiveStream {
     pub stream: StreamRecord,
     pub device_name: String,
     pub device_type: DeviceType,
+    /// The profile it plays on (its current name).
+    pub profile: Option<ProfileRef>,
 }
 
 #[derive(Debug, Clone)]
@@ -167,7 +178,8 @@ pub struct NewStream {
     pub account_id: AccountId,
     pub session_id: SessionId,
     pub title: StreamTitle,
-    pub profile_id: Option<String>,
+    /// The profile the device asked to play on; `None` for the session's own.
+    pub profile_id: Option<ProfileId>,
     pub now: Millis,
     pub lease_ms: Millis,
 }
@@ -197,6 +209,12 @@ pub enum StartOutcome {
     },
     /// The session was signed out meanwhile.
     SessionEnded,
+    /// No profile was named and the device is on none.
+    ProfileRequired,
+    /// The named profile is locked and is not the one the device is on.
+    PinRequired,
+    /// The named profile is not one of the account's.
+    UnknownProfile,
 }
 
 #[derive(Debug)]
@@ -332,6 +350,123 @@ pub trait StreamStore: Send + Sync {
     async fn expire_leases(&self, now: Millis) -> StoreResult<Vec<EndedStream>>;
 }
 
+/// A profile as stored.
+#[derive(Debug, Clone)]
+pub struct ProfileRecord {
+    pub id: ProfileId,
+    pub account_id: AccountId,
+    pub name: String,
+    /// Argon2id PHC string of the PIN; `None` when the profile is unlocked.
+    pub pin_hash: Option<String>,
+    pub is_default: bool,
+    pub created_at: Millis,
+}
+
+/// An account's profiles, oldest (the default) first, and its setting.
+#[derive(Debug, Clone)]
+pub struct AccountProfiles {
+    pub profiles: Vec<ProfileRecord>,
+    pub require_pin_to_add: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewProfile {
+    pub id: ProfileId,
+    pub account_id: AccountId,
+    pub name: ProfileName,
+    pub now: Millis,
+}
+
+#[derive(Debug)]
+pub enum CreateProfileOutcome {
+    Created(ProfileRecord),
+    /// The account already has `limit` profiles.
+    LimitReached {
+        limit: u32,
+    },
+}
+
+/// Devices sent back to the profile picker, and the streams that ended with
+/// it, in the transaction that locked (or deleted) the profile.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileEviction {
+    pub sessions: Vec<SessionId>,
+    pub ended: Vec<EndedStream>,
+}
+
+#[derive(Debug)]
+pub enum DeleteProfileOutcome {
+    Deleted(ProfileRecord, ProfileEviction),
+    NotFound,
+    /// It is the account's only profile.
+    LastProfile,
+    /// It is the default profile, which stays.
+    DefaultProfile,
+}
+
+#[derive(Debug)]
+pub enum SwitchOutcome {
+    Switched(ProfileRecord),
+    NotFound,
+    /// The PIN changed after the caller checked it.
+    PinChanged,
+    SessionEnded,
+}
+
+/// Profiles. Every write takes the account's row lock first (as admission
+/// does), so counts, PIN changes, device switches and stream starts of one
+/// account are serialised.
+#[async_trait]
+pub trait ProfileStore: Send + Sync {
+    async fn profiles(&self, account: AccountId) -> StoreResult<AccountProfiles>;
+    async fn profile(
+        &self,
+        account: AccountId,
+        id: ProfileId,
+    ) -> StoreResult<Option<ProfileRecord>>;
+    /// Adds a profile unless the account has `limit` already (exact under concurrency).
+    async fn create_profile(
+        &self,
+        new: &NewProfile,
+        limit: u32,
+    ) -> StoreResult<CreateProfileOutcome>;
+    async fn rename_profile(
+        &self,
+        account: AccountId,
+        id: ProfileId,
+        name: &ProfileName,
+    ) -> StoreResult<Option<ProfileRecord>>;
+    /// Deletes a profile, evicting the devices on it.
+    async fn delete_profile(
+        &self,
+        account: AccountId,
+        id: ProfileId,
+        now: Millis,
+    ) -> StoreResult<DeleteProfileOutcome>;
+    /// Sets (`Some`) or removes (`None`) the PIN. Setting one evicts the
+    /// devices on the profile; removing the default's turns
+    /// "require PIN to add profiles" off. `None` when there is no such profile.
+    async fn set_profile_pin(
+        &self,
+        account: AccountId,
+        id: ProfileId,
+        pin_hash: Option<&str>,
+        now: Millis,
+    ) -> StoreResult<Option<(ProfileRecord, ProfileEviction)>>;
+    /// Sets "require PIN to add profiles"; false (unchanged) when turning it
+    /// on while the default profile is unlocked.
+    async fn set_require_pin_to_add(&self, account: AccountId, on: bool) -> StoreResult<bool>;
+    /// Puts the session on the profile, if the profile's PIN hash is still
+    /// `checked_pin_hash` (what the caller verified the PIN against).
+    async fn switch_profile(
+        &self,
+        account: AccountId,
+        session: SessionId,
+        id: ProfileId,
+        checked_pin_hash: Option<&str>,
+    ) -> StoreResult<SwitchOutcome>;
+}
+
 #[async_trait]
 pub trait KeyStore: Send + Sync {
     /// All signing keys, oldest first.
@@ -341,7 +476,9 @@ pub trait KeyStore: Send + Sync {
 
 /// Everything usher keeps.
 #[async_trait]
-pub trait Store: AccountStore + SessionStore + StreamStore + KeyStore + ActivityStore {
+pub trait Store:
+    AccountStore + SessionStore + StreamStore + ProfileStore + KeyStore + ActivityStore
+{
     /// A cheap round trip, for readiness.
     async fn ping(&self) -> StoreResult<()>;
     /// Short description for start-up logs (never includes credentials).

@@ -6,6 +6,7 @@ use crate::bus::Event;
 use crate::core::Usher;
 use crate::domain::{rfc3339, DeviceType, Millis, SessionId, StreamId, StreamTitle};
 use crate::error::{Error, Result};
+use crate::profiles::service::ProfileRefView;
 use crate::sessions::cache::CachedSession;
 use crate::store::{
     ActiveStream, EndedStream, HeartbeatOutcome, NewStream, StartOutcome, StopOutcome,
@@ -26,7 +27,7 @@ pub struct ActiveStreamView {
     pub stream_id: StreamId,
     pub device: StreamDevice,
     pub title: String,
-    pub profile: Option<serde_json::Value>,
+    pub profile: Option<ProfileRefView>,
     pub started_at: String,
 }
 
@@ -48,10 +49,7 @@ impl From<ActiveStream> for ActiveStreamView {
                 kind: a.device_type,
             },
             title: a.stream.title,
-            profile: a
-                .stream
-                .profile_id
-                .map(|id| serde_json::json!({ "profile_id": id })),
+            profile: a.profile.map(Into::into),
             started_at: rfc3339(a.stream.started_at),
         }
     }
@@ -70,7 +68,10 @@ impl Usher {
         }
     }
 
-    /// Takes a stream slot for the calling device.
+    /// Takes a stream slot for the calling device, on `profile_id` or else
+    /// the profile the device is on. Another profile than the device's may
+    /// be named only if it is unlocked (a locked one must be picked, with its
+    /// PIN, first); the device stays on its own profile either way.
     pub async fn start_stream(
         &self,
         session: &CachedSession,
@@ -78,10 +79,10 @@ impl Usher {
         profile_id: Option<String>,
     ) -> Result<Lease> {
         let title = StreamTitle::parse(title).map_err(|e| Error::InvalidTitle(e.to_string()))?;
-        if profile_id.is_some() {
-            // Profiles arrive with the profiles work; until then none exists.
-            return Err(Error::UnknownProfile);
-        }
+        // A malformed id names no profile of this account.
+        let profile_id = profile_id
+            .map(|id| id.parse().map_err(|_| Error::UnknownProfile))
+            .transpose()?;
         let new = NewStream {
             id: StreamId::new(),
             account_id: session.account_id,
@@ -117,6 +118,9 @@ impl Usher {
                     active: active.into_iter().map(Into::into).collect(),
                 })
             }
+            StartOutcome::ProfileRequired => Err(Error::ProfileRequired),
+            StartOutcome::PinRequired => Err(Error::PinRequired),
+            StartOutcome::UnknownProfile => Err(Error::UnknownProfile),
             StartOutcome::SessionEnded => {
                 let reason = session
                     .revoked()
@@ -189,7 +193,7 @@ impl Usher {
         Ok(ended.len())
     }
 
-    async fn announce_stream_end(&self, e: EndedStream) {
+    pub(crate) async fn announce_stream_end(&self, e: EndedStream) {
         self.publish(Event::StreamStopped {
             stream_id: e.stream_id,
             session_id: e.session_id,

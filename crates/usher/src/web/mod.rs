@@ -1,5 +1,5 @@
 //! The account pages a platform's customers use: sign in, overview, manage
-//! access and devices, change password. Server-rendered (askama), plain CSS,
+//! access and devices, profiles, change password. Server-rendered (askama), plain CSS,
 //! a little JavaScript for live updates; every action is also a plain form
 //! post. Routes and the DOM contract are in `docs/account-pages.md`.
 
@@ -8,6 +8,7 @@ mod auth;
 mod events;
 mod forms;
 mod pages;
+mod profiles;
 mod views;
 
 use axum::http::{header, HeaderValue};
@@ -57,6 +58,24 @@ pub fn router() -> Router<AppState> {
         .route(
             "/account/alerts/{alert_id}/sign-out",
             post(activity::sign_out_device),
+        )
+        .route("/account/profiles", get(profiles::page).post(profiles::add))
+        .route("/account/profiles/settings", post(profiles::settings))
+        .route(
+            "/account/profiles/{profile_id}/rename",
+            post(profiles::rename),
+        )
+        .route(
+            "/account/profiles/{profile_id}/delete",
+            post(profiles::delete),
+        )
+        .route(
+            "/account/profiles/{profile_id}/pin",
+            post(profiles::set_pin),
+        )
+        .route(
+            "/account/profiles/{profile_id}/pin/remove",
+            post(profiles::remove_pin),
         )
         .route("/account/events", get(events::stream))
         .route("/account/static/app.css", get(stylesheet))

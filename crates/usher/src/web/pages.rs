@@ -19,7 +19,7 @@ pub struct Notice {
 }
 
 impl Notice {
-    fn text(&self) -> Option<&'static str> {
+    pub fn text(&self) -> Option<&'static str> {
         self.notice.as_deref().and_then(notice_text)
     }
 }

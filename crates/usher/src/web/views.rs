@@ -38,7 +38,7 @@ pub fn error_page(e: Error) -> Response {
         Error::NotFound => message_page(
             StatusCode::NOT_FOUND,
             "Not found",
-            "That device or stream is not on this account, or it has already been signed out or stopped.",
+            "That device, stream or profile is not on this account, or it has already been signed out, stopped or deleted.",
         ),
         Error::TooManyAttempts { retry_after } => message_page(
             StatusCode::TOO_MANY_REQUESTS,
@@ -89,6 +89,16 @@ pub fn notice_text(code: &str) -> Option<&'static str> {
         "signed_out_all" => "All other devices were signed out.",
         "renamed" => "The device was renamed.",
         "stream_stopped" => "The stream was stopped.",
+        "profile_added" => "The profile was added.",
+        "profile_renamed" => "The profile was renamed.",
+        "profile_deleted" => {
+            "The profile was deleted. Devices that were on it go back to the profile picker."
+        }
+        "profile_locked" => {
+            "The PIN is set. Devices that were on the profile go back to the profile picker."
+        }
+        "pin_removed" => "The PIN was removed.",
+        "profile_settings_saved" => "Your profile settings were saved.",
         "password_kept" => "Your password was changed. Your devices stay signed in.",
         "alert_dismissed" => "The alert was dismissed.",
         "alert_device_signed_out" => "That device was signed out. Consider changing your password.",

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
 use tempfile::TempDir;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -15,8 +16,8 @@ use usher::clock::{Clock, ManualClock};
 use usher::core::Usher;
 use usher::{App, Config};
 use usher_client::{
-    Client, Device, DeviceInfo, DeviceType, Lease, LiveConnection, LiveEvent, Problem, RawResponse,
-    SessionTokens, SignOutReason, StreamStopReason, CLOSE_SIGNED_OUT,
+    Client, Device, DeviceInfo, DeviceType, Lease, LiveConnection, LiveEvent, Method, Problem,
+    RawResponse, SessionTokens, SignOutReason, StreamStopReason, CLOSE_SIGNED_OUT,
 };
 
 /// How long anything awaited may take before the test fails. A guard against
@@ -336,6 +337,108 @@ impl TestDevice {
     }
 }
 
+/// Profile calls. The typed client does not model profiles, so these are
+/// raw requests; each asserts the answer it expects.
+impl TestDevice {
+    /// Sends `method path` with an optional JSON body, as this device.
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> RawResponse {
+        let mut request = self.client.raw(method, path);
+        if let Some(body) = body {
+            request = request.json(&body).expect("serialisable");
+        }
+        request.send().await.expect("an answer")
+    }
+
+    /// `GET /v1/profiles`.
+    pub async fn profiles(&self) -> Value {
+        let answer = self.call(Method::GET, "/v1/profiles", None).await;
+        expect_json(&answer, 200)
+    }
+
+    /// The account's profile ids and names, in the listed order.
+    pub async fn profile_names(&self) -> Vec<String> {
+        self.profiles().await["profiles"]
+            .as_array()
+            .expect("a profile list")
+            .iter()
+            .map(|p| p["name"].as_str().expect("a name").to_owned())
+            .collect()
+    }
+
+    /// The default profile's id.
+    pub async fn default_profile(&self) -> String {
+        let list = self.profiles().await;
+        let default = list["profiles"]
+            .as_array()
+            .expect("a profile list")
+            .iter()
+            .find(|p| p["default"] == true)
+            .expect("a default profile");
+        default["profile_id"].as_str().expect("an id").to_owned()
+    }
+
+    /// Adds a profile, which must succeed; its id.
+    pub async fn add_profile(&self, name: &str) -> String {
+        let answer = self
+            .call(Method::POST, "/v1/profiles", Some(json!({ "name": name })))
+            .await;
+        let created = expect_json(&answer, 201);
+        assert_eq!(created["name"], name.trim());
+        assert_eq!(created["locked"], false);
+        created["profile_id"].as_str().expect("an id").to_owned()
+    }
+
+    /// Sets or changes a profile's PIN with the right password.
+    pub async fn lock_profile(&self, profile_id: &str, pin: &str) {
+        let answer = self.set_pin(profile_id, PASSWORD, pin).await;
+        let locked = expect_json(&answer, 200);
+        assert_eq!(locked["locked"], true);
+    }
+
+    /// `PUT /v1/profiles/{id}/pin`.
+    pub async fn set_pin(&self, profile_id: &str, password: &str, pin: &str) -> RawResponse {
+        let body = json!({ "password": password, "pin": pin });
+        self.call(
+            Method::PUT,
+            &format!("/v1/profiles/{profile_id}/pin"),
+            Some(body),
+        )
+        .await
+    }
+
+    /// `POST /v1/sessions/current/profile`.
+    pub async fn pick_profile(&self, profile_id: &str, pin: Option<&str>) -> RawResponse {
+        let mut body = json!({ "profile_id": profile_id });
+        if let Some(pin) = pin {
+            body["pin"] = pin.into();
+        }
+        self.call(Method::POST, "/v1/sessions/current/profile", Some(body))
+            .await
+    }
+
+    /// The profile `GET /v1/sessions/current` says this device is on.
+    pub async fn current_profile(&self) -> Option<String> {
+        self.client
+            .current_session()
+            .await
+            .expect("the current session")
+            .profile_id
+    }
+}
+
+/// The JSON body of a success answer with `status`.
+#[track_caller]
+pub fn expect_json(answer: &RawResponse, status: u16) -> Value {
+    assert_eq!(
+        answer.status.as_u16(),
+        status,
+        "{} {}",
+        answer.status,
+        answer.text()
+    );
+    answer.json().expect("a JSON body")
+}
+
 /// Sorted session ids, to compare with [`TestDevice::device_list`].
 pub fn session_ids(devices: &[&TestDevice]) -> Vec<String> {
     let mut ids: Vec<String> = devices.iter().map(|d| d.session_id().to_owned()).collect();
@@ -404,6 +507,14 @@ impl Live {
                 reason: why,
             } => assert_eq!((got.as_str(), why), (stream_id, reason)),
             other => panic!("expected stream_stopped {stream_id} ({reason}), got {other}"),
+        }
+    }
+
+    /// Awaits `profile_locked` for `profile_id`.
+    pub async fn expect_profile_locked(&mut self, profile_id: &str) {
+        match self.next_about_this_device().await {
+            LiveEvent::ProfileLocked { profile_id: got } => assert_eq!(got, profile_id),
+            other => panic!("expected profile_locked {profile_id}, got {other}"),
         }
     }
 

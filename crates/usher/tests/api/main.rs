@@ -21,6 +21,8 @@ mod idle;
 mod live;
 mod passwords;
 mod plans;
+mod profile_locks;
+mod profiles;
 mod sessions;
 mod streams;
 mod throttle;

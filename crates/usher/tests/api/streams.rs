@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::json;
 use usher::Config;
 use usher_client::{DeviceType, Method, RawResponse, SignOutReason, StreamStopReason};
 
@@ -47,10 +47,14 @@ async fn when_every_slot_is_taken_the_answer_says_who_is_watching_what() {
     assert_eq!(watching.device.name, "Living Room TV");
     assert_eq!(watching.device.device_type, DeviceType::Tv);
     assert_eq!(watching.title, "Dune");
-    assert_eq!(watching.profile, None);
+    // Played on the account's default profile, where devices start.
+    let default = tv.default_profile().await;
+    let profile = watching.profile.as_ref().expect("the stream's profile");
+    assert_eq!(profile.profile_id.as_deref(), Some(default.as_str()));
+    assert_eq!(profile.name.as_deref(), Some("ada"));
     assert_eq!(watching.started_at, started_at);
 
-    // On the wire exactly as documented, `profile` present and null.
+    // On the wire exactly as documented.
     let answer = start_with_body(&phone, r#"{"title":"Arrival"}"#).await;
     answer.expect_problem(409, "too_many_streams");
     let body = answer.json().expect("a JSON body");
@@ -62,7 +66,11 @@ async fn when_every_slot_is_taken_the_answer_says_who_is_watching_what() {
         json!({"session_id": tv.session_id(), "name": "Living Room TV", "type": "tv"})
     );
     assert_eq!(entry["title"], "Dune");
-    assert_eq!(entry.get("profile"), Some(&Value::Null), "{entry}");
+    assert_eq!(
+        entry["profile"],
+        json!({"profile_id": default, "name": "ada"}),
+        "{entry}"
+    );
     assert!(entry["started_at"].is_string(), "{entry}");
 
     // The refused device plays nothing; the TV keeps its slot.

@@ -23,6 +23,7 @@ mod bad_input;
 mod devices;
 mod harness;
 mod password;
+mod profiles;
 mod screenshots;
 mod sign_in;
 mod sign_out_all;

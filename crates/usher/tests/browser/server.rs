@@ -181,6 +181,37 @@ impl TestDevice {
             .unwrap_or_else(|e| panic!("{title} should start on {}: {e}", self.session_id()))
     }
 
+    /// Puts the device on the profile called `name` (unlocked); its id.
+    pub async fn pick_profile(&self, name: &str) -> String {
+        let list = self
+            .client
+            .raw(usher_client::Method::GET, "/v1/profiles")
+            .send()
+            .await
+            .expect("an answer")
+            .json()
+            .expect("a profile list");
+        let id = list["profiles"]
+            .as_array()
+            .expect("profiles")
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("no profile called {name}: {list}"))["profile_id"]
+            .as_str()
+            .expect("an id")
+            .to_owned();
+        let picked = self
+            .client
+            .raw(usher_client::Method::POST, "/v1/sessions/current/profile")
+            .json(&serde_json::json!({ "profile_id": id }))
+            .expect("serialisable")
+            .send()
+            .await
+            .expect("an answer");
+        assert_eq!(picked.status, 200, "{}", picked.text());
+        id
+    }
+
     /// Asserts the device's tokens still work.
     pub async fn assert_signed_in(&self) {
         if let Err(e) = self.client.current_session().await {
@@ -275,6 +306,17 @@ impl Live {
             } => assert_eq!((got.as_str(), why), (stream_id, reason)),
             other => panic!(
                 "{}: expected stream_stopped {stream_id} ({reason}), got {other}",
+                self.session_id
+            ),
+        }
+    }
+
+    /// Awaits `profile_locked` for `profile_id`.
+    pub async fn expect_profile_locked(&mut self, profile_id: &str) {
+        match self.next().await {
+            LiveEvent::ProfileLocked { profile_id: got } => assert_eq!(got, profile_id),
+            other => panic!(
+                "{}: expected profile_locked {profile_id}, got {other}",
                 self.session_id
             ),
         }

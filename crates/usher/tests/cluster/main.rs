@@ -11,4 +11,5 @@ mod harness;
 
 mod admission;
 mod nats_outage;
+mod profiles;
 mod revocation;

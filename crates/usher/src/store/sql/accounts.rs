@@ -1,4 +1,4 @@
-//! Accounts in SQLite.
+//! Accounts.
 
 use async_trait::async_trait;
 
@@ -10,6 +10,8 @@ use crate::store::*;
 #[async_trait]
 impl AccountStore for SqlStore {
     async fn create_account(&self, a: &AccountRecord) -> StoreResult<()> {
+        // An account always has its default profile: created together.
+        let mut tx = self.begin().await?;
         sqlx::query(
             "INSERT INTO accounts (id, email, password_hash, plan, created_at) VALUES ($1, $2, $3, $4, $5)",
         )
@@ -18,9 +20,21 @@ impl AccountStore for SqlStore {
         .bind(&a.password_hash)
         .bind(a.plan.as_str())
         .bind(a.created_at)
-        .execute(&self.writer)
+        .execute(&mut *tx)
         .await
         .map_err(classify)?;
+        sqlx::query(
+            "INSERT INTO profiles (id, account_id, name, pin_hash, is_default, created_at) \
+             VALUES ($1, $2, $3, NULL, 1, $4)",
+        )
+        .bind(ProfileId::new().to_string())
+        .bind(a.id.to_string())
+        .bind(ProfileName::first_for(&a.email).as_str())
+        .bind(a.created_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(classify)?;
+        tx.commit().await.map_err(classify)?;
         Ok(())
     }
 

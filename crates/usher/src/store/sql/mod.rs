@@ -22,6 +22,7 @@ use super::*;
 mod accounts;
 mod activity;
 mod keys;
+mod profiles;
 mod rows;
 mod sessions;
 mod streams;

@@ -37,9 +37,12 @@ pub(super) fn corrupt(what: &str) -> StoreError {
     StoreError::Other(anyhow::anyhow!("corrupt row: {what}"))
 }
 
+/// A session's columns, from a statement on `sessions` that does not alias
+/// the table, with the name of its profile.
 pub(super) const SESSION_COLUMNS: &str =
     "id, account_id, device_name, device_type, device_model, app_version, \
-     created_at, last_active_at, last_ip, revoked_at, revoked_reason, web_secret_hash";
+     created_at, last_active_at, last_ip, revoked_at, revoked_reason, web_secret_hash, profile_id, \
+     (SELECT p.name FROM profiles p WHERE p.id = sessions.profile_id) AS profile_name";
 
 pub(super) fn session_from_row(row: &AnyRow) -> StoreResult<SessionRecord> {
     let text = |col: &str| -> StoreResult<String> { row.try_get(col).map_err(classify) };
@@ -80,6 +83,45 @@ pub(super) fn session_from_row(row: &AnyRow) -> StoreResult<SessionRecord> {
             .and_then(|ip| ip.parse().ok()),
         revoked,
         web_secret_hash: row.try_get("web_secret_hash").map_err(classify)?,
+        profile: profile_ref(row, "profile_id", "profile_name")?,
+    })
+}
+
+/// A profile named by two columns; a dangling id (no name) is no profile.
+pub(super) fn profile_ref(row: &AnyRow, id: &str, name: &str) -> StoreResult<Option<ProfileRef>> {
+    let id: Option<String> = row.try_get(id).map_err(classify)?;
+    let name: Option<String> = row.try_get(name).map_err(classify)?;
+    Ok(match (id, name) {
+        (Some(id), Some(name)) => Some(ProfileRef {
+            id: id.parse().map_err(|_| corrupt("profile id"))?,
+            name,
+        }),
+        _ => None,
+    })
+}
+
+/// An optional profile id column.
+pub(super) fn profile_id(row: &AnyRow, column: &str) -> StoreResult<Option<ProfileId>> {
+    row.try_get::<Option<String>, _>(column)
+        .map_err(classify)?
+        .map(|id| id.parse().map_err(|_| corrupt("profile id")))
+        .transpose()
+}
+
+pub(super) const PROFILE_COLUMNS: &str = "id, account_id, name, pin_hash, is_default, created_at";
+
+pub(super) fn profile_from_row(row: &AnyRow) -> StoreResult<ProfileRecord> {
+    let text = |col: &str| -> StoreResult<String> { row.try_get(col).map_err(classify) };
+    let is_default: i64 = row.try_get("is_default").map_err(classify)?;
+    Ok(ProfileRecord {
+        id: text("id")?.parse().map_err(|_| corrupt("profile id"))?,
+        account_id: text("account_id")?
+            .parse()
+            .map_err(|_| corrupt("account id"))?,
+        name: text("name")?,
+        pin_hash: row.try_get("pin_hash").map_err(classify)?,
+        is_default: is_default != 0,
+        created_at: row.try_get("created_at").map_err(classify)?,
     })
 }
 
@@ -137,7 +179,7 @@ pub(super) fn stream_from_row(row: &AnyRow) -> StoreResult<StreamRecord> {
             .parse()
             .map_err(|_| corrupt("session id"))?,
         title: text("title")?,
-        profile_id: row.try_get("profile_id").map_err(classify)?,
+        profile_id: profile_id(row, "profile_id")?,
         started_at: row.try_get("started_at").map_err(classify)?,
         lease_expires_at: row.try_get("lease_expires_at").map_err(classify)?,
         ended,
@@ -150,6 +192,7 @@ pub(super) fn active_from_row(row: &AnyRow) -> StoreResult<ActiveStream> {
         stream: stream_from_row(row)?,
         device_name: row.try_get("device_name").map_err(classify)?,
         device_type: DeviceType::from_str(&kind).map_err(|_| corrupt("device_type"))?,
+        profile: profile_ref(row, "profile_id", "profile_name")?,
     })
 }
 
@@ -160,8 +203,9 @@ pub(super) async fn live_streams_in(
     now: Millis,
 ) -> StoreResult<Vec<ActiveStream>> {
     sqlx::query(&format!(
-        "SELECT {STREAM_COLUMNS}, se.device_name, se.device_type FROM streams s \
-         JOIN sessions se ON se.id = s.session_id \
+        "SELECT {STREAM_COLUMNS}, se.device_name, se.device_type, p.name AS profile_name \
+         FROM streams s JOIN sessions se ON se.id = s.session_id \
+         LEFT JOIN profiles p ON p.id = s.profile_id \
          WHERE s.account_id = $1 AND s.ended_at IS NULL AND s.lease_expires_at > $2 \
          ORDER BY s.started_at, s.id"
     ))

@@ -45,10 +45,13 @@ impl SessionStore for SqlStore {
                 return Ok(CreateSessionOutcome::DeviceLimitReached { limit, devices });
             }
         }
+        // A device starts on the default profile when it is unlocked, else
+        // on none: it must pick one (with the PIN) before it can play.
         sqlx::query(
             "INSERT INTO sessions (id, account_id, device_name, device_type, device_model, \
-             app_version, created_at, last_active_at, last_ip, web_secret_hash) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9)",
+             app_version, created_at, last_active_at, last_ip, web_secret_hash, profile_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $8, $9, (SELECT p.id FROM profiles p \
+             WHERE p.account_id = $2 AND p.is_default = 1 AND p.pin_hash IS NULL))",
         )
         .bind(s.id.to_string())
         .bind(s.account_id.to_string())

@@ -42,7 +42,8 @@ impl StreamStore for SqlStore {
         // are folded into as few statements as the locking allows.
         let row = sqlx::query(&format!(
             "SELECT a.plan, CASE WHEN EXISTS (SELECT 1 FROM sessions s WHERE s.id = $2 \
-             AND s.account_id = $1 AND s.revoked_at IS NULL) THEN 1 ELSE 0 END AS signed_in \
+             AND s.account_id = $1 AND s.revoked_at IS NULL) THEN 1 ELSE 0 END AS signed_in, \
+             (SELECT s.profile_id FROM sessions s WHERE s.id = $2 AND s.account_id = $1) AS profile_id \
              FROM accounts a WHERE a.id = $1{lock}"
         ))
         .bind(&account)
@@ -55,21 +56,47 @@ impl StreamStore for SqlStore {
         if signed_in == 0 {
             return Ok(StartOutcome::SessionEnded);
         }
+        let mut current = profile_id(&row, "profile_id")?;
         if self.dialect == super::Dialect::Postgres {
             // Locks the device's session so a sign-out waits until this start
             // commits (and then ends the new stream); re-checked under the
-            // lock, in case a sign-out committed since the statement above.
-            let still: Option<i64> = sqlx::query_scalar(&format!(
-                "SELECT 1 FROM sessions WHERE id = $1 AND revoked_at IS NULL{lock}"
+            // lock, in case a sign-out or a profile lock committed since the
+            // statement above.
+            let still = sqlx::query(&format!(
+                "SELECT profile_id FROM sessions WHERE id = $1 AND revoked_at IS NULL{lock}"
             ))
             .bind(&session)
             .fetch_optional(&mut *tx)
             .await
             .map_err(classify)?;
-            if still.is_none() {
+            let Some(still) = still else {
                 return Ok(StartOutcome::SessionEnded);
-            }
+            };
+            current = profile_id(&still, "profile_id")?;
         }
+        // The profile is judged here, under the account's lock, never from a
+        // node's cache: a profile locked a moment ago admits nothing.
+        let profile = match (new.profile_id, current) {
+            (None, None) => return Ok(StartOutcome::ProfileRequired),
+            (None, Some(current)) => current,
+            (Some(asked), Some(current)) if asked == current => current,
+            (Some(asked), _) => {
+                let locked: Option<i64> = sqlx::query_scalar(
+                    "SELECT CASE WHEN pin_hash IS NULL THEN 0 ELSE 1 END FROM profiles \
+                     WHERE id = $1 AND account_id = $2",
+                )
+                .bind(asked.to_string())
+                .bind(&account)
+                .fetch_optional(&mut *tx)
+                .await
+                .map_err(classify)?;
+                match locked {
+                    None => return Ok(StartOutcome::UnknownProfile),
+                    Some(0) => asked,
+                    Some(_) => return Ok(StartOutcome::PinRequired),
+                }
+            }
+        };
         // One statement decides and, on refusal, says who holds the slots. A
         // stop takes no account lock, so on PostgreSQL a second statement
         // could miss a stream the count included and list fewer than the limit.
@@ -121,7 +148,7 @@ impl StreamStore for SqlStore {
         .bind(&account)
         .bind(&session)
         .bind(new.title.as_str())
-        .bind(new.profile_id.as_deref())
+        .bind(profile.to_string())
         .bind(new.now)
         .bind(new.now + new.lease_ms)
         .execute(&mut *tx)
@@ -133,7 +160,7 @@ impl StreamStore for SqlStore {
             account_id: new.account_id,
             session_id: new.session_id,
             title: new.title.as_str().to_owned(),
-            profile_id: new.profile_id.clone(),
+            profile_id: Some(profile),
             started_at: new.now,
             lease_expires_at: new.now + new.lease_ms,
             ended: None,
@@ -264,7 +291,10 @@ impl StreamStore for SqlStore {
 }
 
 /// A stream ended by a statement that returned `id, session_id, account_id`.
-fn ended_from_row(row: &sqlx::any::AnyRow, reason: StreamEndReason) -> StoreResult<EndedStream> {
+pub(super) fn ended_from_row(
+    row: &sqlx::any::AnyRow,
+    reason: StreamEndReason,
+) -> StoreResult<EndedStream> {
     let text = |c: &str| -> StoreResult<String> { row.try_get(c).map_err(classify) };
     Ok(EndedStream {
         stream_id: text("id")?.parse().map_err(|_| corrupt("stream id"))?,

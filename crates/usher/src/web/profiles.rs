@@ -1,0 +1,338 @@
+//! The profiles page: list, add, rename, delete, PIN locks (each confirmed
+//! with the account password) and "require PIN to add profiles".
+//!
+//! A refused form re-renders the page with the error next to the form that
+//! caused it and what was typed kept (never a password or PIN).
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+
+use super::auth::{see_other, Browser, CheckedForm, HasCsrf};
+use super::pages::Notice;
+use super::views::{error_page, render};
+use crate::domain::ProfileId;
+use crate::error::Error;
+use crate::http::extract::ClientIp;
+use crate::http::AppState;
+use crate::profiles::service::{Actor, ProfileView, MAX_PROFILES};
+
+/// One profile's row, with the error of its last refused form.
+pub struct ProfileRow {
+    pub view: ProfileView,
+    pub error: Option<String>,
+    /// Which of its panels to show open: `rename`, `pin` or `delete`.
+    pub open: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "profiles.html")]
+pub struct ProfilesPage {
+    pub notice: Option<&'static str>,
+    pub csrf: String,
+    pub active: &'static str,
+    pub profiles: Vec<ProfileRow>,
+    pub max_profiles: u32,
+    pub require_pin_to_add: bool,
+    pub default_locked: bool,
+    pub add_name: String,
+    pub add_error: Option<String>,
+    pub settings_error: Option<String>,
+}
+
+/// Where a refused form's error goes.
+enum Failed<'a> {
+    Add { name: &'a str },
+    Profile { id: ProfileId, open: &'static str },
+    Settings,
+}
+
+pub async fn page(
+    State(state): State<AppState>,
+    browser: Browser,
+    Query(notice): Query<Notice>,
+) -> Response {
+    render_page(&state, browser, StatusCode::OK, notice.text(), None).await
+}
+
+async fn render_page(
+    state: &AppState,
+    browser: Browser,
+    status: StatusCode,
+    notice: Option<&'static str>,
+    failed: Option<(Failed<'_>, String)>,
+) -> Response {
+    let list = match state.usher.profiles(browser.session.account_id).await {
+        Ok(list) => list,
+        Err(e) => return error_page(e),
+    };
+    let mut page = ProfilesPage {
+        notice,
+        csrf: browser.csrf,
+        active: "profiles",
+        default_locked: list.profiles.iter().any(|p| p.default && p.locked),
+        profiles: list
+            .profiles
+            .into_iter()
+            .map(|view| ProfileRow {
+                view,
+                error: None,
+                open: "",
+            })
+            .collect(),
+        max_profiles: MAX_PROFILES,
+        require_pin_to_add: list.require_pin_to_add,
+        add_name: String::new(),
+        add_error: None,
+        settings_error: None,
+    };
+    match failed {
+        Some((Failed::Add { name }, text)) => {
+            page.add_name = name.to_owned();
+            page.add_error = Some(text);
+        }
+        Some((Failed::Profile { id, open }, text)) => {
+            if let Some(row) = page.profiles.iter_mut().find(|r| r.view.profile_id == id) {
+                row.error = Some(text);
+                row.open = open;
+            }
+        }
+        Some((Failed::Settings, text)) => page.settings_error = Some(text),
+        None => {}
+    }
+    render(status, &page)
+}
+
+/// The page again with `error` where it belongs, or an error page for
+/// failures no form can fix.
+async fn refused(state: &AppState, browser: Browser, failed: Failed<'_>, e: Error) -> Response {
+    let (status, text) = match e {
+        Error::InvalidProfileName(detail) => (StatusCode::UNPROCESSABLE_ENTITY, detail),
+        Error::InvalidPin => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "A PIN is exactly four digits (0-9).".to_owned(),
+        ),
+        Error::WrongPassword => (
+            StatusCode::FORBIDDEN,
+            "That is not your account password. Nothing was changed.".to_owned(),
+        ),
+        Error::ProfileLimitReached { limit } => (
+            StatusCode::CONFLICT,
+            format!("An account can have {limit} profiles. Delete one to add another."),
+        ),
+        Error::PinRequired => (
+            StatusCode::FORBIDDEN,
+            "Enter the default profile's PIN to add a profile.".to_owned(),
+        ),
+        Error::WrongPin => (
+            StatusCode::FORBIDDEN,
+            "That is not the default profile's PIN.".to_owned(),
+        ),
+        Error::LastProfile => (
+            StatusCode::CONFLICT,
+            "An account needs at least one profile.".to_owned(),
+        ),
+        Error::DefaultProfile => (
+            StatusCode::CONFLICT,
+            "The default profile cannot be deleted.".to_owned(),
+        ),
+        Error::DefaultProfileUnlocked => (
+            StatusCode::CONFLICT,
+            "Lock the default profile with a PIN first: that is the PIN asked for.".to_owned(),
+        ),
+        Error::TooManyAttempts { retry_after } | Error::TooManyPinAttempts { retry_after } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "Too many attempts. Wait {} seconds, then try again.",
+                retry_after.as_secs().max(1)
+            ),
+        ),
+        other => return error_page(other),
+    };
+    render_page(state, browser, status, None, Some((failed, text))).await
+}
+
+#[derive(Deserialize)]
+pub struct AddForm {
+    #[serde(default)]
+    csrf: String,
+    name: String,
+    /// The default profile's PIN, when adding requires it.
+    pin: Option<String>,
+}
+
+pub async fn add(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    CheckedForm { browser, form }: CheckedForm<AddForm>,
+) -> Response {
+    let actor = Actor {
+        session: Some(&browser.session),
+        ip,
+    };
+    let pin = form.pin.as_deref().filter(|p| !p.is_empty());
+    match state.usher.create_profile(&actor, &form.name, pin).await {
+        Ok(_) => see_other("/account/profiles?notice=profile_added", &[]),
+        Err(e) => refused(&state, browser, Failed::Add { name: &form.name }, e).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct RenameForm {
+    #[serde(default)]
+    csrf: String,
+    name: String,
+}
+
+pub async fn rename(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<String>,
+    CheckedForm { browser, form }: CheckedForm<RenameForm>,
+) -> Response {
+    let Ok(id) = id.parse::<ProfileId>() else {
+        return error_page(Error::NotFound);
+    };
+    let actor = Actor {
+        session: Some(&browser.session),
+        ip,
+    };
+    match state.usher.rename_profile(&actor, id, &form.name).await {
+        Ok(_) => see_other("/account/profiles?notice=profile_renamed", &[]),
+        Err(e) => refused(&state, browser, Failed::Profile { id, open: "rename" }, e).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<String>,
+    CheckedForm { browser, .. }: CheckedForm<CsrfForm>,
+) -> Response {
+    let Ok(id) = id.parse::<ProfileId>() else {
+        return error_page(Error::NotFound);
+    };
+    let actor = Actor {
+        session: Some(&browser.session),
+        ip,
+    };
+    match state.usher.delete_profile(&actor, id).await {
+        Ok(()) => see_other("/account/profiles?notice=profile_deleted", &[]),
+        Err(e) => refused(&state, browser, Failed::Profile { id, open: "delete" }, e).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PinForm {
+    #[serde(default)]
+    csrf: String,
+    password: String,
+    pin: String,
+}
+
+pub async fn set_pin(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<String>,
+    CheckedForm { browser, form }: CheckedForm<PinForm>,
+) -> Response {
+    let Ok(id) = id.parse::<ProfileId>() else {
+        return error_page(Error::NotFound);
+    };
+    let actor = Actor {
+        session: Some(&browser.session),
+        ip,
+    };
+    match state
+        .usher
+        .set_profile_pin(&actor, id, form.password, &form.pin)
+        .await
+    {
+        Ok(_) => see_other("/account/profiles?notice=profile_locked", &[]),
+        Err(e) => refused(&state, browser, Failed::Profile { id, open: "pin" }, e).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct PasswordForm {
+    #[serde(default)]
+    csrf: String,
+    password: String,
+}
+
+pub async fn remove_pin(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<String>,
+    CheckedForm { browser, form }: CheckedForm<PasswordForm>,
+) -> Response {
+    let Ok(id) = id.parse::<ProfileId>() else {
+        return error_page(Error::NotFound);
+    };
+    let actor = Actor {
+        session: Some(&browser.session),
+        ip,
+    };
+    match state
+        .usher
+        .remove_profile_pin(&actor, id, form.password)
+        .await
+    {
+        Ok(_) => see_other("/account/profiles?notice=pin_removed", &[]),
+        Err(e) => refused(&state, browser, Failed::Profile { id, open: "pin" }, e).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SettingsForm {
+    #[serde(default)]
+    csrf: String,
+    password: String,
+    require_pin_to_add: Option<String>,
+}
+
+pub async fn settings(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    CheckedForm { browser, form }: CheckedForm<SettingsForm>,
+) -> Response {
+    let actor = Actor {
+        session: Some(&browser.session),
+        ip,
+    };
+    let on = form.require_pin_to_add.is_some();
+    match state
+        .usher
+        .set_require_pin_to_add(&actor, form.password, on)
+        .await
+    {
+        Ok(_) => see_other("/account/profiles?notice=profile_settings_saved", &[]),
+        Err(e) => refused(&state, browser, Failed::Settings, e).await,
+    }
+}
+
+macro_rules! carries_csrf {
+    ($($form:ty),*) => {
+        $(impl HasCsrf for $form {
+            fn csrf(&self) -> &str {
+                &self.csrf
+            }
+        })*
+    };
+}
+carries_csrf!(
+    AddForm,
+    RenameForm,
+    CsrfForm,
+    PinForm,
+    PasswordForm,
+    SettingsForm
+);

@@ -1,0 +1,204 @@
+//! Which profile a device is on: picking one (with its PIN when locked),
+//! wrong-PIN throttling, and the lock that sends devices back to the picker.
+
+use usher::Config;
+use usher_client::{DeviceType, Method, StreamStopReason};
+
+use crate::helpers::*;
+
+#[tokio::test]
+async fn a_device_picks_a_locked_profile_with_its_pin() {
+    let app = TestApp::spawn().await;
+    let tv = app.signed_in("ada").await;
+    let default = tv.default_profile().await;
+    let kids = tv.add_profile("Kids").await;
+    tv.lock_profile(&kids, "1234").await;
+
+    tv.pick_profile(&kids, None)
+        .await
+        .expect_problem(403, "pin_required");
+    tv.pick_profile(&kids, Some("4321"))
+        .await
+        .expect_problem(403, "wrong_pin");
+    assert_eq!(tv.current_profile().await, Some(default.clone()));
+
+    let picked = expect_json(&tv.pick_profile(&kids, Some("1234")).await, 200);
+    assert_eq!(picked["profile_id"], kids.as_str());
+    assert_eq!(picked["name"], "Kids");
+    assert_eq!(tv.current_profile().await, Some(kids));
+
+    // An unlocked profile needs no PIN.
+    expect_json(&tv.pick_profile(&default, None).await, 200);
+    assert_eq!(tv.current_profile().await, Some(default));
+}
+
+#[tokio::test]
+async fn wrong_pins_are_throttled_per_profile() {
+    let app = TestApp::spawn_with(|config: &mut Config| {
+        config.profiles.pin_burst = 2;
+        config.profiles.pin_period_secs = 3_600;
+    })
+    .await;
+    let tv = app.signed_in("ada").await;
+    let kids = tv.add_profile("Kids").await;
+    let teens = tv.add_profile("Teens").await;
+    tv.lock_profile(&kids, "1234").await;
+    tv.lock_profile(&teens, "5678").await;
+
+    for _ in 0..2 {
+        tv.pick_profile(&kids, Some("0000"))
+            .await
+            .expect_problem(403, "wrong_pin");
+    }
+    let answer = tv.pick_profile(&kids, Some("0000")).await;
+    let problem = answer.expect_problem(429, "too_many_attempts");
+    let retry_after: u64 = answer
+        .header("retry-after")
+        .expect("a Retry-After header")
+        .parse()
+        .expect("Retry-After in seconds");
+    assert!(retry_after >= 1, "Retry-After: {retry_after}");
+    assert_eq!(problem.retry_after, Some(retry_after));
+
+    // Even the right PIN waits now; another profile does not.
+    tv.pick_profile(&kids, Some("1234"))
+        .await
+        .expect_problem(429, "too_many_attempts");
+    expect_json(&tv.pick_profile(&teens, Some("5678")).await, 200);
+}
+
+#[tokio::test]
+async fn locking_a_profile_sends_its_devices_back_to_the_picker() {
+    let app = TestApp::spawn().await;
+    let ada = app.account_on("ada", "standard").await;
+    let phone = ada.sign_in("Phone", DeviceType::Phone).await;
+    let tv = ada.sign_in("TV", DeviceType::Tv).await;
+    let kids = phone.add_profile("Kids").await;
+    expect_json(&tv.pick_profile(&kids, None).await, 200);
+    let mut live = tv.live().await;
+    let lease = tv.play("Bluey").await;
+
+    phone.lock_profile(&kids, "1234").await;
+
+    live.expect_stream_stopped(&lease.stream_id, StreamStopReason::ProfileLocked)
+        .await;
+    live.expect_profile_locked(&kids).await;
+    assert_eq!(tv.current_profile().await, None);
+    tv.client
+        .start_stream("Bluey", None)
+        .await
+        .expect_problem(403, "profile_required");
+    tv.client
+        .start_stream("Bluey", Some(&kids))
+        .await
+        .expect_problem(403, "pin_required");
+    tv.client
+        .heartbeat(&lease.stream_id)
+        .await
+        .expect_stream_ended(StreamStopReason::ProfileLocked);
+    let devices = phone.client.devices().await.expect("the device list");
+    let tv_row = devices
+        .iter()
+        .find(|d| d.session_id == tv.session_id())
+        .expect("the TV is listed");
+    assert_eq!(tv_row.streaming, None, "the TV's stream is gone");
+    assert_eq!(tv_row.profile, None, "the TV is on no profile");
+    assert!(phone.streams_playing().await.is_empty());
+
+    // With the PIN it plays again; a new PIN sends it back once more.
+    expect_json(&tv.pick_profile(&kids, Some("1234")).await, 200);
+    let lease = tv.play("Bluey").await;
+    phone.lock_profile(&kids, "9876").await;
+    live.expect_stream_stopped(&lease.stream_id, StreamStopReason::ProfileLocked)
+        .await;
+    live.expect_profile_locked(&kids).await;
+    assert_eq!(tv.current_profile().await, None);
+}
+
+#[tokio::test]
+async fn deleting_a_profile_sends_its_devices_back_to_the_picker() {
+    let app = TestApp::spawn().await;
+    let ada = app.account("ada").await;
+    let phone = ada.sign_in("Phone", DeviceType::Phone).await;
+    let tv = ada.sign_in("TV", DeviceType::Tv).await;
+    let guests = phone.add_profile("Guests").await;
+    expect_json(&tv.pick_profile(&guests, None).await, 200);
+    let mut live = tv.live().await;
+    let lease = tv.play("Arrival").await;
+
+    let deleted = phone
+        .call(Method::DELETE, &format!("/v1/profiles/{guests}"), None)
+        .await;
+    assert_eq!(deleted.status, 204, "{}", deleted.text());
+
+    live.expect_stream_stopped(&lease.stream_id, StreamStopReason::ProfileLocked)
+        .await;
+    live.expect_profile_locked(&guests).await;
+    assert_eq!(tv.current_profile().await, None);
+    assert!(phone.streams_playing().await.is_empty());
+}
+
+#[tokio::test]
+async fn a_locked_default_profile_is_not_where_new_devices_start() {
+    let app = TestApp::spawn().await;
+    let ada = app.account("ada").await;
+    let phone = ada.sign_in("Phone", DeviceType::Phone).await;
+    let default = phone.default_profile().await;
+    let kids = phone.add_profile("Kids").await;
+    phone.lock_profile(&default, "1234").await;
+
+    let tv = ada.sign_in("TV", DeviceType::Tv).await;
+    assert_eq!(tv.current_profile().await, None);
+    tv.client
+        .start_stream("Dune", None)
+        .await
+        .expect_problem(403, "profile_required");
+    // An unlocked profile may be named without picking it.
+    tv.client
+        .start_stream("Bluey", Some(&kids))
+        .await
+        .expect("Bluey starts on the unlocked profile");
+    let streams = phone.client.streams().await.expect("the stream list");
+    let profile = streams[0].profile.as_ref().expect("the stream's profile");
+    assert_eq!(profile.profile_id.as_deref(), Some(kids.as_str()));
+    assert_eq!(tv.current_profile().await, None, "naming is not picking");
+    tv.client
+        .start_stream("Bluey", Some("prf_nope"))
+        .await
+        .expect_problem(422, "unknown_profile");
+}
+
+#[tokio::test]
+async fn streams_and_devices_show_their_profile() {
+    let app = TestApp::spawn().await;
+    let ada = app.account("ada").await;
+    let phone = ada.sign_in("Phone", DeviceType::Phone).await;
+    let tv = ada.sign_in("TV", DeviceType::Tv).await;
+    let default = phone.default_profile().await;
+    let kids = phone.add_profile("Kids").await;
+    expect_json(&tv.pick_profile(&kids, None).await, 200);
+    phone.play("Dune").await;
+
+    // The basic plan has one slot: the refusal says who holds it, on which profile.
+    let refused = tv.client.start_stream("Bluey", None).await;
+    let error = refused.expect_problem(409, "too_many_streams");
+    let active = error.active_streams().expect("the active streams");
+    let profile = active[0].profile.as_ref().expect("a profile");
+    assert_eq!(profile.profile_id.as_deref(), Some(default.as_str()));
+    assert_eq!(profile.name.as_deref(), Some("ada"));
+
+    let devices = phone.client.devices().await.expect("the device list");
+    let on = |session: &str| {
+        let row = devices
+            .iter()
+            .find(|d| d.session_id == session)
+            .expect("listed");
+        let profile = row.profile.as_ref().expect("a profile");
+        (
+            profile.profile_id.clone().unwrap(),
+            profile.name.clone().unwrap(),
+        )
+    };
+    assert_eq!(on(phone.session_id()), (default, "ada".to_owned()));
+    assert_eq!(on(tv.session_id()), (kids, "Kids".to_owned()));
+}

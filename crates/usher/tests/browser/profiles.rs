@@ -1,0 +1,175 @@
+//! The profiles page: adding a profile, locking it with a PIN (which needs
+//! the account password), and the errors a user can make on the way.
+
+use usher_client::StreamStopReason;
+
+use crate::browser::Browser;
+use crate::server::TestApp;
+
+/// The CSS selector of the row of the profile called `name` (by its id).
+fn row(profile_id: &str) -> String {
+    format!(r#"ul#profiles li.profile[data-profile-id="{profile_id}"]"#)
+}
+
+async fn open_profiles_page(browser: &Browser) {
+    browser.click(r#"nav a[href="/account/profiles"]"#).await;
+    browser.wait_for("form#add-profile-form").await;
+}
+
+async fn add_profile(browser: &Browser, name: &str) {
+    browser
+        .fill("form#add-profile-form input[name=name]", name)
+        .await;
+    browser
+        .click("form#add-profile-form button[type=submit]")
+        .await;
+}
+
+#[tokio::test]
+async fn a_profile_is_added_and_locked_with_a_pin_and_its_tv_goes_back_to_the_picker() {
+    let app = TestApp::spawn().await;
+    let account = app.account("alex").await;
+    let browser = Browser::open(&app).await;
+    browser.sign_in(&account).await;
+    open_profiles_page(&browser).await;
+    assert_eq!(browser.count("ul#profiles li.profile").await, 1);
+    assert!(browser.has("ul#profiles li.profile .profile-default").await);
+
+    add_profile(&browser, "Kids").await;
+    browser.wait_for("div.notice").await;
+    browser
+        .wait_for_text(
+            "ul#profiles li.profile:nth-child(2) .profile-name",
+            "Kids",
+            |t| t == "Kids",
+        )
+        .await;
+
+    // A TV watching on Kids is sent back to the picker when it is locked.
+    let tv = account.tv().await;
+    let kids = tv.pick_profile("Kids").await;
+    let mut tv_live = tv.live().await;
+    let lease = tv.play("Bluey").await;
+    let kids_row = row(&kids);
+    assert!(!browser.has(&format!("{kids_row} .profile-locked")).await);
+
+    browser
+        .click(&format!("{kids_row} details.pin summary"))
+        .await;
+    browser
+        .fill(&format!("{kids_row} form.pin-form input[name=pin]"), "1234")
+        .await;
+    browser
+        .fill(
+            &format!("{kids_row} form.pin-form input[name=password]"),
+            &account.password,
+        )
+        .await;
+    browser
+        .click(&format!("{kids_row} form.pin-form button[type=submit]"))
+        .await;
+
+    browser.wait_for("div.notice").await;
+    browser
+        .wait_for(&format!("{} .profile-locked", row(&kids)))
+        .await;
+    tv_live
+        .expect_stream_stopped(&lease.stream_id, StreamStopReason::ProfileLocked)
+        .await;
+    tv_live.expect_profile_locked(&kids).await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_wrong_password_or_pin_is_shown_next_to_the_form_and_nothing_changes() {
+    let app = TestApp::spawn().await;
+    let account = app.account("alex").await;
+    let tv = account.tv().await;
+    let browser = Browser::open(&app).await;
+    browser.sign_in(&account).await;
+    open_profiles_page(&browser).await;
+    add_profile(&browser, "Kids").await;
+    browser.wait_for("div.notice").await;
+    let kids = tv.pick_profile("Kids").await;
+    let kids_row = row(&kids);
+
+    let lock = |pin: &'static str, password: &'static str| {
+        let browser = &browser;
+        let kids_row = kids_row.clone();
+        async move {
+            browser
+                .click(&format!("{kids_row} details.pin summary"))
+                .await;
+            browser
+                .fill(&format!("{kids_row} form.pin-form input[name=pin]"), pin)
+                .await;
+            browser
+                .fill(
+                    &format!("{kids_row} form.pin-form input[name=password]"),
+                    password,
+                )
+                .await;
+            browser
+                .click(&format!("{kids_row} form.pin-form button[type=submit]"))
+                .await;
+        }
+    };
+
+    lock("1234", "not my password").await;
+    browser
+        .wait_for_text(
+            &format!("{kids_row} div.error"),
+            "a wrong-password error",
+            |t| t.contains("password"),
+        )
+        .await;
+    assert!(!browser.has(&format!("{kids_row} .profile-locked")).await);
+    assert!(
+        browser.has(&format!("{kids_row} details.pin[open]")).await,
+        "the form stays open to try again"
+    );
+
+    // The panel is open already: no click on its summary (it would close it).
+    browser
+        .fill(&format!("{kids_row} form.pin-form input[name=pin]"), "12a4")
+        .await;
+    browser
+        .fill(
+            &format!("{kids_row} form.pin-form input[name=password]"),
+            &account.password,
+        )
+        .await;
+    browser
+        .click(&format!("{kids_row} form.pin-form button[type=submit]"))
+        .await;
+    browser
+        .wait_for_text(
+            &format!("{kids_row} div.error"),
+            "an invalid-PIN error",
+            |t| t.contains("four digits"),
+        )
+        .await;
+    assert!(!browser.has(&format!("{kids_row} .profile-locked")).await);
+    // The TV was never sent away.
+    tv.play("Bluey").await;
+
+    // A sixth profile is refused with the typed name kept.
+    for name in ["Bo", "Cy", "Di"] {
+        add_profile(&browser, name).await;
+        browser.wait_for("div.notice").await;
+    }
+    add_profile(&browser, "Eve").await;
+    browser
+        .wait_for_text("section div.error", "the profile limit", |t| {
+            t.contains("5 profiles")
+        })
+        .await;
+    assert_eq!(
+        browser
+            .attr("form#add-profile-form input[name=name]", "value")
+            .await,
+        "Eve"
+    );
+    assert_eq!(browser.count("ul#profiles li.profile").await, 5);
+    browser.close().await;
+}
