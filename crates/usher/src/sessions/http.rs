@@ -109,9 +109,12 @@ struct Refresh {
 
 async fn refresh(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     Json(body): Json<Refresh>,
 ) -> Result<Json<TokensBody>, ApiError> {
-    Ok(Json(state.usher.refresh(&body.refresh_token).await?.into()))
+    Ok(Json(
+        state.usher.refresh(&body.refresh_token, ip).await?.into(),
+    ))
 }
 
 #[derive(Serialize)]
