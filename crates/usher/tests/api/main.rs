@@ -17,6 +17,7 @@ mod crash;
 mod devices;
 mod idle;
 mod live;
+mod locations;
 mod passwords;
 mod plans;
 mod sessions;
