@@ -15,7 +15,7 @@ use usher::{App, Config};
 use usher_client::{Device, Location, Method, SessionTokens};
 
 use crate::helpers::*;
-use crate::server_process::fails_to_start;
+use crate::server_process::{fails_to_start, ServerProcess};
 
 fn city_database() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/geo/city.mmdb")
@@ -337,4 +337,43 @@ async fn a_trusted_proxy_that_is_not_an_address_stops_start_up() {
         stderr.contains("trusted_proxies") && stderr.contains("lb.internal"),
         "{stderr}"
     );
+}
+
+#[tokio::test]
+async fn the_binary_takes_location_settings_from_the_environment() {
+    let data = tempfile::tempdir().expect("data directory");
+    let database = city_database();
+    let env = [
+        (
+            "USHER_LOCATIONS__DATABASE",
+            database.to_str().expect("a UTF-8 path"),
+        ),
+        ("USHER_LOCATIONS__TRUSTED_PROXIES", r#"["127.0.0.0/8"]"#),
+        ("USHER_LOCATIONS__FORWARDED_HEADER", "forwarded"),
+    ];
+    let server = ServerProcess::start_with(data.path(), &env, &[]).await;
+    let ada = TestAccount::create(&server.client(), "ada", None).await;
+    let body = json!({
+        "email": ada.email,
+        "password": ada.password,
+        "device": {"name": "TV", "type": "tv"},
+    });
+    let answer = server
+        .client()
+        .raw(Method::POST, "/v1/sessions")
+        .header("Forwarded", "for=81.193.4.5;proto=https")
+        .json(&body)
+        .expect("a JSON body")
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(answer.status, 201, "{}", answer.text());
+    let tokens: SessionTokens = serde_json::from_slice(&answer.body).expect("tokens");
+    let phone = ada.sign_in("Phone", usher_client::DeviceType::Phone).await;
+    let list = phone.client.devices().await.expect("the device list");
+    let tv = list
+        .iter()
+        .find(|d| d.session_id == tokens.session_id)
+        .expect("the TV is listed");
+    assert_eq!(tv.location, Some(lisbon()), "{}", server.log());
 }
