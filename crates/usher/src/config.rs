@@ -118,6 +118,22 @@ pub struct LocationConfig {
     /// Peers (addresses or CIDR networks) whose `X-Forwarded-For` /
     /// `Forwarded` headers are believed. Empty: the peer is the client.
     pub trusted_proxies: Vec<String>,
+    /// The header the trusted proxies write the client's address in. Only
+    /// that one is read: a proxy passes the other one on from the client
+    /// unchanged, so believing both would let a client choose its address.
+    pub forwarded_header: ForwardedHeader,
+}
+
+/// Where trusted proxies name the client.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ForwardedHeader {
+    /// `X-Forwarded-For: client, proxy1, proxy2` (nginx, HAProxy, most load balancers).
+    #[default]
+    #[serde(rename = "x-forwarded-for")]
+    XForwardedFor,
+    /// RFC 7239 `Forwarded: for=client;proto=https, for="[2001:db8::1]:443"`.
+    #[serde(rename = "forwarded")]
+    Forwarded,
 }
 
 /// The account's activity history.
@@ -225,6 +241,7 @@ impl Default for Config {
             locations: LocationConfig {
                 database: None,
                 trusted_proxies: Vec::new(),
+                forwarded_header: ForwardedHeader::XForwardedFor,
             },
             activity: ActivityConfig {
                 retention_days: 365,
@@ -355,6 +372,8 @@ impl Config {
             );
         }
         self.validate_alerts()?;
+        crate::geo::TrustedProxies::parse(&self.locations.trusted_proxies)
+            .map_err(ConfigError::Invalid)?;
         if self.max_body_bytes < 1024 {
             return bad("max_body_bytes must be at least 1024");
         }

@@ -73,6 +73,8 @@ impl Usher {
         bus: SharedBus,
         clock: SharedClock,
     ) -> anyhow::Result<Self> {
+        // First: a missing or damaged location database stops start-up early.
+        let geo = crate::geo::Geo::open(&config.locations)?;
         let tokens = TokenService::load(
             Arc::clone(&store),
             config.issuer.clone(),
@@ -88,7 +90,7 @@ impl Usher {
             sessions: SessionCache::new(activity_resolution(&config)),
             plans: config.plans(),
             live: Arc::default(),
-            geo: crate::geo::Geo::default(),
+            geo,
             activity: crate::activity::log::ActivityLog::start(Arc::clone(&store)),
             webhook_wakeup: tokio::sync::Notify::new(),
             config,

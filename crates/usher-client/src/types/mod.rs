@@ -173,17 +173,29 @@ pub struct Location {
     /// Region (state, province).
     #[serde(default)]
     pub region: Option<String>,
-    /// Country (ISO code or name).
+    /// Country name.
     #[serde(default)]
     pub country: Option<String>,
+    /// ISO 3166-1 alpha-2 country code, upper case.
+    #[serde(default)]
+    pub country_code: Option<String>,
+    /// A private or loopback address: the label is "local network".
+    #[serde(default)]
+    pub local: bool,
+    /// The server's text for it ("Lisbon, Lisbon, Portugal", "local network").
+    #[serde(default)]
+    pub label: Option<String>,
     /// Members this client does not model.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
 
 impl fmt::Display for Location {
-    /// "City, Region, Country" with the unknown parts left out.
+    /// The server's label, or "City, Region, Country" with the unknown parts left out.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(label) = self.label.as_deref().filter(|l| !l.is_empty()) {
+            return f.write_str(label);
+        }
         let parts: Vec<&str> = [&self.city, &self.region, &self.country]
             .into_iter()
             .filter_map(|p| p.as_deref())
@@ -324,6 +336,17 @@ mod tests {
         assert!(device.current);
         assert_eq!(device.device_type, DeviceType::Phone);
         assert_eq!(device.location.expect("location").to_string(), "Lyon, FR");
+    }
+
+    #[test]
+    fn location_label_wins() {
+        let location: Location = serde_json::from_value(json!({
+            "city": null, "region": null, "country": null, "country_code": null,
+            "local": true, "label": "local network"
+        }))
+        .expect("parses");
+        assert!(location.local);
+        assert_eq!(location.to_string(), "local network");
     }
 
     #[test]

@@ -22,7 +22,7 @@ pub struct DeviceView {
     pub signed_in_at: String,
     pub last_active_at: String,
     pub ip: Option<String>,
-    pub location: Option<serde_json::Value>,
+    pub location: Option<crate::geo::Location>,
     pub streaming: Option<NowPlaying>,
     pub profile: Option<crate::profiles::service::ProfileRefView>,
     pub current: bool,
@@ -44,10 +44,11 @@ impl Usher {
         current: Option<SessionId>,
         streams: &[ActiveStream],
     ) -> DeviceView {
-        // This node's memory may be fresher than the last batched write.
+        // This node's memory may be fresher than the last batched write. At
+        // the same instant too: a refresh writes its time but not its address.
         let (mut last_active, mut ip) = (record.last_active_at, record.last_ip);
         if let Lookup::Active(cached) = self.sessions.lookup(record.id) {
-            if cached.last_active() > last_active {
+            if cached.last_active() >= last_active {
                 last_active = cached.last_active();
                 ip = cached.last_ip().or(ip);
             }
@@ -61,7 +62,7 @@ impl Usher {
             signed_in_at: rfc3339(record.created_at),
             last_active_at: rfc3339(last_active),
             ip: ip.map(|ip| ip.to_string()),
-            location: None,
+            location: self.locate(ip),
             streaming: streams
                 .iter()
                 .find(|s| s.stream.session_id == record.id)

@@ -29,20 +29,35 @@ impl<T: serde::Serialize> axum::response::IntoResponse for Json<T> {
 #[from_request(via(axum::extract::Query), rejection(ApiError))]
 pub struct Query<T>(pub T);
 
-/// The peer's address. (Trusted-proxy headers come with the locations work.)
+/// The client's address: the peer's, or, when the peer is a trusted proxy,
+/// the one its forwarding header names (see [`super::forwarded`]).
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub Option<IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientIp(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(addr)| addr.ip()),
-        ))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let peer = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| addr.ip().to_canonical());
+        let geo = &state.usher.geo;
+        // Without trusted proxies (the common case) no header is read.
+        Ok(ClientIp(match peer {
+            Some(peer) if geo.trusts(peer) => Some(
+                super::forwarded::client_ip(
+                    &parts.headers,
+                    geo.forwarded_header(),
+                    geo.trusted_proxies(),
+                )
+                .unwrap_or(peer),
+            ),
+            other => other,
+        }))
     }
 }
 

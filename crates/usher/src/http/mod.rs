@@ -2,6 +2,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod forwarded;
 
 use std::any::Any;
 use std::sync::Arc;

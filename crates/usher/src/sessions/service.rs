@@ -144,6 +144,7 @@ impl Usher {
     }
 
     /// Rotates a refresh token. Presenting an already-rotated one revokes the session.
+    /// `ip` is the client's address, recorded as the session's last one.
     pub async fn refresh(&self, presented: &str, ip: Option<IpAddr>) -> Result<TokenPair> {
         if !refresh::looks_valid(presented) {
             return Err(Error::InvalidRefreshToken);
@@ -187,7 +188,7 @@ impl Usher {
                     .issue(session.id, session.account_id, now)
                     .map_err(Error::Internal)?;
                 if let Lookup::Active(cached) = self.sessions.lookup(session.id) {
-                    self.sessions.touch(&cached, now, None);
+                    self.sessions.touch(&cached, now, ip);
                 }
                 Ok(TokenPair {
                     session_id: session.id,

@@ -288,3 +288,81 @@ async fn an_alert_raised_while_the_webhook_is_down_is_delivered_after_a_restart(
     assert_eq!(alert["device"]["session_id"], phone.session_id());
     assert_eq!(alert["reasons"], serde_json::json!(["new_device_type"]));
 }
+
+/// A sign-in through a trusted proxy (the test client's 127.0.0.1) from
+/// `address`, located by the committed GeoLite2-City-layout fixture.
+async fn tv_from(app: &TestApp, account: &TestAccount, name: &str, address: &str) -> TestDevice {
+    let body = serde_json::json!({
+        "email": account.email,
+        "password": account.password,
+        "device": {"name": name, "type": "tv"},
+    });
+    let response = app
+        .client()
+        .raw(usher_client::Method::POST, "/v1/sessions")
+        .no_auth()
+        .header("x-forwarded-for", address)
+        .json(&body)
+        .expect("a JSON body")
+        .send()
+        .await
+        .expect("the sign-in is answered");
+    assert_eq!(response.status, 201, "{}", response.text());
+    let tokens: usher_client::SessionTokens =
+        serde_json::from_slice(&response.body).expect("tokens");
+    TestDevice::new(&app.client(), tokens)
+}
+
+#[tokio::test]
+async fn a_sign_in_from_a_new_country_raises_an_alert_and_a_webhook_once() {
+    let mut receiver = Receiver::start(0).await;
+    let app = TestApp::spawn_with(|c| {
+        c.locations.database = Some(
+            std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/geo/city.mmdb"),
+        );
+        c.locations.trusted_proxies = vec!["127.0.0.1".into()];
+        webhook_to(receiver.address)(c);
+    })
+    .await;
+    let ada = app.account("ada").await;
+    let home = tv_from(&app, &ada, "Living Room TV", "81.193.12.34").await;
+    let _same_country = tv_from(&app, &ada, "Bedroom TV", "81.193.200.1").await;
+    assert!(
+        home.client.alerts().await.expect("alerts").is_empty(),
+        "Portugal is home"
+    );
+
+    let abroad = tv_from(&app, &ada, "Hotel TV", "2a02:8100::1").await;
+    let _again = tv_from(&app, &ada, "Other hotel TV", "2a02:8100::2").await;
+
+    let alerts = home.client.alerts().await.expect("alerts");
+    assert_eq!(alerts.len(), 1, "once per new country: {alerts:#?}");
+    assert_eq!(alerts[0].reasons, ["new_country"]);
+    assert_eq!(alerts[0].device["session_id"], abroad.session_id());
+    let location = alerts[0].location.as_ref().expect("located");
+    assert_eq!(location["country_code"], "DE");
+    assert_eq!(location["city"], "Berlin");
+
+    let delivered = verified(&receiver.next().await);
+    assert_eq!(delivered["alert_id"], alerts[0].alert_id.as_str());
+    assert_eq!(delivered["reasons"], serde_json::json!(["new_country"]));
+    assert_eq!(delivered["ip"], "2a02:8100::1");
+    assert_eq!(delivered["location"]["country"], "Germany");
+
+    let history = home
+        .client
+        .activity(&ActivityQuery {
+            kinds: &["sign_in"],
+            ..Default::default()
+        })
+        .await
+        .expect("history");
+    let hotel = history
+        .events
+        .iter()
+        .find(|e| e.device.as_ref().is_some_and(|d| d.name == "Hotel TV"))
+        .expect("the sign-in is recorded");
+    assert_eq!(hotel.ip.as_deref(), Some("2a02:8100::1"));
+    assert_eq!(hotel.location.as_ref().unwrap()["label"], location["label"]);
+}

@@ -19,6 +19,7 @@ mod crash;
 mod devices;
 mod idle;
 mod live;
+mod locations;
 mod passwords;
 mod plans;
 mod profile_locks;

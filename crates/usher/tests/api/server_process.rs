@@ -39,23 +39,8 @@ impl ServerProcess {
     pub async fn start_with(data_dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Self {
         let log = data_dir.join(format!("server-{}.log", unique()));
         let stderr = std::fs::File::create(&log).expect("server log file");
-        let database_url = database_url_of(data_dir).await;
-        let mut command = Command::new(env!("CARGO_BIN_EXE_usher"));
-        // Only the settings this test chooses: nothing from the developer's shell.
-        for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("USHER_")) {
-            command.env_remove(name);
-        }
+        let mut command = serve_command(data_dir, env, args).await;
         command
-            .args(args)
-            .arg("serve")
-            .args(["--listen", "127.0.0.1:0", "--data-dir"])
-            .arg(data_dir)
-            .arg("--database-url")
-            .arg(&database_url)
-            .envs(FAST_HASHING)
-            .envs(env.iter().copied())
-            .current_dir(data_dir)
-            .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(stderr)
             .kill_on_drop(true);
@@ -98,6 +83,46 @@ impl ServerProcess {
     pub async fn kill(mut self) {
         self.child.kill().await.expect("SIGKILL reaches the server");
     }
+}
+
+/// Runs `usher serve` as [`ServerProcess::start_with`] would, expecting it to
+/// refuse to start: returns what it printed on standard error once it has
+/// exited with a failure status.
+pub async fn fails_to_start(data_dir: &Path, env: &[(&str, &str)]) -> String {
+    let mut command = serve_command(data_dir, env, &[]).await;
+    command.stdout(Stdio::null()).kill_on_drop(true);
+    let output = tokio::time::timeout(PATIENCE, command.output())
+        .await
+        .expect("usher exits in time")
+        .expect("the usher binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        !output.status.success(),
+        "usher started, or exited cleanly: {stderr}"
+    );
+    stderr
+}
+
+/// `usher serve` on port 0 with its data in `data_dir`, the test's settings,
+/// and nothing from the developer's shell.
+async fn serve_command(data_dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Command {
+    let database_url = database_url_of(data_dir).await;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_usher"));
+    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("USHER_")) {
+        command.env_remove(name);
+    }
+    command
+        .args(args)
+        .arg("serve")
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir)
+        .arg("--database-url")
+        .arg(&database_url)
+        .envs(FAST_HASHING)
+        .envs(env.iter().copied())
+        .current_dir(data_dir)
+        .stdin(Stdio::null());
+    command
 }
 
 /// A number no other server of this test process has used.

@@ -54,6 +54,11 @@ async fn a_tv_signing_in_appears_without_a_reload_and_shows_what_it_plays() {
             .contains("127.0.0.1"),
         "the TV's address is shown"
     );
+    assert_eq!(
+        browser.text(&format!("{tv_row} .device-location")).await,
+        "local network",
+        "a loopback address is on the local network"
+    );
     assert!(
         !browser.has(&format!("{tv_row}.current")).await,
         "the TV is not this device"
