@@ -70,6 +70,66 @@ async fn devices_page_screenshots_for_the_readme() {
     }
 }
 
+/// Writes `docs/screenshots/NAME-laptop.png` of the page the browser shows.
+async fn save(browser: &Browser, name: &str) {
+    browser.fit_viewport(Viewport::LAPTOP).await;
+    let png = browser.screenshot().await;
+    assert_eq!(
+        png_size(&png),
+        (Viewport::LAPTOP.width, Viewport::LAPTOP.height)
+    );
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../docs/screenshots")
+        .join(format!("{name}-laptop.png"));
+    std::fs::write(&path, png).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    eprintln!("wrote {}", path.display());
+}
+
+/// The overview with a sign-in alert, the activity page and the profiles page.
+#[tokio::test]
+async fn other_account_page_screenshots_for_the_readme() {
+    if std::env::var(ENABLE).as_deref() != Ok("1") {
+        eprintln!("{ENABLE} is not 1: no screenshots written");
+        return;
+    }
+    let app = TestApp::spawn().await;
+    let account = app.account("alex").await;
+    let tv = account
+        .sign_in("Living Room TV", DeviceType::Tv, "Sony Bravia XR")
+        .await;
+    tv.play("Dune").await;
+    let browser = Browser::open_for_screenshots(&app, Viewport::LAPTOP).await;
+    browser.sign_in(&account).await;
+    browser.visit("/account").await;
+    browser
+        .click("section.alert-banner form.alert-dismiss-form button")
+        .await;
+    browser.wait_for("div.notice").await;
+    app.advance(Duration::from_secs(600));
+    let _console = account
+        .sign_in("Game room console", DeviceType::Console, "PlayStation 5")
+        .await;
+    browser.visit("/account").await;
+    browser.wait_for("section.alert-banner").await;
+    save(&browser, "overview").await;
+
+    browser.visit("/account/activity").await;
+    browser.wait_for("ol#activity").await;
+    save(&browser, "activity").await;
+
+    browser.visit("/account/profiles").await;
+    browser.wait_for("form#add-profile-form").await;
+    browser
+        .fill("form#add-profile-form input[name=name]", "Kids")
+        .await;
+    browser
+        .click("form#add-profile-form button[type=submit]")
+        .await;
+    browser.wait_for("div.notice").await;
+    save(&browser, "profiles").await;
+    browser.close().await;
+}
+
 /// Width and height from a PNG's header chunk.
 fn png_size(png: &[u8]) -> (u32, u32) {
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n"), "a PNG");
