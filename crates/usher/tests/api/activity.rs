@@ -423,3 +423,63 @@ async fn history_survives_a_restart() {
     let tv = tv.on(&app.client());
     assert_eq!(history(&tv).await, before);
 }
+
+#[tokio::test]
+async fn profile_and_pin_changes_and_the_streams_a_lock_ends_are_recorded() {
+    let app = TestApp::spawn().await;
+    let ada = app.account_on("ada", "standard").await;
+    let phone = ada.sign_in("Phone", DeviceType::Phone).await;
+    let tv = ada.sign_in("TV", DeviceType::Tv).await;
+    let kids = phone.add_profile("Kids").await;
+    let renamed = phone
+        .call(
+            Method::PATCH,
+            &format!("/v1/profiles/{kids}"),
+            Some(json!({ "name": "Little ones" })),
+        )
+        .await;
+    assert_eq!(renamed.status, 200, "{}", renamed.text());
+    assert_eq!(tv.pick_profile(&kids, None).await.status, 200);
+    let lease = tv.play("Bluey").await;
+    phone.lock_profile(&kids, "1234").await;
+    let removed = phone
+        .call(
+            Method::DELETE,
+            &format!("/v1/profiles/{kids}/pin"),
+            Some(json!({ "password": PASSWORD })),
+        )
+        .await;
+    assert_eq!(removed.status, 200, "{}", removed.text());
+    let deleted = phone
+        .call(Method::DELETE, &format!("/v1/profiles/{kids}"), None)
+        .await;
+    assert_eq!(deleted.status, 204, "{}", deleted.text());
+
+    let events = history(&phone).await;
+    let profile_events: Vec<(&str, &str)> = events
+        .iter()
+        .filter(|e| e.kind.starts_with("profile_"))
+        .map(|e| (e.kind.as_str(), e.detail["name"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(
+        profile_events,
+        [
+            ("profile_deleted", "Little ones"),
+            ("profile_pin_removed", "Little ones"),
+            ("profile_pin_set", "Little ones"),
+            ("profile_renamed", "Little ones"),
+            ("profile_created", "Kids"),
+        ]
+    );
+    for e in events.iter().filter(|e| e.kind.starts_with("profile_")) {
+        assert_eq!(device_name(e), "Phone", "{e:?}");
+        assert_eq!(e.detail["profile_id"], kids.as_str());
+    }
+    let ended = events
+        .iter()
+        .find(|e| e.kind == "stream_stopped")
+        .expect("the lock ended the TV's stream");
+    assert_eq!(ended.detail["reason"], "profile_locked");
+    assert_eq!(ended.detail["stream_id"], lease.stream_id.as_str());
+    assert_eq!(device_name(ended), "TV");
+}
