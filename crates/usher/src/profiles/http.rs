@@ -60,10 +60,7 @@ async fn create(
     ClientIp(ip): ClientIp,
     Json(body): Json<Create>,
 ) -> Result<(StatusCode, Json<ProfileView>), ApiError> {
-    let actor = Actor {
-        session: Some(&session),
-        ip,
-    };
+    let actor = Actor::device(&session, ip);
     let created = state
         .usher
         .create_profile(&actor, &body.name, body.pin.as_deref())
@@ -84,10 +81,7 @@ async fn rename(
     ProfilePath(id): ProfilePath,
     Json(body): Json<Rename>,
 ) -> Result<Json<ProfileView>, ApiError> {
-    let actor = Actor {
-        session: Some(&session),
-        ip,
-    };
+    let actor = Actor::device(&session, ip);
     Ok(Json(
         state.usher.rename_profile(&actor, id, &body.name).await?,
     ))
@@ -99,10 +93,7 @@ async fn delete(
     ClientIp(ip): ClientIp,
     ProfilePath(id): ProfilePath,
 ) -> Result<StatusCode, ApiError> {
-    let actor = Actor {
-        session: Some(&session),
-        ip,
-    };
+    let actor = Actor::device(&session, ip);
     state.usher.delete_profile(&actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -121,10 +112,7 @@ async fn set_pin(
     ProfilePath(id): ProfilePath,
     Json(body): Json<SetPin>,
 ) -> Result<Json<ProfileView>, ApiError> {
-    let actor = Actor {
-        session: Some(&session),
-        ip,
-    };
+    let actor = Actor::device(&session, ip);
     Ok(Json(
         state
             .usher
@@ -146,10 +134,7 @@ async fn remove_pin(
     ProfilePath(id): ProfilePath,
     Json(body): Json<Password>,
 ) -> Result<Json<ProfileView>, ApiError> {
-    let actor = Actor {
-        session: Some(&session),
-        ip,
-    };
+    let actor = Actor::device(&session, ip);
     Ok(Json(
         state
             .usher
@@ -171,10 +156,7 @@ async fn settings(
     ClientIp(ip): ClientIp,
     Json(body): Json<Settings>,
 ) -> Result<Json<ProfileList>, ApiError> {
-    let actor = Actor {
-        session: Some(&session),
-        ip,
-    };
+    let actor = Actor::device(&session, ip);
     Ok(Json(
         state
             .usher

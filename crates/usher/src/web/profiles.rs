@@ -15,9 +15,8 @@ use super::pages::Notice;
 use super::views::{error_page, render};
 use crate::domain::ProfileId;
 use crate::error::Error;
-use crate::http::extract::ClientIp;
 use crate::http::AppState;
-use crate::profiles::service::{Actor, ProfileView, MAX_PROFILES};
+use crate::profiles::service::{ProfileView, MAX_PROFILES};
 
 /// One profile's row, with the error of its last refused form.
 pub struct ProfileRow {
@@ -165,13 +164,9 @@ pub struct AddForm {
 
 pub async fn add(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
     CheckedForm { browser, form }: CheckedForm<AddForm>,
 ) -> Response {
-    let actor = Actor {
-        session: Some(&browser.session),
-        ip,
-    };
+    let actor = browser.actor();
     let pin = form.pin.as_deref().filter(|p| !p.is_empty());
     match state.usher.create_profile(&actor, &form.name, pin).await {
         Ok(_) => see_other("/account/profiles?notice=profile_added", &[]),
@@ -188,17 +183,13 @@ pub struct RenameForm {
 
 pub async fn rename(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
     CheckedForm { browser, form }: CheckedForm<RenameForm>,
 ) -> Response {
     let Ok(id) = id.parse::<ProfileId>() else {
         return error_page(Error::NotFound);
     };
-    let actor = Actor {
-        session: Some(&browser.session),
-        ip,
-    };
+    let actor = browser.actor();
     match state.usher.rename_profile(&actor, id, &form.name).await {
         Ok(_) => see_other("/account/profiles?notice=profile_renamed", &[]),
         Err(e) => refused(&state, browser, Failed::Profile { id, open: "rename" }, e).await,
@@ -213,17 +204,13 @@ pub struct CsrfForm {
 
 pub async fn delete(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
     CheckedForm { browser, .. }: CheckedForm<CsrfForm>,
 ) -> Response {
     let Ok(id) = id.parse::<ProfileId>() else {
         return error_page(Error::NotFound);
     };
-    let actor = Actor {
-        session: Some(&browser.session),
-        ip,
-    };
+    let actor = browser.actor();
     match state.usher.delete_profile(&actor, id).await {
         Ok(()) => see_other("/account/profiles?notice=profile_deleted", &[]),
         Err(e) => refused(&state, browser, Failed::Profile { id, open: "delete" }, e).await,
@@ -240,17 +227,13 @@ pub struct PinForm {
 
 pub async fn set_pin(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
     CheckedForm { browser, form }: CheckedForm<PinForm>,
 ) -> Response {
     let Ok(id) = id.parse::<ProfileId>() else {
         return error_page(Error::NotFound);
     };
-    let actor = Actor {
-        session: Some(&browser.session),
-        ip,
-    };
+    let actor = browser.actor();
     match state
         .usher
         .set_profile_pin(&actor, id, form.password, &form.pin)
@@ -270,17 +253,13 @@ pub struct PasswordForm {
 
 pub async fn remove_pin(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
     Path(id): Path<String>,
     CheckedForm { browser, form }: CheckedForm<PasswordForm>,
 ) -> Response {
     let Ok(id) = id.parse::<ProfileId>() else {
         return error_page(Error::NotFound);
     };
-    let actor = Actor {
-        session: Some(&browser.session),
-        ip,
-    };
+    let actor = browser.actor();
     match state
         .usher
         .remove_profile_pin(&actor, id, form.password)
@@ -301,13 +280,9 @@ pub struct SettingsForm {
 
 pub async fn settings(
     State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
     CheckedForm { browser, form }: CheckedForm<SettingsForm>,
 ) -> Response {
-    let actor = Actor {
-        session: Some(&browser.session),
-        ip,
-    };
+    let actor = browser.actor();
     let on = form.require_pin_to_add.is_some();
     match state
         .usher
