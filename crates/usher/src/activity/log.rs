@@ -17,7 +17,9 @@ const ATTEMPTS: u32 = 5;
 
 struct Pending {
     record: ActivityRecord,
-    done: oneshot::Sender<bool>,
+    /// Told once the batch is committed (or given up); `None` for an event
+    /// nobody waits for.
+    done: Option<oneshot::Sender<bool>>,
 }
 
 /// The writer's queue.
@@ -36,10 +38,22 @@ impl ActivityLog {
     /// Appends one event; true once it is committed.
     pub async fn append(&self, record: ActivityRecord) -> bool {
         let (done, committed) = oneshot::channel();
-        if self.queue.send(Pending { record, done }).await.is_err() {
+        let pending = Pending {
+            record,
+            done: Some(done),
+        };
+        if self.queue.send(pending).await.is_err() {
             return false;
         }
         committed.await.unwrap_or(false)
+    }
+
+    /// Queues one event for the next batch without waiting for its commit.
+    pub async fn append_detached(&self, record: ActivityRecord) {
+        let pending = Pending { record, done: None };
+        if self.queue.send(pending).await.is_err() {
+            tracing::warn!("the activity writer has stopped; an event is lost");
+        }
     }
 }
 
@@ -64,7 +78,9 @@ async fn write_batches(store: SharedStore, mut rx: mpsc::Receiver<Pending>) {
             }
         }
         for pending in batch.drain(..) {
-            let _ = pending.done.send(committed);
+            if let Some(done) = pending.done {
+                let _ = done.send(committed);
+            }
         }
     }
 }

@@ -148,6 +148,15 @@ impl Usher {
         }
     }
 
+    /// Queues an event without waiting for its commit: for a failed sign-in,
+    /// whose answer must take as long for an unknown email (which records
+    /// nothing) as for a wrong password. It is committed with the next
+    /// batch, milliseconds later.
+    pub async fn record_detached(&self, event: NewActivity) {
+        let record = self.activity_record(event);
+        self.activity.append_detached(record).await;
+    }
+
     /// The stored form of an event, located and timestamped now.
     pub(crate) fn activity_record(&self, event: NewActivity) -> ActivityRecord {
         let location = event
@@ -216,7 +225,8 @@ impl Usher {
         self.record_all(events).await;
     }
 
-    /// Appends several events; they share one commit.
+    /// Appends several events and waits for all of them (queued together,
+    /// they usually share a commit).
     pub async fn record_all(&self, events: Vec<NewActivity>) {
         futures_util::future::join_all(events.into_iter().map(|e| self.record(e))).await;
     }

@@ -62,6 +62,9 @@ impl Webhook {
         };
         let client = reqwest::Client::builder()
             .timeout(Duration::from_millis(config.webhook_timeout_ms))
+            // A redirect would turn the POST into a bodiless GET whose 2xx
+            // would count as delivered: any 3xx is a failure, retried.
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("usher/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Ok(Some(Self {

@@ -128,7 +128,10 @@ impl Usher {
             detail: serde_json::json!({
                 "from": previous,
                 "to": record.device.name.as_str(),
-                "by": by.session.map(|s| s.id),
+                "by": by.session.map(|s| {
+                    let d = ActivityDevice::of(s);
+                    serde_json::json!({ "session_id": s.id, "name": d.name, "type": d.kind.as_str() })
+                }),
             }),
         })
         .await;

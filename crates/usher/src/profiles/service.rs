@@ -298,8 +298,9 @@ impl Usher {
             return Ok(());
         };
         let pin = pin.ok_or(Error::PinRequired)?;
-        self.pin_throttle
-            .check(profile.id)
+        let _one_at_a_time = self
+            .pin_throttle
+            .begin(profile.id)
             .map_err(|retry_after| Error::TooManyPinAttempts { retry_after })?;
         if self
             .hasher

@@ -5,6 +5,11 @@
 //! blocked until the limiter would admit another, and while blocked no PIN is
 //! even checked, so guessing runs at one try per period at most. Limits are
 //! per node, as for sign-in: N nodes give an attacker N times the burst.
+//!
+//! A wrong PIN is only known once its hash is verified, so guesses sent at
+//! once could all pass the check before the first one counts. One PIN check
+//! per profile runs at a time on a node; a guess arriving meanwhile is
+//! answered 429 at once, so the allowance holds however guesses are sent.
 
 use std::time::{Duration, Instant};
 
@@ -19,7 +24,23 @@ use crate::domain::ProfileId;
 pub struct PinThrottle {
     wrong: DefaultKeyedRateLimiter<ProfileId>,
     blocked: DashMap<ProfileId, Instant>,
+    checking: DashMap<ProfileId, ()>,
 }
+
+/// A PIN check in progress; the profile is free for the next when dropped.
+pub struct PinCheck<'a> {
+    throttle: &'a PinThrottle,
+    profile: ProfileId,
+}
+
+impl Drop for PinCheck<'_> {
+    fn drop(&mut self) {
+        self.throttle.checking.remove(&self.profile);
+    }
+}
+
+/// How long a guess that found another check in progress is told to wait.
+const BUSY_WAIT: Duration = Duration::from_secs(1);
 
 impl PinThrottle {
     pub fn new(config: &ProfileConfig) -> Self {
@@ -29,17 +50,29 @@ impl PinThrottle {
                 Duration::from_secs(config.pin_period_secs),
             )),
             blocked: DashMap::new(),
+            checking: DashMap::new(),
         }
     }
 
-    /// `Err(wait)` while the profile is blocked.
-    pub fn check(&self, profile: ProfileId) -> Result<(), Duration> {
-        match self.blocked.get(&profile).map(|until| *until) {
-            Some(until) => match until.checked_duration_since(Instant::now()) {
-                Some(wait) if !wait.is_zero() => Err(wait),
-                _ => Ok(()),
-            },
-            None => Ok(()),
+    /// Starts a PIN check: `Err(wait)` while the profile is blocked or
+    /// another check of it is in progress.
+    pub fn begin(&self, profile: ProfileId) -> Result<PinCheck<'_>, Duration> {
+        if let Some(until) = self.blocked.get(&profile).map(|until| *until) {
+            if let Some(wait) = until.checked_duration_since(Instant::now()) {
+                if !wait.is_zero() {
+                    return Err(wait);
+                }
+            }
+        }
+        match self.checking.entry(profile) {
+            dashmap::Entry::Occupied(_) => Err(BUSY_WAIT),
+            dashmap::Entry::Vacant(slot) => {
+                slot.insert(());
+                Ok(PinCheck {
+                    throttle: self,
+                    profile,
+                })
+            }
         }
     }
 
@@ -62,5 +95,46 @@ impl PinThrottle {
         self.blocked.retain(|_, until| *until > now);
         self.wrong.retain_recent();
         self.wrong.shrink_to_fit();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn throttle(burst: u32) -> PinThrottle {
+        PinThrottle::new(&ProfileConfig {
+            pin_burst: burst,
+            pin_period_secs: 3_600,
+        })
+    }
+
+    #[test]
+    fn a_second_check_of_a_profile_waits_for_the_first() {
+        let t = throttle(5);
+        let kids = ProfileId::new();
+        let first = t.begin(kids).expect("the first check starts");
+        assert!(t.begin(kids).is_err(), "a guess sent meanwhile is refused");
+        assert!(t.begin(ProfileId::new()).is_ok(), "other profiles are free");
+        drop(first);
+        assert!(
+            t.begin(kids).is_ok(),
+            "the next check starts once it is done"
+        );
+    }
+
+    #[test]
+    fn wrong_pins_beyond_the_allowance_block_the_profile() {
+        let t = throttle(2);
+        let kids = ProfileId::new();
+        for _ in 0..2 {
+            let _check = t.begin(kids).expect("allowed");
+            t.wrong(kids).expect("within the allowance");
+        }
+        {
+            let _check = t.begin(kids).expect("allowed");
+            assert!(t.wrong(kids).is_err(), "one too many");
+        }
+        assert!(t.begin(kids).is_err(), "blocked, even for the right PIN");
     }
 }

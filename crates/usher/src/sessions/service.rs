@@ -85,7 +85,7 @@ impl Usher {
         ip: Option<IpAddr>,
         reason: &'static str,
     ) {
-        self.record(NewActivity {
+        self.record_detached(NewActivity {
             account_id,
             kind: ActivityKind::SignInFailed,
             device: Some(ActivityDevice {

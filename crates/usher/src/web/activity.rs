@@ -81,7 +81,7 @@ pub async fn page(
         let mut url = format!("/account/activity?before={next}");
         if !kind.is_empty() {
             url.push_str("&kind=");
-            url.push_str(&kind);
+            url.extend(url::form_urlencoded::byte_serialize(kind.as_bytes()));
         }
         url
     });

@@ -270,7 +270,8 @@ async fn device_renames_are_recorded_with_the_old_and_new_name() {
     assert_eq!(device_name(&renamed), "Bedroom TV");
     assert_eq!(renamed.detail["from"], "TV");
     assert_eq!(renamed.detail["to"], "Bedroom TV");
-    assert_eq!(renamed.detail["by"], phone.session_id());
+    assert_eq!(renamed.detail["by"]["session_id"], phone.session_id());
+    assert_eq!(renamed.detail["by"]["name"], "Phone");
 }
 
 #[tokio::test]

@@ -68,6 +68,37 @@ async fn wrong_pins_are_throttled_per_profile() {
 }
 
 #[tokio::test]
+async fn guesses_sent_at_once_get_no_more_tries_than_the_allowance() {
+    let app = TestApp::spawn_with(|config: &mut Config| {
+        config.profiles.pin_burst = 3;
+        config.profiles.pin_period_secs = 3_600;
+    })
+    .await;
+    let tv = app.signed_in("ada").await;
+    let kids = tv.add_profile("Kids").await;
+    tv.lock_profile(&kids, "1234").await;
+
+    // Twenty wrong guesses at once, as a script would send them.
+    let guesses = (0..20).map(|n| {
+        let tv = tv.clone();
+        let kids = kids.clone();
+        async move {
+            let pin = format!("{:04}", 5000 + n);
+            tv.pick_profile(&kids, Some(&pin)).await.status.as_u16()
+        }
+    });
+    let answers = futures_util::future::join_all(guesses).await;
+
+    let checked = answers.iter().filter(|&&s| s == 403).count();
+    let refused = answers.iter().filter(|&&s| s == 429).count();
+    assert_eq!(checked + refused, 20, "only wrong_pin or 429: {answers:?}");
+    assert!(
+        (1..=3).contains(&checked),
+        "at most the allowance is checked: {answers:?}"
+    );
+}
+
+#[tokio::test]
 async fn locking_a_profile_sends_its_devices_back_to_the_picker() {
     let app = TestApp::spawn().await;
     let ada = app.account_on("ada", "standard").await;
