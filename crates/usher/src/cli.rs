@@ -91,6 +91,15 @@ pub enum AccountCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// Sign every device of an account out (reason `admin`), for example
+    /// after a compromise. Running servers refuse the sessions within about
+    /// a second (they read the revocation log) and tell the devices.
+    SignOutAll {
+        #[arg(long)]
+        email: String,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
 }
 
 #[derive(Subcommand)]
@@ -231,6 +240,14 @@ async fn account(command: AccountCommand, file: Option<&std::path::Path>) -> any
                 .await
                 .map_err(explain)?;
             println!("{email} is now on plan {plan}");
+            Ok(())
+        }
+        AccountCommand::SignOutAll { email, store } => {
+            let config = open(&store)?;
+            let usher = crate::core::Usher::open(config, Arc::new(SystemClock)).await?;
+            let account = usher.account_by_email(&email).await.map_err(explain)?;
+            let n = usher.sign_out_account(account.id).await.map_err(explain)?;
+            println!("signed out {n} device(s) of {email}");
             Ok(())
         }
     }

@@ -105,6 +105,18 @@ impl Usher {
         })
     }
 
+    /// Operator task: signs every device of the account out (reason `admin`).
+    pub async fn sign_out_account(&self, account: AccountId) -> Result<usize> {
+        let now = self.clock.now();
+        let revoked = self
+            .store
+            .revoke_account_sessions(account, None, crate::domain::SignOutReason::Admin, now)
+            .await?;
+        self.announce_revocations(&revoked, Actor::usher(None))
+            .await;
+        Ok(revoked.len())
+    }
+
     /// Changes the password; by default every device, this one included, is signed out.
     pub async fn change_password(
         &self,

@@ -57,3 +57,47 @@ async fn a_password_change_survives_a_crash() {
         .assert_signed_out(SignOutReason::PasswordChanged)
         .await;
 }
+
+#[tokio::test]
+async fn the_operator_signs_an_account_out_everywhere_while_the_server_runs() {
+    let data = tempfile::tempdir().expect("data directory");
+    let server = ServerProcess::start(data.path()).await;
+    let ada = TestAccount::create(&server.client(), "ada", None).await;
+    let bob = TestAccount::create(&server.client(), "bob", None).await;
+    let tv = ada.sign_in("Living Room TV", DeviceType::Tv).await;
+    let phone = ada.sign_in("Phone", DeviceType::Phone).await;
+    let bobs_tv = bob.sign_in("Bob's TV", DeviceType::Tv).await;
+    let mut tv_live = tv.live().await;
+
+    let printed = crate::server_process::operator(
+        data.path(),
+        &["account", "sign-out-all", "--email", &ada.email],
+    )
+    .await;
+
+    assert!(printed.contains("signed out 2 device(s)"), "{printed}");
+    // The command is another process: the server learns of it from the
+    // revocation log (within about a second) and tells the device.
+    tv_live.expect_signed_out(SignOutReason::Admin).await;
+    tv.assert_signed_out(SignOutReason::Admin).await;
+    phone.assert_signed_out(SignOutReason::Admin).await;
+    bobs_tv
+        .client
+        .current_session()
+        .await
+        .expect("another account is untouched");
+    let owner = ada.sign_in("Laptop", DeviceType::Desktop).await;
+    let events = owner
+        .client
+        .activity(&usher_client::ActivityQuery {
+            kinds: &["signed_out"],
+            ..Default::default()
+        })
+        .await
+        .expect("history");
+    assert_eq!(events.events.len(), 2);
+    assert!(events
+        .events
+        .iter()
+        .all(|e| e.detail["cause"] == "operator"));
+}

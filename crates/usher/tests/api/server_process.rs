@@ -103,6 +103,33 @@ pub async fn fails_to_start(data_dir: &Path, env: &[(&str, &str)]) -> String {
     stderr
 }
 
+/// Runs an operator command (`usher account …`) on the database of the
+/// server kept in `data_dir`; returns its standard output once it succeeded.
+pub async fn operator(data_dir: &Path, args: &[&str]) -> String {
+    let database_url = database_url_of(data_dir).await;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_usher"));
+    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("USHER_")) {
+        command.env_remove(name);
+    }
+    command
+        .args(args)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .arg("--database-url")
+        .arg(&database_url)
+        .envs(FAST_HASHING)
+        .current_dir(data_dir)
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    let output = tokio::time::timeout(PATIENCE, command.output())
+        .await
+        .expect("the command ends in time")
+        .expect("the usher binary runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "usher {args:?} failed: {stderr}");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
 /// `usher serve` on port 0 with its data in `data_dir`, the test's settings,
 /// and nothing from the developer's shell.
 async fn serve_command(data_dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Command {
