@@ -35,6 +35,9 @@ pub async fn run(usher: Arc<Usher>, shutdown: CancellationToken, safety_net: Dur
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tokio::select! {
+            // Bus events first: a catch-up runs only when none is waiting,
+            // so it never overtakes a stream_stopped already published.
+            biased;
             _ = shutdown.cancelled() => return,
             event = events.recv() => match event {
                 Ok(event) => apply(&usher, event, &mut applied).await,
@@ -121,6 +124,14 @@ async fn apply(usher: &Usher, event: Event, applied: &mut i64) {
 }
 
 fn revoke_here(usher: &Usher, r: &RevokedSession) {
+    // From the log (a catch-up), the device hears of its stream first, as it
+    // would from the bus; a bus copy arriving later finds the socket closed.
+    if let Some(stream_id) = r.ended_stream {
+        usher.live.send_to_session(
+            r.session_id,
+            stream_stopped_message(stream_id, StreamEndReason::SignedOut),
+        );
+    }
     usher.sessions.mark_revoked(
         r.session_id,
         Revocation {

@@ -105,7 +105,8 @@ pub struct RevokedSession {
     pub reason: SignOutReason,
     pub at: Millis,
     /// The stream the session was playing, ended in the same transaction
-    /// (not kept in the log: a caught-up node has nothing to tell about it).
+    /// (kept in the log, so a node catching up tells the device about it
+    /// before `signed_out`).
     pub ended_stream: Option<StreamId>,
     /// The device signed out, for the activity history (only on the node
     /// that revoked it, like `ended_stream`).

@@ -2,7 +2,7 @@
 //! revocation log, read every second); when NATS is back, the bus carries
 //! them again.
 
-use usher_client::SignOutReason;
+use usher_client::{LiveEvent, SignOutReason, StreamStopReason};
 
 use crate::harness::*;
 
@@ -15,6 +15,11 @@ async fn a_revocation_while_nats_is_down_still_reaches_every_node() {
     let phone = Device::sign_in(cluster.node(1), &email, "Phone").await;
     let mut on_a = tv.live_on(cluster.node(0)).await;
     let mut on_c = tv.live_on(cluster.node(2)).await;
+    let lease = tv
+        .on(cluster.node(0))
+        .start_stream("Vertigo", None)
+        .await
+        .expect("the TV plays");
 
     nats.kill().await;
     phone
@@ -23,8 +28,18 @@ async fn a_revocation_while_nats_is_down_still_reaches_every_node() {
         .await
         .expect("the sign-out is acknowledged with the bus down");
 
-    expect_signed_out(&mut on_a, SignOutReason::Remote).await;
-    expect_signed_out(&mut on_c, SignOutReason::Remote).await;
+    // From the revocation log alone, each node tells the device in the
+    // same order the bus would: its stream ended, then it was signed out.
+    for live in [&mut on_a, &mut on_c] {
+        match next_event(live).await {
+            LiveEvent::StreamStopped { stream_id, reason } => {
+                assert_eq!(stream_id, lease.stream_id);
+                assert_eq!(reason, StreamStopReason::SignedOut);
+            }
+            other => panic!("expected stream_stopped first, got {other}"),
+        }
+        expect_signed_out(live, SignOutReason::Remote).await;
+    }
     for i in 0..3 {
         assert_refused(&tv, cluster.node(i), SignOutReason::Remote).await;
     }

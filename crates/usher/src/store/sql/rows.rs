@@ -147,7 +147,10 @@ pub(super) fn revoked_from_row(row: &AnyRow) -> StoreResult<RevokedSession> {
         account_id: aid.parse().map_err(|_| corrupt("account id"))?,
         reason: reason.parse().map_err(|_| corrupt("reason"))?,
         at: row.try_get("at").map_err(classify)?,
-        ended_stream: None,
+        ended_stream: row
+            .try_get::<Option<String>, _>("ended_stream")
+            .map_err(classify)?
+            .and_then(|s| s.parse().ok()),
         device: None,
     })
 }
@@ -263,18 +266,19 @@ pub(super) async fn revoke_in(
     .await
     .map_err(classify)?;
     let row = sqlx::query(
-        "INSERT INTO revocations (session_id, account_id, reason, at) VALUES ($1, $2, $3, $4) \
-         RETURNING seq, session_id, account_id, reason, at",
+        "INSERT INTO revocations (session_id, account_id, reason, at, ended_stream) \
+         VALUES ($1, $2, $3, $4, $5) \
+         RETURNING seq, session_id, account_id, reason, at, ended_stream",
     )
     .bind(id.to_string())
     .bind(account.to_string())
     .bind(reason.as_str())
     .bind(now)
+    .bind(ended_stream)
     .fetch_one(&mut **tx)
     .await
     .map_err(classify)?;
     let mut revoked = revoked_from_row(&row)?;
-    revoked.ended_stream = ended_stream.and_then(|s| s.parse().ok());
     revoked.device = Some(device);
     Ok(Some(revoked))
 }
