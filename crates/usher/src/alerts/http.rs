@@ -1,7 +1,7 @@
 //! `/v1/alerts…`: open sign-in alerts, dismissing one, signing its device out.
 
-use axum::extract::{FromRequestParts, Path, State};
-use axum::http::request::Parts;
+use axum::extract::State;
+
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
@@ -9,7 +9,7 @@ use axum::Router;
 use super::AlertView;
 use crate::domain::EventId;
 use crate::http::error::ApiError;
-use crate::http::extract::{Auth, ClientIp, Json};
+use crate::http::extract::{Auth, ClientIp, IdPath, Json};
 use crate::http::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -20,20 +20,6 @@ pub fn router() -> Router<AppState> {
             "/v1/alerts/{alert_id}/sign-out-device",
             post(sign_out_device),
         )
-}
-
-/// An alert id from the path; a malformed one is simply not found.
-pub struct AlertPath(pub EventId);
-
-impl<S: Send + Sync> FromRequestParts<S> for AlertPath {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let Path(raw) = Path::<String>::from_request_parts(parts, state).await?;
-        raw.parse()
-            .map(AlertPath)
-            .map_err(|_| ApiError::not_found())
-    }
 }
 
 async fn list(
@@ -47,7 +33,7 @@ async fn list(
 async fn dismiss(
     State(state): State<AppState>,
     Auth(session): Auth,
-    AlertPath(id): AlertPath,
+    IdPath(id): IdPath<EventId>,
 ) -> Result<StatusCode, ApiError> {
     state.usher.dismiss_alert(session.account_id, id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -57,7 +43,7 @@ async fn sign_out_device(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     Auth(session): Auth,
-    AlertPath(id): AlertPath,
+    IdPath(id): IdPath<EventId>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
     let signed_out = state
         .usher

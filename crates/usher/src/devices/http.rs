@@ -8,9 +8,9 @@ use serde::Deserialize;
 
 use crate::core::Actor;
 use crate::devices::service::DeviceView;
-use crate::domain::SignOutReason;
+use crate::domain::{SessionId, SignOutReason};
 use crate::http::error::ApiError;
-use crate::http::extract::{Auth, ClientIp, Json, SessionPath};
+use crate::http::extract::{Auth, ClientIp, IdPath, Json};
 use crate::http::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -38,7 +38,7 @@ async fn rename(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     Auth(session): Auth,
-    SessionPath(id): SessionPath,
+    IdPath(id): IdPath<SessionId>,
     Json(body): Json<Rename>,
 ) -> Result<Json<DeviceView>, ApiError> {
     let view = state
@@ -57,7 +57,7 @@ async fn sign_out(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     Auth(session): Auth,
-    SessionPath(id): SessionPath,
+    IdPath(id): IdPath<SessionId>,
 ) -> Result<StatusCode, ApiError> {
     let reason = if id == session.id {
         SignOutReason::SelfSignOut

@@ -9,7 +9,6 @@ use axum::http::request::Parts;
 
 use super::error::ApiError;
 use super::AppState;
-use crate::domain::SessionId;
 use crate::error::Error;
 use crate::sessions::cache::CachedSession;
 
@@ -86,16 +85,15 @@ impl FromRequestParts<AppState> for Auth {
     }
 }
 
-/// A session id from the path; a malformed one is simply not found.
-pub struct SessionPath(pub SessionId);
+/// A typed id (`SessionId`, `StreamId`, `ProfileId`, …) from the path; a
+/// malformed one is simply not found, like another account's.
+pub struct IdPath<T>(pub T);
 
-impl<S: Send + Sync> FromRequestParts<S> for SessionPath {
+impl<S: Send + Sync, T: std::str::FromStr> FromRequestParts<S> for IdPath<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
         let Path(raw) = Path::<String>::from_request_parts(parts, state).await?;
-        raw.parse()
-            .map(SessionPath)
-            .map_err(|_| ApiError::not_found())
+        raw.parse().map(IdPath).map_err(|_| ApiError::not_found())
     }
 }

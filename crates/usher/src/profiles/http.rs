@@ -1,7 +1,7 @@
 //! `/v1/profiles…` and `POST /v1/sessions/current/profile`.
 
-use axum::extract::{FromRequestParts, Path, State};
-use axum::http::request::Parts;
+use axum::extract::State;
+
 use axum::http::StatusCode;
 use axum::routing::{get, patch, post, put};
 use axum::Router;
@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use crate::domain::ProfileId;
 use crate::http::error::ApiError;
-use crate::http::extract::{Auth, ClientIp, Json};
+use crate::http::extract::{Auth, ClientIp, IdPath, Json};
 use crate::http::AppState;
 use crate::profiles::service::{Actor, ProfileList, ProfileRefView, ProfileView};
 
@@ -23,20 +23,6 @@ pub fn router() -> Router<AppState> {
             put(set_pin).delete(remove_pin),
         )
         .route("/v1/sessions/current/profile", post(switch))
-}
-
-/// A profile id from the path; a malformed one is simply not found.
-struct ProfilePath(ProfileId);
-
-impl<S: Send + Sync> FromRequestParts<S> for ProfilePath {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let Path(raw) = Path::<String>::from_request_parts(parts, state).await?;
-        raw.parse()
-            .map(ProfilePath)
-            .map_err(|_| ApiError::not_found())
-    }
 }
 
 async fn list(
@@ -78,7 +64,7 @@ async fn rename(
     State(state): State<AppState>,
     Auth(session): Auth,
     ClientIp(ip): ClientIp,
-    ProfilePath(id): ProfilePath,
+    IdPath(id): IdPath<ProfileId>,
     Json(body): Json<Rename>,
 ) -> Result<Json<ProfileView>, ApiError> {
     let actor = Actor::device(&session, ip);
@@ -91,7 +77,7 @@ async fn delete(
     State(state): State<AppState>,
     Auth(session): Auth,
     ClientIp(ip): ClientIp,
-    ProfilePath(id): ProfilePath,
+    IdPath(id): IdPath<ProfileId>,
 ) -> Result<StatusCode, ApiError> {
     let actor = Actor::device(&session, ip);
     state.usher.delete_profile(&actor, id).await?;
@@ -109,7 +95,7 @@ async fn set_pin(
     State(state): State<AppState>,
     Auth(session): Auth,
     ClientIp(ip): ClientIp,
-    ProfilePath(id): ProfilePath,
+    IdPath(id): IdPath<ProfileId>,
     Json(body): Json<SetPin>,
 ) -> Result<Json<ProfileView>, ApiError> {
     let actor = Actor::device(&session, ip);
@@ -131,7 +117,7 @@ async fn remove_pin(
     State(state): State<AppState>,
     Auth(session): Auth,
     ClientIp(ip): ClientIp,
-    ProfilePath(id): ProfilePath,
+    IdPath(id): IdPath<ProfileId>,
     Json(body): Json<Password>,
 ) -> Result<Json<ProfileView>, ApiError> {
     let actor = Actor::device(&session, ip);

@@ -1,7 +1,7 @@
 //! `/v1/streams…`: take a slot, heartbeat, stop (own or remote), list.
 
-use axum::extract::{FromRequestParts, Path, State};
-use axum::http::request::Parts;
+use axum::extract::State;
+
 use axum::http::StatusCode;
 use axum::routing::{delete, post};
 use axum::Router;
@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use crate::domain::StreamId;
 use crate::http::error::ApiError;
-use crate::http::extract::{Auth, Json};
+use crate::http::extract::{Auth, IdPath, Json};
 use crate::http::AppState;
 use crate::streams::service::Lease;
 
@@ -18,20 +18,6 @@ pub fn router() -> Router<AppState> {
         .route("/v1/streams", post(start).get(list))
         .route("/v1/streams/{stream_id}", delete(stop))
         .route("/v1/streams/{stream_id}/heartbeat", post(heartbeat))
-}
-
-/// A stream id from the path; a malformed one is simply not found.
-struct StreamPath(StreamId);
-
-impl<S: Send + Sync> FromRequestParts<S> for StreamPath {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let Path(raw) = Path::<String>::from_request_parts(parts, state).await?;
-        raw.parse()
-            .map(StreamPath)
-            .map_err(|_| ApiError::not_found())
-    }
 }
 
 #[derive(Deserialize)]
@@ -56,7 +42,7 @@ async fn start(
 async fn heartbeat(
     State(state): State<AppState>,
     Auth(session): Auth,
-    StreamPath(id): StreamPath,
+    IdPath(id): IdPath<StreamId>,
 ) -> Result<Json<Lease>, ApiError> {
     Ok(Json(state.usher.heartbeat(&session, id).await?))
 }
@@ -64,7 +50,7 @@ async fn heartbeat(
 async fn stop(
     State(state): State<AppState>,
     Auth(session): Auth,
-    StreamPath(id): StreamPath,
+    IdPath(id): IdPath<StreamId>,
 ) -> Result<StatusCode, ApiError> {
     state.usher.stop_stream(&session, id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -1,12 +1,12 @@
 //! The activity page and the sign-in alert banner's actions.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::auth::{see_other, Browser, CheckedForm};
+use super::auth::{see_other, Browser, CheckedForm, PageId};
 use super::forms::CsrfOnly;
 use super::views::{error_page, render};
 use crate::activity::service::{ActivityView, PageRequest};
@@ -249,18 +249,11 @@ pub async fn banners(state: &AppState, browser: &Browser) -> Vec<AlertBanner> {
     }
 }
 
-fn alert_id(raw: &str) -> Option<EventId> {
-    raw.parse().ok()
-}
-
 pub async fn dismiss(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PageId(id): PageId<EventId>,
     CheckedForm { browser, .. }: CheckedForm<CsrfOnly>,
 ) -> Response {
-    let Some(id) = alert_id(&id) else {
-        return error_page(Error::NotFound);
-    };
     match state
         .usher
         .dismiss_alert(browser.session.account_id, id)
@@ -273,12 +266,9 @@ pub async fn dismiss(
 
 pub async fn sign_out_device(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PageId(id): PageId<EventId>,
     CheckedForm { browser, .. }: CheckedForm<CsrfOnly>,
 ) -> Response {
-    let Some(id) = alert_id(&id) else {
-        return error_page(Error::NotFound);
-    };
     match state
         .usher
         .sign_out_alerted_device(&browser.session, id, browser.ip)

@@ -75,6 +75,35 @@ pub trait HasCsrf {
     fn csrf(&self) -> &str;
 }
 
+/// Implements [`HasCsrf`] for forms whose token is in a `csrf` field.
+macro_rules! carries_csrf {
+    ($($form:ty),* $(,)?) => {
+        $(impl $crate::web::auth::HasCsrf for $form {
+            fn csrf(&self) -> &str {
+                &self.csrf
+            }
+        })*
+    };
+}
+pub(super) use carries_csrf;
+
+/// A typed id from a page's path; a malformed one is simply not found,
+/// answered with the same page as another account's id.
+pub struct PageId<T>(pub T);
+
+impl<S: Send + Sync, T: std::str::FromStr> FromRequestParts<S> for PageId<T> {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
+        let not_found = || super::views::error_page(Error::NotFound);
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| not_found())?;
+        raw.parse().map(PageId).map_err(|_| not_found())
+    }
+}
+
 /// A form posted by a signed-in browser, read and CSRF-checked: a handler
 /// taking one never runs for a forged or unreadable post.
 pub struct CheckedForm<T> {

@@ -2,7 +2,7 @@
 //! 303 See Other, so reloading the next page never repeats the action.
 
 use axum::extract::rejection::FormRejection;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::header::USER_AGENT;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
@@ -12,8 +12,8 @@ use serde::Deserialize;
 use subtle::ConstantTimeEq;
 
 use super::auth::{
-    csrf_refused, removal, see_other, session_cookie, to_sign_in, CheckedForm, HasCsrf,
-    SIGN_IN_CSRF_COOKIE,
+    carries_csrf, csrf_refused, removal, see_other, session_cookie, to_sign_in, CheckedForm,
+    PageId, SIGN_IN_CSRF_COOKIE,
 };
 use super::pages::{password_form, sign_in_form};
 use super::views::{error_page, message_page};
@@ -141,12 +141,9 @@ pub async fn sign_out(
 
 pub async fn sign_out_device(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PageId(id): PageId<SessionId>,
     CheckedForm { browser, .. }: CheckedForm<CsrfOnly>,
 ) -> Response {
-    let Ok(id) = id.parse::<SessionId>() else {
-        return error_page(Error::NotFound);
-    };
     let session = &browser.session;
     let reason = if id == session.id {
         SignOutReason::SelfSignOut
@@ -174,12 +171,9 @@ pub struct RenameForm {
 
 pub async fn rename_device(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PageId(id): PageId<SessionId>,
     CheckedForm { browser, form }: CheckedForm<RenameForm>,
 ) -> Response {
-    let Ok(id) = id.parse::<SessionId>() else {
-        return error_page(Error::NotFound);
-    };
     let session = &browser.session;
     match state
         .usher
@@ -221,12 +215,9 @@ pub async fn sign_out_all(
 
 pub async fn stop_stream(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PageId(id): PageId<StreamId>,
     CheckedForm { browser, .. }: CheckedForm<CsrfOnly>,
 ) -> Response {
-    let Ok(id) = id.parse::<StreamId>() else {
-        return error_page(Error::NotFound);
-    };
     match state.usher.stop_stream(&browser.session, id).await {
         Ok(()) => see_other("/account?notice=stream_stopped", &[]),
         Err(e) => error_page(e),
@@ -277,14 +268,5 @@ pub async fn change_password(
     }
 }
 
-/// Forms that carry the session's CSRF token.
-macro_rules! carries_csrf {
-    ($($form:ty),*) => {
-        $(impl HasCsrf for $form {
-            fn csrf(&self) -> &str {
-                &self.csrf
-            }
-        })*
-    };
-}
+// Forms that carry the session's CSRF token.
 carries_csrf!(CsrfOnly, RenameForm, SignOutAllForm, PasswordForm);

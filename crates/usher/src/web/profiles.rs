@@ -5,12 +5,13 @@
 //! caused it and what was typed kept (never a password or PIN).
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::auth::{see_other, Browser, CheckedForm, HasCsrf};
+use super::auth::{carries_csrf, see_other, Browser, CheckedForm, PageId};
+use super::forms::CsrfOnly;
 use super::pages::Notice;
 use super::views::{error_page, render};
 use crate::domain::ProfileId;
@@ -183,12 +184,9 @@ pub struct RenameForm {
 
 pub async fn rename(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PageId(id): PageId<ProfileId>,
     CheckedForm { browser, form }: CheckedForm<RenameForm>,
 ) -> Response {
-    let Ok(id) = id.parse::<ProfileId>() else {
-        return error_page(Error::NotFound);
-    };
     let actor = browser.actor();
     match state.usher.rename_profile(&actor, id, &form.name).await {
         Ok(_) => see_other("/account/profiles?notice=profile_renamed", &[]),
@@ -196,20 +194,11 @@ pub async fn rename(
     }
 }
 
-#[derive(Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
-}
-
 pub async fn delete(
     State(state): State<AppState>,
-    Path(id): Path<String>,
-    CheckedForm { browser, .. }: CheckedForm<CsrfForm>,
+    PageId(id): PageId<ProfileId>,
+    CheckedForm { browser, .. }: CheckedForm<CsrfOnly>,
 ) -> Response {
-    let Ok(id) = id.parse::<ProfileId>() else {
-        return error_page(Error::NotFound);
-    };
     let actor = browser.actor();
     match state.usher.delete_profile(&actor, id).await {
         Ok(()) => see_other("/account/profiles?notice=profile_deleted", &[]),
@@ -227,12 +216,9 @@ pub struct PinForm {
 
 pub async fn set_pin(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PageId(id): PageId<ProfileId>,
     CheckedForm { browser, form }: CheckedForm<PinForm>,
 ) -> Response {
-    let Ok(id) = id.parse::<ProfileId>() else {
-        return error_page(Error::NotFound);
-    };
     let actor = browser.actor();
     match state
         .usher
@@ -253,12 +239,9 @@ pub struct PasswordForm {
 
 pub async fn remove_pin(
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    PageId(id): PageId<ProfileId>,
     CheckedForm { browser, form }: CheckedForm<PasswordForm>,
 ) -> Response {
-    let Ok(id) = id.parse::<ProfileId>() else {
-        return error_page(Error::NotFound);
-    };
     let actor = browser.actor();
     match state
         .usher
@@ -294,20 +277,4 @@ pub async fn settings(
     }
 }
 
-macro_rules! carries_csrf {
-    ($($form:ty),*) => {
-        $(impl HasCsrf for $form {
-            fn csrf(&self) -> &str {
-                &self.csrf
-            }
-        })*
-    };
-}
-carries_csrf!(
-    AddForm,
-    RenameForm,
-    CsrfForm,
-    PinForm,
-    PasswordForm,
-    SettingsForm
-);
+carries_csrf!(AddForm, RenameForm, PinForm, PasswordForm, SettingsForm);
