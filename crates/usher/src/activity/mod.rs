@@ -108,6 +108,15 @@ pub struct NewActivity {
 }
 
 impl ActivityDevice {
+    /// How an event's `detail` names a device that caused it (`by`).
+    pub fn as_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "session_id": self.session_id,
+            "name": self.name,
+            "type": self.kind.as_str(),
+        })
+    }
+
     /// The device of a signed-in session.
     pub fn of(session: &CachedSession) -> Self {
         let device = session.device();
@@ -205,11 +214,7 @@ impl Usher {
                 detail: serde_json::json!({
                     "reason": r.reason.as_str(),
                     "cause": sign_out_cause(r.reason),
-                    "by": cause_by.map(|d| serde_json::json!({
-                        "session_id": d.session_id,
-                        "name": d.name,
-                        "type": d.kind.as_str(),
-                    })),
+                    "by": cause_by.map(ActivityDevice::as_json),
                 }),
             });
             if let Some(stream_id) = r.ended_stream {

@@ -128,10 +128,7 @@ impl Usher {
             detail: serde_json::json!({
                 "from": previous,
                 "to": record.device.name.as_str(),
-                "by": by.session.map(|s| {
-                    let d = ActivityDevice::of(s);
-                    serde_json::json!({ "session_id": s.id, "name": d.name, "type": d.kind.as_str() })
-                }),
+                "by": by.session.map(|s| ActivityDevice::of(s).as_json()),
             }),
         })
         .await;

@@ -43,10 +43,9 @@ impl Usher {
         let mut events = Vec::with_capacity(ended.len());
         for e in ended {
             let player = self.stream_device(e.session_id, by).await;
-            let by_other = by.filter(|b| b.id != e.session_id).map(|b| {
-                let d = ActivityDevice::of(b);
-                serde_json::json!({ "session_id": b.id, "name": d.name, "type": d.kind.as_str() })
-            });
+            let by_other = by
+                .filter(|b| b.id != e.session_id)
+                .map(|b| ActivityDevice::of(b).as_json());
             let ip = by.and_then(|b| b.last_ip());
             events.push(NewActivity {
                 account_id: e.account_id,
