@@ -59,6 +59,7 @@ impl AccountStore for SqlStore {
     }
 
     async fn set_plan(&self, id: AccountId, plan: &PlanName) -> StoreResult<bool> {
+        let _lock = self.write_lock().await?;
         let done = sqlx::query("UPDATE accounts SET plan = $1 WHERE id = $2")
             .bind(plan.as_str())
             .bind(id.to_string())

@@ -3,13 +3,14 @@
 
 use std::fmt::Write as _;
 use std::str::FromStr;
+use std::sync::LazyLock;
 
 use async_trait::async_trait;
 use sqlx::any::AnyRow;
 use sqlx::Row;
 
 use super::rows::{classify, corrupt};
-use super::SqlStore;
+use super::{direct, SqlStore};
 use crate::domain::*;
 use crate::store::*;
 
@@ -108,11 +109,46 @@ async fn insert_events(
     Ok(())
 }
 
+/// The events, one prepared single-row insert each (in-process, a statement
+/// costs microseconds, not a round trip).
+fn insert_events_in_process(
+    conn: &rusqlite::Connection,
+    events: &[ActivityRecord],
+) -> StoreResult<()> {
+    static INSERT_EVENT: LazyLock<String> = LazyLock::new(|| insert_events_sql(1));
+    for e in events {
+        direct::execute(
+            conn,
+            &INSERT_EVENT,
+            &[
+                &e.id.to_string(),
+                &e.account_id.to_string(),
+                &e.at,
+                &e.kind.as_str(),
+                &e.session_id.map(|s| s.to_string()),
+                &e.device_name,
+                &e.device_type.map(|t| t.as_str()),
+                &e.ip.map(|ip| ip.to_string()),
+                &e.location.as_ref().map(|l| l.to_string()),
+                &e.detail.to_string(),
+            ],
+        )?;
+    }
+    Ok(())
+}
+
 #[async_trait]
 impl ActivityStore for SqlStore {
     async fn append_activity(&self, events: &[ActivityRecord]) -> StoreResult<()> {
         if events.is_empty() {
             return Ok(());
+        }
+        if let Some(d) = &self.direct {
+            return {
+                let events = events.to_vec();
+                d.write(move |conn| insert_events_in_process(conn, &events))
+            }
+            .await;
         }
         let mut tx = self.begin().await?;
         insert_events(&mut tx, events).await?;
@@ -152,6 +188,7 @@ impl ActivityStore for SqlStore {
     }
 
     async fn prune_activity(&self, cutoff: Millis, limit: u32) -> StoreResult<u64> {
+        let _lock = self.write_lock().await?;
         let done = sqlx::query(
             "DELETE FROM activity WHERE id IN \
              (SELECT id FROM activity WHERE at < $1 ORDER BY at LIMIT $2)",
@@ -276,6 +313,7 @@ impl ActivityStore for SqlStore {
         id: EventId,
         now: Millis,
     ) -> StoreResult<Option<AlertRecord>> {
+        let _lock = self.write_lock().await?;
         sqlx::query(
             "UPDATE alerts SET dismissed_at = $1 \
              WHERE id = $2 AND account_id = $3 AND dismissed_at IS NULL \
@@ -297,6 +335,7 @@ impl ActivityStore for SqlStore {
         lease_ms: Millis,
         limit: u32,
     ) -> StoreResult<Vec<WebhookDelivery>> {
+        let _lock = self.write_lock().await?;
         // SKIP LOCKED lets several nodes' workers share the outbox; a claim
         // that lapses (its node died mid-delivery) is due again.
         let rows = sqlx::query(&format!(
@@ -330,6 +369,7 @@ impl ActivityStore for SqlStore {
     }
 
     async fn webhook_delivered(&self, id: i64, now: Millis) -> StoreResult<()> {
+        let _lock = self.write_lock().await?;
         sqlx::query(
             "UPDATE webhook_outbox SET delivered_at = $1, attempts = attempts + 1, \
              last_error = NULL WHERE id = $2",
@@ -349,6 +389,7 @@ impl ActivityStore for SqlStore {
         error: &str,
         now: Millis,
     ) -> StoreResult<()> {
+        let _lock = self.write_lock().await?;
         sqlx::query(
             "UPDATE webhook_outbox SET attempts = attempts + 1, last_error = $1, \
              next_attempt_at = COALESCE($2, next_attempt_at), claimed_until = 0, \

@@ -28,6 +28,7 @@ impl KeyStore for SqlStore {
     }
 
     async fn insert_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<()> {
+        let _lock = self.write_lock().await?;
         sqlx::query("INSERT INTO signing_keys (kid, private_der, created_at) VALUES ($1, $2, $3)")
             .bind(&key.kid)
             .bind(&key.private_der)

@@ -4,23 +4,27 @@
 //! parameters, `RETURNING`, partial indexes); the few differences are in
 //! [`Dialect`] and in each engine's migrations.
 //!
-//! SQLite: writes go through a single connection (SQLite has one writer
-//! anyway; one connection avoids `SQLITE_BUSY` retries and makes every write
-//! transaction serial). Reads use a small read-only pool so they never queue
-//! behind writes. PostgreSQL: one pool; the statements that must serialise
-//! per account take row locks (see `streams.rs`).
+//! SQLite: writes are serial, one transaction at a time (SQLite has one
+//! writer anyway; serialising in the process avoids `SQLITE_BUSY` retries).
+//! The hot ones (streams, activity history, last-active updates) run as jobs
+//! on the writer thread, with group commit (`direct.rs`); the rest on sqlx's
+//! one writer connection, each first pausing the writer thread. Reads use a
+//! small read-only pool so they never queue behind writes. PostgreSQL: one pool; the statements that must
+//! serialise per account take row locks (see `streams.rs`).
 
+use std::ops::{Deref, DerefMut};
 use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::any::AnyPoolOptions;
 use sqlx::AnyPool;
-use sqlx::{Any, Executor, Transaction};
+use sqlx::{Any, AnyConnection, Executor, Transaction};
 
 use super::*;
 
 mod accounts;
 mod activity;
+mod direct;
 mod keys;
 mod profiles;
 mod rows;
@@ -41,8 +45,8 @@ pub(crate) enum Dialect {
 
 impl Dialect {
     /// Row-lock suffix for a `SELECT` whose rows the transaction will change
-    /// or whose state it depends on. SQLite needs none: its single writer
-    /// connection already serialises write transactions.
+    /// or whose state it depends on. SQLite needs none: its write
+    /// transactions are serial (see `direct.rs`).
     pub(crate) fn for_update(self) -> &'static str {
         match self {
             Dialect::Sqlite => "",
@@ -63,6 +67,8 @@ impl Dialect {
 pub struct SqlStore {
     writer: AnyPool,
     reader: AnyPool,
+    /// SQLite only: the writer thread, which is also the write lock.
+    direct: Option<direct::Direct>,
     dialect: Dialect,
     description: String,
 }
@@ -82,18 +88,12 @@ impl SqlStore {
 
     async fn open_sqlite(url: &str) -> anyhow::Result<Self> {
         let (path, synchronous) = sqlite_target(url)?;
+        let pragmas = synchronous.pragmas();
         if let Some(dir) = std::path::Path::new(&path).parent() {
             if !dir.as_os_str().is_empty() {
                 std::fs::create_dir_all(dir)?;
             }
         }
-        // In WAL mode NORMAL keeps every committed transaction across a crash
-        // of the process (kill -9); only an OS crash or power loss can lose the
-        // last ones. `?synchronous=full` in the URL covers those too.
-        let pragmas: &'static [&'static str] = match synchronous {
-            Synchronous::Normal => &["PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL"],
-            Synchronous::Full => &["PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL"],
-        };
         let writer = AnyPoolOptions::new()
             .max_connections(1)
             .acquire_timeout(Duration::from_secs(10))
@@ -113,9 +113,11 @@ impl SqlStore {
             .acquire_timeout(Duration::from_secs(10))
             .connect(&format!("sqlite://{path}?mode=ro"))
             .await?;
+        let direct = direct::Direct::open(&path, synchronous)?;
         Ok(Self {
             writer,
             reader,
+            direct: Some(direct),
             dialect: Dialect::Sqlite,
             description: format!("SQLite file {path}"),
         })
@@ -133,13 +135,26 @@ impl SqlStore {
         Ok(Self {
             reader: pool.clone(),
             writer: pool,
+            direct: None,
             dialect: Dialect::Postgres,
             description: format!("PostgreSQL {}", redact(url)),
         })
     }
 
-    async fn begin(&self) -> StoreResult<Transaction<'static, Any>> {
-        self.writer.begin().await.map_err(classify)
+    /// On SQLite, the store's write lock (see `direct.rs`); on PostgreSQL
+    /// nothing, row locks order what must be ordered.
+    async fn write_lock(&self) -> StoreResult<Option<direct::WriteLock>> {
+        match &self.direct {
+            Some(direct) => Ok(Some(direct.lock().await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Begins a write transaction on sqlx's writer, under the write lock.
+    async fn begin(&self) -> StoreResult<WriteTx> {
+        let lock = self.write_lock().await?;
+        let tx = self.writer.begin().await.map_err(classify)?;
+        Ok(WriteTx { tx, _lock: lock })
     }
 
     /// Begins a transaction that will append to the revocation log.
@@ -150,8 +165,8 @@ impl SqlStore {
     /// reading in between would skip the earlier one for ever. A
     /// transaction-scoped advisory lock, taken first (before any row lock, so
     /// no lock-order cycle is possible), serialises log writers. SQLite's
-    /// single writer already does.
-    async fn begin_revoking(&self) -> StoreResult<Transaction<'static, Any>> {
+    /// serial writes already do.
+    async fn begin_revoking(&self) -> StoreResult<WriteTx> {
         let mut tx = self.begin().await?;
         self.lock_revocation_log(&mut tx).await?;
         Ok(tx)
@@ -159,7 +174,7 @@ impl SqlStore {
 
     /// Takes the revocation-log lock (see [`Self::begin_revoking`]) in a
     /// transaction that holds no row lock a revoking transaction could want.
-    async fn lock_revocation_log(&self, tx: &mut Transaction<'static, Any>) -> StoreResult<()> {
+    async fn lock_revocation_log(&self, tx: &mut WriteTx) -> StoreResult<()> {
         if self.dialect == Dialect::Postgres {
             sqlx::query("SELECT pg_advisory_xact_lock(7261001)")
                 .execute(&mut **tx)
@@ -170,9 +185,61 @@ impl SqlStore {
     }
 }
 
+/// A write transaction on sqlx's writer connection. On SQLite it holds the
+/// store's write lock until it commits or is dropped (after the transaction,
+/// which is declared first, so it is rolled back first).
+pub(crate) struct WriteTx {
+    tx: Transaction<'static, Any>,
+    _lock: Option<direct::WriteLock>,
+}
+
+impl WriteTx {
+    async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+impl Deref for WriteTx {
+    type Target = AnyConnection;
+    fn deref(&self) -> &AnyConnection {
+        &self.tx
+    }
+}
+
+impl DerefMut for WriteTx {
+    fn deref_mut(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
 enum Synchronous {
     Normal,
     Full,
+}
+
+impl Synchronous {
+    /// The writer's pragmas. In WAL mode NORMAL keeps every committed
+    /// transaction across a crash of the process (kill -9); only an OS crash
+    /// or power loss can lose the last ones. `?synchronous=full` in the URL
+    /// covers those too.
+    fn pragmas(self) -> &'static [&'static str] {
+        match self {
+            Synchronous::Normal => &["PRAGMA journal_mode = WAL", "PRAGMA synchronous = NORMAL"],
+            Synchronous::Full => &["PRAGMA journal_mode = WAL", "PRAGMA synchronous = FULL"],
+        }
+    }
+
+    fn pragma_value(self) -> &'static str {
+        match self {
+            Synchronous::Normal => "NORMAL",
+            Synchronous::Full => "FULL",
+        }
+    }
 }
 
 /// The file path of an SQLite URL and its durability setting.

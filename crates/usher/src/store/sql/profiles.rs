@@ -4,15 +4,14 @@
 //! does (see `streams.rs`), so on PostgreSQL a profile write and the
 //! admissions of the same account never interleave: the five-profile count is
 //! exact, and a start either commits before a lock (and its stream is ended
-//! by it) or reads the session's profile after it (and is refused). SQLite's
-//! single writer serialises them anyway.
+//! by it) or reads the session's profile after it (and is refused). On SQLite
+//! the store's write lock serialises them anyway.
 
 use async_trait::async_trait;
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
 
 use super::rows::*;
-use super::streams::ended_from_row;
-use super::SqlStore;
+use super::{SqlStore, WriteTx};
 use crate::domain::*;
 use crate::store::*;
 
@@ -21,7 +20,7 @@ impl SqlStore {
     /// there is no such account.
     async fn lock_account(
         &self,
-        tx: &mut Transaction<'static, Any>,
+        tx: &mut WriteTx,
         account: AccountId,
     ) -> StoreResult<Option<bool>> {
         let flag: Option<i64> = sqlx::query_scalar(&format!(
@@ -37,7 +36,7 @@ impl SqlStore {
 }
 
 async fn profile_in(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut WriteTx,
     account: AccountId,
     id: ProfileId,
 ) -> StoreResult<Option<ProfileRecord>> {
@@ -56,7 +55,7 @@ async fn profile_in(
 /// Sends every device on the profile back to the picker and ends the streams
 /// playing on it, inside `tx`.
 async fn evict_in(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut WriteTx,
     account: AccountId,
     id: ProfileId,
     now: Millis,
@@ -177,6 +176,7 @@ impl ProfileStore for SqlStore {
         id: ProfileId,
         name: &ProfileName,
     ) -> StoreResult<Option<ProfileRecord>> {
+        let _lock = self.write_lock().await?;
         sqlx::query(&format!(
             "UPDATE profiles SET name = $1 WHERE id = $2 AND account_id = $3 \
              RETURNING {PROFILE_COLUMNS}"

@@ -3,7 +3,9 @@
 use std::str::FromStr;
 
 use sqlx::any::AnyRow;
-use sqlx::{Any, Row, Transaction};
+use sqlx::Row;
+
+use super::{direct, WriteTx};
 
 use crate::domain::*;
 use crate::store::*;
@@ -35,6 +37,30 @@ fn is_unavailable_state(code: &str) -> bool {
 
 pub(super) fn corrupt(what: &str) -> StoreError {
     StoreError::Other(anyhow::anyhow!("corrupt row: {what}"))
+}
+
+/// Reading columns by name, from an sqlx row or from a row of the in-process
+/// SQLite writer (`direct.rs`), so each record is mapped from a row once.
+pub(super) trait Columns {
+    fn text(&self, col: &str) -> StoreResult<String>;
+    fn opt_text(&self, col: &str) -> StoreResult<Option<String>>;
+    fn int(&self, col: &str) -> StoreResult<i64>;
+    fn opt_int(&self, col: &str) -> StoreResult<Option<i64>>;
+}
+
+impl Columns for AnyRow {
+    fn text(&self, col: &str) -> StoreResult<String> {
+        self.try_get(col).map_err(classify)
+    }
+    fn opt_text(&self, col: &str) -> StoreResult<Option<String>> {
+        self.try_get(col).map_err(classify)
+    }
+    fn int(&self, col: &str) -> StoreResult<i64> {
+        self.try_get(col).map_err(classify)
+    }
+    fn opt_int(&self, col: &str) -> StoreResult<Option<i64>> {
+        self.try_get(col).map_err(classify)
+    }
 }
 
 /// A session's columns, from a statement on `sessions` that does not alias
@@ -88,9 +114,13 @@ pub(super) fn session_from_row(row: &AnyRow) -> StoreResult<SessionRecord> {
 }
 
 /// A profile named by two columns; a dangling id (no name) is no profile.
-pub(super) fn profile_ref(row: &AnyRow, id: &str, name: &str) -> StoreResult<Option<ProfileRef>> {
-    let id: Option<String> = row.try_get(id).map_err(classify)?;
-    let name: Option<String> = row.try_get(name).map_err(classify)?;
+pub(super) fn profile_ref(
+    row: &impl Columns,
+    id: &str,
+    name: &str,
+) -> StoreResult<Option<ProfileRef>> {
+    let id = row.opt_text(id)?;
+    let name = row.opt_text(name)?;
     Ok(match (id, name) {
         (Some(id), Some(name)) => Some(ProfileRef {
             id: id.parse().map_err(|_| corrupt("profile id"))?,
@@ -101,9 +131,8 @@ pub(super) fn profile_ref(row: &AnyRow, id: &str, name: &str) -> StoreResult<Opt
 }
 
 /// An optional profile id column.
-pub(super) fn profile_id(row: &AnyRow, column: &str) -> StoreResult<Option<ProfileId>> {
-    row.try_get::<Option<String>, _>(column)
-        .map_err(classify)?
+pub(super) fn profile_id(row: &impl Columns, column: &str) -> StoreResult<Option<ProfileId>> {
+    row.opt_text(column)?
         .map(|id| id.parse().map_err(|_| corrupt("profile id")))
         .transpose()
 }
@@ -137,20 +166,20 @@ pub(super) fn account_from_row(row: &AnyRow) -> StoreResult<AccountRecord> {
     })
 }
 
-pub(super) fn revoked_from_row(row: &AnyRow) -> StoreResult<RevokedSession> {
-    let sid: String = row.try_get("session_id").map_err(classify)?;
-    let aid: String = row.try_get("account_id").map_err(classify)?;
-    let reason: String = row.try_get("reason").map_err(classify)?;
+pub(super) fn revoked_from_row(row: &impl Columns) -> StoreResult<RevokedSession> {
     Ok(RevokedSession {
-        seq: row.try_get("seq").map_err(classify)?,
-        session_id: sid.parse().map_err(|_| corrupt("session id"))?,
-        account_id: aid.parse().map_err(|_| corrupt("account id"))?,
-        reason: reason.parse().map_err(|_| corrupt("reason"))?,
-        at: row.try_get("at").map_err(classify)?,
-        ended_stream: row
-            .try_get::<Option<String>, _>("ended_stream")
-            .map_err(classify)?
-            .and_then(|s| s.parse().ok()),
+        seq: row.int("seq")?,
+        session_id: row
+            .text("session_id")?
+            .parse()
+            .map_err(|_| corrupt("session id"))?,
+        account_id: row
+            .text("account_id")?
+            .parse()
+            .map_err(|_| corrupt("account id"))?,
+        reason: row.text("reason")?.parse().map_err(|_| corrupt("reason"))?,
+        at: row.int("at")?,
+        ended_stream: row.opt_text("ended_stream")?.and_then(|s| s.parse().ok()),
         device: None,
     })
 }
@@ -161,123 +190,128 @@ pub(super) const STREAM_COLUMNS_BARE: &str = "id, account_id, session_id, title,
 pub(super) const STREAM_COLUMNS: &str = "s.id, s.account_id, s.session_id, s.title, s.profile_id, \
      s.started_at, s.lease_expires_at, s.ended_at, s.end_reason";
 
-pub(super) fn stream_from_row(row: &AnyRow) -> StoreResult<StreamRecord> {
-    let text = |col: &str| -> StoreResult<String> { row.try_get(col).map_err(classify) };
-    let ended_at: Option<i64> = row.try_get("ended_at").map_err(classify)?;
-    let ended = match ended_at {
+pub(super) fn stream_from_row(row: &impl Columns) -> StoreResult<StreamRecord> {
+    let ended = match row.opt_int("ended_at")? {
         None => None,
-        Some(at) => Some((
-            text("end_reason")?
-                .parse()
-                .map_err(|_| corrupt("end_reason"))?,
-            at,
-        )),
+        Some(at) => Some((end_reason(row)?, at)),
     };
     Ok(StreamRecord {
-        id: text("id")?.parse().map_err(|_| corrupt("stream id"))?,
-        account_id: text("account_id")?
+        id: row.text("id")?.parse().map_err(|_| corrupt("stream id"))?,
+        account_id: row
+            .text("account_id")?
             .parse()
             .map_err(|_| corrupt("account id"))?,
-        session_id: text("session_id")?
+        session_id: row
+            .text("session_id")?
             .parse()
             .map_err(|_| corrupt("session id"))?,
-        title: text("title")?,
+        title: row.text("title")?,
         profile_id: profile_id(row, "profile_id")?,
-        started_at: row.try_get("started_at").map_err(classify)?,
-        lease_expires_at: row.try_get("lease_expires_at").map_err(classify)?,
+        started_at: row.int("started_at")?,
+        lease_expires_at: row.int("lease_expires_at")?,
         ended,
     })
 }
 
-pub(super) fn active_from_row(row: &AnyRow) -> StoreResult<ActiveStream> {
-    let kind: String = row.try_get("device_type").map_err(classify)?;
+/// The `end_reason` column.
+pub(super) fn end_reason(row: &impl Columns) -> StoreResult<StreamEndReason> {
+    row.text("end_reason")?
+        .parse()
+        .map_err(|_| corrupt("end_reason"))
+}
+
+/// A stream ended by a statement that returned `id, session_id, account_id`.
+pub(super) fn ended_from_row(
+    row: &impl Columns,
+    reason: StreamEndReason,
+) -> StoreResult<EndedStream> {
+    Ok(EndedStream {
+        stream_id: row.text("id")?.parse().map_err(|_| corrupt("stream id"))?,
+        session_id: row
+            .text("session_id")?
+            .parse()
+            .map_err(|_| corrupt("session id"))?,
+        account_id: row
+            .text("account_id")?
+            .parse()
+            .map_err(|_| corrupt("account id"))?,
+        reason,
+    })
+}
+
+pub(super) fn active_from_row(row: &impl Columns) -> StoreResult<ActiveStream> {
+    let kind = row.text("device_type")?;
     Ok(ActiveStream {
         stream: stream_from_row(row)?,
-        device_name: row.try_get("device_name").map_err(classify)?,
+        device_name: row.text("device_name")?,
         device_type: DeviceType::from_str(&kind).map_err(|_| corrupt("device_type"))?,
         profile: profile_ref(row, "profile_id", "profile_name")?,
     })
 }
 
-/// Streams of the account that count against its plan at `now`.
-pub(super) async fn live_streams_in(
-    conn: &mut sqlx::AnyConnection,
-    account: AccountId,
-    now: Millis,
-) -> StoreResult<Vec<ActiveStream>> {
-    sqlx::query(&format!(
-        "SELECT {STREAM_COLUMNS}, se.device_name, se.device_type, p.name AS profile_name \
-         FROM streams s JOIN sessions se ON se.id = s.session_id \
-         LEFT JOIN profiles p ON p.id = s.profile_id \
-         WHERE s.account_id = $1 AND s.ended_at IS NULL AND s.lease_expires_at > $2 \
-         ORDER BY s.started_at, s.id"
-    ))
-    .bind(account.to_string())
-    .bind(now)
-    .fetch_all(conn)
-    .await
-    .map_err(classify)?
-    .iter()
-    .map(active_from_row)
-    .collect()
+/// Marks a session revoked; returns the device it was.
+const REVOKE: &str = "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 \
+     WHERE id = $3 AND account_id = $4 AND revoked_at IS NULL \
+     RETURNING device_name, device_type, last_ip";
+
+/// Signing out ends the device's stream in the same transaction: the slot is
+/// free the moment the sign-out is acknowledged.
+const END_SESSION_STREAM: &str = "UPDATE streams SET ended_at = $1, end_reason = 'signed_out' \
+     WHERE session_id = $2 AND ended_at IS NULL AND lease_expires_at > $1 RETURNING id";
+
+const LOG_REVOCATION: &str = "INSERT INTO revocations \
+     (session_id, account_id, reason, at, ended_stream) VALUES ($1, $2, $3, $4, $5) \
+     RETURNING seq, session_id, account_id, reason, at, ended_stream";
+
+const ACTIVE_SESSION_IDS: &str =
+    "SELECT id FROM sessions WHERE account_id = $1 AND revoked_at IS NULL AND id != $2";
+
+fn revoked_device(row: &impl Columns) -> StoreResult<RevokedDevice> {
+    Ok(RevokedDevice {
+        name: row.text("device_name")?,
+        kind: DeviceType::from_str(&row.text("device_type")?)
+            .map_err(|_| corrupt("device_type"))?,
+        last_ip: row.opt_text("last_ip")?.and_then(|ip| ip.parse().ok()),
+    })
 }
 
 /// Marks one session revoked and appends it to the revocation log, inside `tx`.
 pub(super) async fn revoke_in(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut WriteTx,
     account: AccountId,
     id: SessionId,
     reason: SignOutReason,
     now: Millis,
 ) -> StoreResult<Option<RevokedSession>> {
-    let updated = sqlx::query(
-        "UPDATE sessions SET revoked_at = $1, revoked_reason = $2 \
-         WHERE id = $3 AND account_id = $4 AND revoked_at IS NULL \
-         RETURNING device_name, device_type, last_ip",
-    )
-    .bind(now)
-    .bind(reason.as_str())
-    .bind(id.to_string())
-    .bind(account.to_string())
-    .fetch_optional(&mut **tx)
-    .await
-    .map_err(classify)?;
+    let updated = sqlx::query(REVOKE)
+        .bind(now)
+        .bind(reason.as_str())
+        .bind(id.to_string())
+        .bind(account.to_string())
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(classify)?;
     let Some(updated) = updated else {
         return Ok(None);
     };
-    let kind: String = updated.try_get("device_type").map_err(classify)?;
-    let device = RevokedDevice {
-        name: updated.try_get("device_name").map_err(classify)?,
-        kind: DeviceType::from_str(&kind).map_err(|_| corrupt("device_type"))?,
-        last_ip: updated
-            .try_get::<Option<String>, _>("last_ip")
-            .map_err(classify)?
-            .and_then(|ip| ip.parse().ok()),
-    };
-    // Signing out ends the device's stream in the same transaction: the slot
-    // is free the moment the sign-out is acknowledged.
-    let ended_stream: Option<String> = sqlx::query_scalar(
-        "UPDATE streams SET ended_at = $1, end_reason = 'signed_out' \
-         WHERE session_id = $2 AND ended_at IS NULL AND lease_expires_at > $1 RETURNING id",
-    )
-    .bind(now)
-    .bind(id.to_string())
-    .fetch_optional(&mut **tx)
-    .await
-    .map_err(classify)?;
-    let row = sqlx::query(
-        "INSERT INTO revocations (session_id, account_id, reason, at, ended_stream) \
-         VALUES ($1, $2, $3, $4, $5) \
-         RETURNING seq, session_id, account_id, reason, at, ended_stream",
-    )
-    .bind(id.to_string())
-    .bind(account.to_string())
-    .bind(reason.as_str())
-    .bind(now)
-    .bind(ended_stream)
-    .fetch_one(&mut **tx)
-    .await
-    .map_err(classify)?;
+    let device = revoked_device(&updated)?;
+    let ended_stream = sqlx::query(END_SESSION_STREAM)
+        .bind(now)
+        .bind(id.to_string())
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(classify)?
+        .map(|row| row.text("id"))
+        .transpose()?;
+    let row = sqlx::query(LOG_REVOCATION)
+        .bind(id.to_string())
+        .bind(account.to_string())
+        .bind(reason.as_str())
+        .bind(now)
+        .bind(ended_stream)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(classify)?;
     let mut revoked = revoked_from_row(&row)?;
     revoked.device = Some(device);
     Ok(Some(revoked))
@@ -285,24 +319,75 @@ pub(super) async fn revoke_in(
 
 /// Revokes every active session of `account` except `keep`, inside `tx`.
 pub(super) async fn revoke_all_in(
-    tx: &mut Transaction<'_, Any>,
+    tx: &mut WriteTx,
     account: AccountId,
     keep: Option<SessionId>,
     reason: SignOutReason,
     now: Millis,
 ) -> StoreResult<Vec<RevokedSession>> {
-    let ids: Vec<String> = sqlx::query_scalar(
-        "SELECT id FROM sessions WHERE account_id = $1 AND revoked_at IS NULL AND id != $2",
-    )
-    .bind(account.to_string())
-    .bind(keep.map(|k| k.to_string()).unwrap_or_default())
-    .fetch_all(&mut **tx)
-    .await
-    .map_err(classify)?;
+    let ids = sqlx::query(ACTIVE_SESSION_IDS)
+        .bind(account.to_string())
+        .bind(keep.map(|k| k.to_string()).unwrap_or_default())
+        .fetch_all(&mut **tx)
+        .await
+        .map_err(classify)?;
+    let mut revoked = Vec::with_capacity(ids.len());
+    for row in ids {
+        let id = row.text("id")?.parse().map_err(|_| corrupt("session id"))?;
+        revoked.extend(revoke_in(tx, account, id, reason, now).await?);
+    }
+    Ok(revoked)
+}
+
+/// [`revoke_in`] on the SQLite writer thread.
+pub(super) fn revoke_in_process(
+    conn: &rusqlite::Connection,
+    account: AccountId,
+    id: SessionId,
+    reason: SignOutReason,
+    now: Millis,
+) -> StoreResult<Option<RevokedSession>> {
+    let (account, id) = (account.to_string(), id.to_string());
+    let Some(device) = direct::fetch_optional(
+        conn,
+        REVOKE,
+        &[&now, &reason.as_str(), &id, &account],
+        |row| revoked_device(row),
+    )?
+    else {
+        return Ok(None);
+    };
+    let ended_stream =
+        direct::fetch_optional(conn, END_SESSION_STREAM, &[&now, &id], |row| row.text("id"))?;
+    let mut revoked = direct::fetch_optional(
+        conn,
+        LOG_REVOCATION,
+        &[&id, &account, &reason.as_str(), &now, &ended_stream],
+        |row| revoked_from_row(row),
+    )?
+    .ok_or_else(|| corrupt("the revocation log returned nothing"))?;
+    revoked.device = Some(device);
+    Ok(Some(revoked))
+}
+
+/// [`revoke_all_in`] on the SQLite writer thread.
+pub(super) fn revoke_all_in_process(
+    conn: &rusqlite::Connection,
+    account: AccountId,
+    keep: Option<SessionId>,
+    reason: SignOutReason,
+    now: Millis,
+) -> StoreResult<Vec<RevokedSession>> {
+    let keep = keep.map(|k| k.to_string()).unwrap_or_default();
+    let ids = direct::fetch_all(
+        conn,
+        ACTIVE_SESSION_IDS,
+        &[&account.to_string(), &keep],
+        |row| row.text("id")?.parse().map_err(|_| corrupt("session id")),
+    )?;
     let mut revoked = Vec::with_capacity(ids.len());
     for id in ids {
-        let id = id.parse().map_err(|_| corrupt("session id"))?;
-        revoked.extend(revoke_in(tx, account, id, reason, now).await?);
+        revoked.extend(revoke_in_process(conn, account, id, reason, now)?);
     }
     Ok(revoked)
 }

@@ -4,12 +4,17 @@ use async_trait::async_trait;
 use sqlx::Row;
 
 use super::rows::*;
-use super::SqlStore;
+use super::{direct, SqlStore};
 use crate::domain::*;
 use crate::store::*;
 
 /// Activity updates per write transaction.
 const ACTIVITY_CHUNK: usize = 200;
+
+/// A session's last activity, never moved back.
+const TOUCH: &str = "UPDATE sessions SET last_active_at = \
+     CASE WHEN last_active_at < $1 THEN $1 ELSE last_active_at END, \
+     last_ip = COALESCE($2, last_ip) WHERE id = $3";
 
 #[async_trait]
 impl SessionStore for SqlStore {
@@ -126,6 +131,7 @@ impl SessionStore for SqlStore {
         id: SessionId,
         name: &DeviceName,
     ) -> StoreResult<Option<SessionRecord>> {
+        let _lock = self.write_lock().await?;
         sqlx::query(&format!(
             "UPDATE sessions SET device_name = $1 \
              WHERE id = $2 AND account_id = $3 AND revoked_at IS NULL RETURNING {SESSION_COLUMNS}"
@@ -147,6 +153,11 @@ impl SessionStore for SqlStore {
         reason: SignOutReason,
         now: Millis,
     ) -> StoreResult<Option<RevokedSession>> {
+        if let Some(d) = &self.direct {
+            return d
+                .write(move |conn| revoke_in_process(conn, account, id, reason, now))
+                .await;
+        }
         let mut tx = self.begin_revoking().await?;
         let revoked = revoke_in(&mut tx, account, id, reason, now).await?;
         tx.commit().await.map_err(classify)?;
@@ -160,6 +171,11 @@ impl SessionStore for SqlStore {
         reason: SignOutReason,
         now: Millis,
     ) -> StoreResult<Vec<RevokedSession>> {
+        if let Some(d) = &self.direct {
+            return d
+                .write(move |conn| revoke_all_in_process(conn, account, keep, reason, now))
+                .await;
+        }
         let mut tx = self.begin_revoking().await?;
         let revoked = revoke_all_in(&mut tx, account, keep, reason, now).await?;
         tx.commit().await.map_err(classify)?;
@@ -248,18 +264,34 @@ impl SessionStore for SqlStore {
         // Small transactions committed one by one: a revocation waiting for
         // the (single SQLite) writer waits for one chunk, not the whole batch.
         for chunk in batch.chunks(ACTIVITY_CHUNK) {
+            if let Some(d) = &self.direct {
+                let chunk = chunk.to_vec();
+                d.write(move |conn| {
+                    for u in &chunk {
+                        direct::execute(
+                            conn,
+                            TOUCH,
+                            &[
+                                &u.last_active_at,
+                                &u.ip.map(|ip| ip.to_string()),
+                                &u.session_id.to_string(),
+                            ],
+                        )?;
+                    }
+                    Ok(())
+                })
+                .await?;
+                continue;
+            }
             let mut tx = self.begin().await?;
             for u in chunk {
-                sqlx::query(
-                    "UPDATE sessions SET last_active_at = CASE WHEN last_active_at < $1 THEN $1 ELSE last_active_at END, \
-                     last_ip = COALESCE($2, last_ip) WHERE id = $3",
-                )
-                .bind(u.last_active_at)
-                .bind(u.ip.map(|ip| ip.to_string()))
-                .bind(u.session_id.to_string())
-                .execute(&mut *tx)
-                .await
-                .map_err(classify)?;
+                sqlx::query(TOUCH)
+                    .bind(u.last_active_at)
+                    .bind(u.ip.map(|ip| ip.to_string()))
+                    .bind(u.session_id.to_string())
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(classify)?;
             }
             tx.commit().await.map_err(classify)?;
         }

@@ -3,11 +3,11 @@
 //! Why admission is exact. A start counts the account's live streams and
 //! inserts in one transaction, and starts of one account never interleave:
 //!
-//! - SQLite: every write transaction runs on the store's single writer
-//!   connection, so they are serial. (Another process writing the same file
-//!   is serialised by SQLite itself: a transaction whose snapshot went stale
-//!   before its first write fails with `SQLITE_BUSY_SNAPSHOT` rather than
-//!   commit on an outdated count.)
+//! - SQLite: every write transaction of the process runs under the store's
+//!   write lock, so they are serial; a start runs on the in-process writer
+//!   connection (`direct.rs`) in a transaction that begins `IMMEDIATE`, so it
+//!   holds the file's write lock before it counts, and another process
+//!   writing the same file waits for it to commit.
 //! - PostgreSQL: the transaction first locks the account's row
 //!   (`SELECT … FOR UPDATE`), so concurrent starts of one account, on any
 //!   number of nodes, queue on that lock; each statement after it runs in
@@ -21,141 +21,144 @@
 //! clock runs behind cannot renew a lease another node already counted as
 //! lapsed, a start first ends the account's lapsed streams durably; a
 //! heartbeat only extends a stream that has not ended.
+//!
+//! The statements and the decisions between them are shared; only how they
+//! reach the database differs (sqlx, or rusqlite in-process on SQLite).
+
+use std::sync::LazyLock;
 
 use async_trait::async_trait;
-use sqlx::Row;
+use rusqlite::Connection;
 
+use super::direct;
 use super::rows::*;
 use super::SqlStore;
 use crate::domain::*;
 use crate::store::*;
 
-#[async_trait]
-impl StreamStore for SqlStore {
-    async fn start_stream(&self, new: &NewStream, plans: &Plans) -> StoreResult<StartOutcome> {
-        let mut tx = self.begin().await?;
-        let account = new.account_id.to_string();
-        let session = new.session_id.to_string();
-        let lock = self.dialect.for_update();
-        // Round trips to the database are most of an admission's cost (on
-        // SQLite each statement is a hop to its worker thread), so the checks
-        // are folded into as few statements as the locking allows.
-        let row = sqlx::query(&format!(
-            "SELECT a.plan, CASE WHEN EXISTS (SELECT 1 FROM sessions s WHERE s.id = $2 \
-             AND s.account_id = $1 AND s.revoked_at IS NULL) THEN 1 ELSE 0 END AS signed_in, \
-             (SELECT s.profile_id FROM sessions s WHERE s.id = $2 AND s.account_id = $1) AS profile_id \
-             FROM accounts a WHERE a.id = $1{lock}"
-        ))
-        .bind(&account)
-        .bind(&session)
-        .fetch_one(&mut *tx)
-        .await
-        .map_err(classify)?;
-        let plan: String = row.try_get("plan").map_err(classify)?;
-        let signed_in: i64 = row.try_get("signed_in").map_err(classify)?;
-        if signed_in == 0 {
-            return Ok(StartOutcome::SessionEnded);
-        }
-        let mut current = profile_id(&row, "profile_id")?;
-        if self.dialect == super::Dialect::Postgres {
-            // Locks the device's session so a sign-out waits until this start
-            // commits (and then ends the new stream); re-checked under the
-            // lock, in case a sign-out or a profile lock committed since the
-            // statement above.
-            let still = sqlx::query(&format!(
-                "SELECT profile_id FROM sessions WHERE id = $1 AND revoked_at IS NULL{lock}"
-            ))
-            .bind(&session)
-            .fetch_optional(&mut *tx)
-            .await
-            .map_err(classify)?;
-            let Some(still) = still else {
-                return Ok(StartOutcome::SessionEnded);
-            };
-            current = profile_id(&still, "profile_id")?;
-        }
-        // The profile is judged here, under the account's lock, never from a
-        // node's cache: a profile locked a moment ago admits nothing.
-        let profile = match (new.profile_id, current) {
-            (None, None) => return Ok(StartOutcome::ProfileRequired),
-            (None, Some(current)) => current,
-            (Some(asked), Some(current)) if asked == current => current,
-            (Some(asked), _) => {
-                let locked: Option<i64> = sqlx::query_scalar(
-                    "SELECT CASE WHEN pin_hash IS NULL THEN 0 ELSE 1 END FROM profiles \
-                     WHERE id = $1 AND account_id = $2",
-                )
-                .bind(asked.to_string())
-                .bind(&account)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(classify)?;
-                match locked {
-                    None => return Ok(StartOutcome::UnknownProfile),
-                    Some(0) => asked,
-                    Some(_) => return Ok(StartOutcome::PinRequired),
-                }
-            }
-        };
-        // One statement decides and, on refusal, says who holds the slots. A
-        // stop takes no account lock, so on PostgreSQL a second statement
-        // could miss a stream the count included and list fewer than the limit.
-        // The device's own stream does not count: the new one replaces it.
-        let live = live_streams_in(&mut tx, new.account_id, new.now).await?;
-        let limit = plans.limits(&plan).max_streams;
-        let others = live
-            .iter()
-            .filter(|s| s.stream.session_id != new.session_id)
-            .count();
-        if others >= limit as usize {
-            tx.rollback().await.map_err(classify)?;
-            return Ok(StartOutcome::Full {
-                limit,
-                active: live,
-            });
-        }
-        // Ends, in one statement, the device's own stream (replaced) and the
-        // account's lapsed ones, durably, so no heartbeat can renew them.
-        let ended = sqlx::query(
-            "UPDATE streams SET \
-             ended_at = CASE WHEN session_id = $2 AND lease_expires_at > $3 THEN $3 ELSE lease_expires_at END, \
-             end_reason = CASE WHEN session_id = $2 AND lease_expires_at > $3 THEN 'replaced' ELSE 'lease_expired' END \
-             WHERE account_id = $1 AND ended_at IS NULL AND (session_id = $2 OR lease_expires_at <= $3) \
-             RETURNING id, session_id, account_id, end_reason",
-        )
-        .bind(&account)
-        .bind(&session)
-        .bind(new.now)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(classify)?;
-        let mut replaced = None;
-        let mut expired = Vec::new();
-        for row in &ended {
-            let reason: String = row.try_get("end_reason").map_err(classify)?;
-            let reason = reason.parse().map_err(|_| corrupt("end_reason"))?;
-            let stream = ended_from_row(row, reason)?;
-            match reason {
-                StreamEndReason::Replaced => replaced = Some(stream),
-                _ => expired.push(stream),
-            }
-        }
-        sqlx::query(
-            "INSERT INTO streams (id, account_id, session_id, title, profile_id, started_at, lease_expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(new.id.to_string())
-        .bind(&account)
-        .bind(&session)
-        .bind(new.title.as_str())
-        .bind(profile.to_string())
-        .bind(new.now)
-        .bind(new.now + new.lease_ms)
-        .execute(&mut *tx)
-        .await
-        .map_err(classify)?;
-        tx.commit().await.map_err(classify)?;
-        let stream = StreamRecord {
+/// The account's plan, whether the device is still signed in, and the
+/// profile it is on, in one statement: round trips are most of an
+/// admission's cost.
+const ADMISSION: &str = "SELECT a.plan, CASE WHEN EXISTS (SELECT 1 FROM sessions s \
+     WHERE s.id = $2 AND s.account_id = $1 AND s.revoked_at IS NULL) THEN 1 ELSE 0 END AS signed_in, \
+     (SELECT s.profile_id FROM sessions s WHERE s.id = $2 AND s.account_id = $1) AS profile_id \
+     FROM accounts a WHERE a.id = $1";
+
+/// Whether a profile of the account has a PIN.
+const PROFILE_LOCKED: &str = "SELECT CASE WHEN pin_hash IS NULL THEN 0 ELSE 1 END AS locked \
+     FROM profiles WHERE id = $1 AND account_id = $2";
+
+/// Streams of the account that count against its plan at `$2`, oldest first.
+static LIVE_STREAMS: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT {STREAM_COLUMNS}, se.device_name, se.device_type, p.name AS profile_name \
+         FROM streams s JOIN sessions se ON se.id = s.session_id \
+         LEFT JOIN profiles p ON p.id = s.profile_id \
+         WHERE s.account_id = $1 AND s.ended_at IS NULL AND s.lease_expires_at > $2 \
+         ORDER BY s.started_at, s.id"
+    )
+});
+
+/// Ends, in one statement, the device's own stream (replaced) and the
+/// account's lapsed ones, durably, so no heartbeat can renew them.
+const END_REPLACED_AND_LAPSED: &str = "UPDATE streams SET \
+     ended_at = CASE WHEN session_id = $2 AND lease_expires_at > $3 THEN $3 ELSE lease_expires_at END, \
+     end_reason = CASE WHEN session_id = $2 AND lease_expires_at > $3 THEN 'replaced' ELSE 'lease_expired' END \
+     WHERE account_id = $1 AND ended_at IS NULL AND (session_id = $2 OR lease_expires_at <= $3) \
+     RETURNING id, session_id, account_id, end_reason";
+
+const INSERT_STREAM: &str = "INSERT INTO streams \
+     (id, account_id, session_id, title, profile_id, started_at, lease_expires_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+/// Extends a live stream's lease: a heartbeat's one statement in the common case.
+static EXTEND_LEASE: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "UPDATE streams SET lease_expires_at = $1 \
+         WHERE id = $2 AND session_id = $3 AND ended_at IS NULL AND lease_expires_at > $4 \
+         RETURNING {STREAM_COLUMNS_BARE}"
+    )
+});
+
+static FIND_STREAM: LazyLock<String> = LazyLock::new(|| {
+    format!("SELECT {STREAM_COLUMNS} FROM streams s WHERE s.id = $1 AND s.session_id = $2")
+});
+
+/// Marks a stream whose lease lapsed as ended at its expiry.
+const END_LAPSED: &str = "UPDATE streams SET ended_at = lease_expires_at, \
+     end_reason = 'lease_expired' WHERE id = $1 AND ended_at IS NULL";
+
+/// Stops a live stream of the account. Conditional, so a stop racing a
+/// sign-out, a replacement or another stop neither rewrites how the stream
+/// ended nor tells the device twice.
+const STOP: &str = "UPDATE streams SET ended_at = $1, \
+     end_reason = CASE WHEN session_id = $2 THEN 'stopped' ELSE 'remote' END \
+     WHERE id = $3 AND account_id = $4 AND ended_at IS NULL AND lease_expires_at > $1 \
+     RETURNING id, session_id, account_id, end_reason";
+
+const STREAM_EXISTS: &str = "SELECT 1 AS found FROM streams WHERE id = $1 AND account_id = $2";
+
+const EXPIRE_LEASES: &str = "UPDATE streams SET ended_at = lease_expires_at, \
+     end_reason = 'lease_expired' WHERE ended_at IS NULL AND lease_expires_at <= $1 \
+     RETURNING id, session_id, account_id";
+
+/// How the profile a start plays on is settled.
+enum ProfileStep {
+    Use(ProfileId),
+    /// Another profile than the device's was asked for: it must be the
+    /// account's, and unlocked.
+    Check(ProfileId),
+    Refuse(StartOutcome),
+}
+
+/// The profile is judged under the account's lock, never from a node's
+/// cache: a profile locked a moment ago admits nothing.
+fn profile_step(asked: Option<ProfileId>, current: Option<ProfileId>) -> ProfileStep {
+    match (asked, current) {
+        (None, None) => ProfileStep::Refuse(StartOutcome::ProfileRequired),
+        (None, Some(current)) => ProfileStep::Use(current),
+        (Some(asked), Some(current)) if asked == current => ProfileStep::Use(current),
+        (Some(asked), _) => ProfileStep::Check(asked),
+    }
+}
+
+/// Why [`ProfileStep::Check`] refuses, if it does, given `PROFILE_LOCKED`'s answer.
+fn profile_refusal(locked: Option<i64>) -> Option<StartOutcome> {
+    match locked {
+        None => Some(StartOutcome::UnknownProfile),
+        Some(0) => None,
+        Some(_) => Some(StartOutcome::PinRequired),
+    }
+}
+
+/// The refusal when every slot is taken. The device's own stream does not
+/// count: the new one replaces it. The same statement that counted lists who
+/// holds the slots (a stop takes no account lock, so on PostgreSQL a second
+/// statement could miss a stream the count included).
+fn refusal(
+    new: &NewStream,
+    live: Vec<ActiveStream>,
+    plans: &Plans,
+    plan: &str,
+) -> Option<StartOutcome> {
+    let limit = plans.limits(plan).max_streams;
+    let others = live
+        .iter()
+        .filter(|s| s.stream.session_id != new.session_id)
+        .count();
+    (others >= limit as usize).then_some(StartOutcome::Full {
+        limit,
+        active: live,
+    })
+}
+
+/// The admitted start, with the streams `END_REPLACED_AND_LAPSED` ended.
+fn started(new: &NewStream, profile: ProfileId, ended: Vec<EndedStream>) -> StartOutcome {
+    let (replaced, expired): (Vec<_>, Vec<_>) = ended
+        .into_iter()
+        .partition(|e| e.reason == StreamEndReason::Replaced);
+    StartOutcome::Started {
+        stream: StreamRecord {
             id: new.id,
             account_id: new.account_id,
             session_id: new.session_id,
@@ -164,12 +167,37 @@ impl StreamStore for SqlStore {
             started_at: new.now,
             lease_expires_at: new.now + new.lease_ms,
             ended: None,
-        };
-        Ok(StartOutcome::Started {
-            stream,
-            replaced,
-            expired,
-        })
+        },
+        replaced: replaced.into_iter().next(),
+        expired,
+    }
+}
+
+/// A row of `END_REPLACED_AND_LAPSED` or `STOP`.
+fn ended_with_reason(row: &impl Columns) -> StoreResult<EndedStream> {
+    ended_from_row(row, end_reason(row)?)
+}
+
+fn lapsed(stream: &StreamRecord) -> EndedStream {
+    EndedStream {
+        stream_id: stream.id,
+        session_id: stream.session_id,
+        account_id: stream.account_id,
+        reason: StreamEndReason::LeaseExpired,
+    }
+}
+
+#[async_trait]
+impl StreamStore for SqlStore {
+    async fn start_stream(&self, new: &NewStream, plans: &Plans) -> StoreResult<StartOutcome> {
+        match &self.direct {
+            Some(d) => {
+                let (new, plans) = (new.clone(), plans.clone());
+                d.write(move |conn| start_in_process(conn, &new, &plans))
+                    .await
+            }
+            None => self.start_locking_rows(new, plans).await,
+        }
     }
 
     async fn heartbeat(
@@ -179,31 +207,29 @@ impl StreamStore for SqlStore {
         now: Millis,
         lease_ms: Millis,
     ) -> StoreResult<HeartbeatOutcome> {
-        // One statement in the common case (a live stream's lease extended).
-        let extended = sqlx::query(&format!(
-            "UPDATE streams SET lease_expires_at = $1 \
-             WHERE id = $2 AND session_id = $3 AND ended_at IS NULL AND lease_expires_at > $4 \
-             RETURNING {STREAM_COLUMNS_BARE}"
-        ))
-        .bind(now + lease_ms)
-        .bind(id.to_string())
-        .bind(session.to_string())
-        .bind(now)
-        .fetch_optional(&self.writer)
-        .await
-        .map_err(classify)?;
+        if let Some(d) = &self.direct {
+            return d
+                .write(move |conn| heartbeat_in_process(conn, session, id, now, lease_ms))
+                .await;
+        }
+        let extended = sqlx::query(&EXTEND_LEASE)
+            .bind(now + lease_ms)
+            .bind(id.to_string())
+            .bind(session.to_string())
+            .bind(now)
+            .fetch_optional(&self.writer)
+            .await
+            .map_err(classify)?;
         if let Some(row) = extended {
             return Ok(HeartbeatOutcome::Extended(stream_from_row(&row)?));
         }
         let mut tx = self.begin().await?;
-        let found = sqlx::query(&format!(
-            "SELECT {STREAM_COLUMNS} FROM streams s WHERE s.id = $1 AND s.session_id = $2"
-        ))
-        .bind(id.to_string())
-        .bind(session.to_string())
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(classify)?;
+        let found = sqlx::query(&FIND_STREAM)
+            .bind(id.to_string())
+            .bind(session.to_string())
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(classify)?;
         let Some(row) = found else {
             return Ok(HeartbeatOutcome::NotFound);
         };
@@ -215,11 +241,15 @@ impl StreamStore for SqlStore {
             });
         }
         // The lease lapsed before this heartbeat: the slot was already free.
-        let ended = end_lapsed(&mut tx, &stream).await?;
+        let done = sqlx::query(END_LAPSED)
+            .bind(stream.id.to_string())
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
         tx.commit().await.map_err(classify)?;
         Ok(HeartbeatOutcome::Ended {
             reason: StreamEndReason::LeaseExpired,
-            expired_now: ended,
+            expired_now: (done.rows_affected() == 1).then(|| lapsed(&stream)),
         })
     }
 
@@ -230,36 +260,30 @@ impl StreamStore for SqlStore {
         by: SessionId,
         now: Millis,
     ) -> StoreResult<StopOutcome> {
-        // One statement in the common case. Conditional, so a stop racing a
-        // sign-out, a replacement or another stop neither rewrites how the
-        // stream ended nor tells the device twice.
-        let stopped = sqlx::query(
-            "UPDATE streams SET ended_at = $1, \
-             end_reason = CASE WHEN session_id = $2 THEN 'stopped' ELSE 'remote' END \
-             WHERE id = $3 AND account_id = $4 AND ended_at IS NULL AND lease_expires_at > $1 \
-             RETURNING id, session_id, account_id, end_reason",
-        )
-        .bind(now)
-        .bind(by.to_string())
-        .bind(id.to_string())
-        .bind(account.to_string())
-        .fetch_optional(&self.writer)
-        .await
-        .map_err(classify)?;
+        if let Some(d) = &self.direct {
+            return d
+                .write(move |conn| stop_in_process(conn, account, id, by, now))
+                .await;
+        }
+        let stopped = sqlx::query(STOP)
+            .bind(now)
+            .bind(by.to_string())
+            .bind(id.to_string())
+            .bind(account.to_string())
+            .fetch_optional(&self.writer)
+            .await
+            .map_err(classify)?;
         if let Some(row) = stopped {
-            let reason: String = row.try_get("end_reason").map_err(classify)?;
-            let reason = reason.parse().map_err(|_| corrupt("end_reason"))?;
-            return Ok(StopOutcome::Stopped(ended_from_row(&row, reason)?));
+            return Ok(StopOutcome::Stopped(ended_with_reason(&row)?));
         }
         // Not live: ended already (or lapsed, which the reaper records), or
         // not this account's at all.
-        let exists: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM streams WHERE id = $1 AND account_id = $2")
-                .bind(id.to_string())
-                .bind(account.to_string())
-                .fetch_optional(&self.reader)
-                .await
-                .map_err(classify)?;
+        let exists = sqlx::query(STREAM_EXISTS)
+            .bind(id.to_string())
+            .bind(account.to_string())
+            .fetch_optional(&self.reader)
+            .await
+            .map_err(classify)?;
         Ok(match exists {
             Some(_) => StopOutcome::AlreadyEnded,
             None => StopOutcome::NotFound,
@@ -276,55 +300,246 @@ impl StreamStore for SqlStore {
     }
 
     async fn expire_leases(&self, now: Millis) -> StoreResult<Vec<EndedStream>> {
-        let rows = sqlx::query(
-            "UPDATE streams SET ended_at = lease_expires_at, end_reason = 'lease_expired' \
-             WHERE ended_at IS NULL AND lease_expires_at <= $1 RETURNING id, session_id, account_id",
-        )
-        .bind(now)
-        .fetch_all(&self.writer)
-        .await
-        .map_err(classify)?;
-        rows.iter()
+        if let Some(d) = &self.direct {
+            return d
+                .write(move |conn| {
+                    direct::fetch_all(conn, EXPIRE_LEASES, &[&now], |row| {
+                        ended_from_row(row, StreamEndReason::LeaseExpired)
+                    })
+                })
+                .await;
+        }
+        sqlx::query(EXPIRE_LEASES)
+            .bind(now)
+            .fetch_all(&self.writer)
+            .await
+            .map_err(classify)?
+            .iter()
             .map(|row| ended_from_row(row, StreamEndReason::LeaseExpired))
             .collect()
     }
 }
 
-/// A stream ended by a statement that returned `id, session_id, account_id`.
-pub(super) fn ended_from_row(
-    row: &sqlx::any::AnyRow,
-    reason: StreamEndReason,
-) -> StoreResult<EndedStream> {
-    let text = |c: &str| -> StoreResult<String> { row.try_get(c).map_err(classify) };
-    Ok(EndedStream {
-        stream_id: text("id")?.parse().map_err(|_| corrupt("stream id"))?,
-        session_id: text("session_id")?
-            .parse()
-            .map_err(|_| corrupt("session id"))?,
-        account_id: text("account_id")?
-            .parse()
-            .map_err(|_| corrupt("account id"))?,
-        reason,
+impl SqlStore {
+    /// A start on PostgreSQL: the account's and the session's rows locked.
+    async fn start_locking_rows(
+        &self,
+        new: &NewStream,
+        plans: &Plans,
+    ) -> StoreResult<StartOutcome> {
+        let mut tx = self.begin().await?;
+        let account = new.account_id.to_string();
+        let session = new.session_id.to_string();
+        let lock = self.dialect.for_update();
+        let row = sqlx::query(&format!("{ADMISSION}{lock}"))
+            .bind(&account)
+            .bind(&session)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(classify)?;
+        if row.int("signed_in")? == 0 {
+            return Ok(StartOutcome::SessionEnded);
+        }
+        let plan = row.text("plan")?;
+        // Locks the device's session so a sign-out waits until this start
+        // commits (and then ends the new stream); re-checked under the lock,
+        // in case a sign-out or a profile lock committed since the statement
+        // above.
+        let still = sqlx::query(&format!(
+            "SELECT profile_id FROM sessions WHERE id = $1 AND revoked_at IS NULL{lock}"
+        ))
+        .bind(&session)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(classify)?;
+        let Some(still) = still else {
+            return Ok(StartOutcome::SessionEnded);
+        };
+        let profile = match profile_step(new.profile_id, profile_id(&still, "profile_id")?) {
+            ProfileStep::Use(profile) => profile,
+            ProfileStep::Refuse(outcome) => return Ok(outcome),
+            ProfileStep::Check(asked) => {
+                let locked = sqlx::query(PROFILE_LOCKED)
+                    .bind(asked.to_string())
+                    .bind(&account)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(classify)?
+                    .map(|row| row.int("locked"))
+                    .transpose()?;
+                if let Some(refusal) = profile_refusal(locked) {
+                    return Ok(refusal);
+                }
+                asked
+            }
+        };
+        let live = live_streams_in(&mut tx, new.account_id, new.now).await?;
+        if let Some(full) = refusal(new, live, plans, &plan) {
+            tx.rollback().await.map_err(classify)?;
+            return Ok(full);
+        }
+        let ended = sqlx::query(END_REPLACED_AND_LAPSED)
+            .bind(&account)
+            .bind(&session)
+            .bind(new.now)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(classify)?
+            .iter()
+            .map(ended_with_reason)
+            .collect::<StoreResult<Vec<_>>>()?;
+        sqlx::query(INSERT_STREAM)
+            .bind(new.id.to_string())
+            .bind(&account)
+            .bind(&session)
+            .bind(new.title.as_str())
+            .bind(profile.to_string())
+            .bind(new.now)
+            .bind(new.now + new.lease_ms)
+            .execute(&mut *tx)
+            .await
+            .map_err(classify)?;
+        tx.commit().await.map_err(classify)?;
+        Ok(started(new, profile, ended))
+    }
+}
+
+async fn live_streams_in(
+    conn: &mut sqlx::AnyConnection,
+    account: AccountId,
+    now: Millis,
+) -> StoreResult<Vec<ActiveStream>> {
+    sqlx::query(&LIVE_STREAMS)
+        .bind(account.to_string())
+        .bind(now)
+        .fetch_all(conn)
+        .await
+        .map_err(classify)?
+        .iter()
+        .map(active_from_row)
+        .collect()
+}
+
+/// A start on SQLite, inside the writer's `IMMEDIATE` transaction.
+fn start_in_process(
+    conn: &Connection,
+    new: &NewStream,
+    plans: &Plans,
+) -> StoreResult<StartOutcome> {
+    let account = new.account_id.to_string();
+    let session = new.session_id.to_string();
+    let Some((plan, signed_in, current)) =
+        direct::fetch_optional(conn, ADMISSION, &[&account, &session], |row| {
+            Ok((
+                row.text("plan")?,
+                row.int("signed_in")?,
+                profile_id(row, "profile_id")?,
+            ))
+        })?
+    else {
+        return Err(corrupt("a signed-in session's account is missing"));
+    };
+    if signed_in == 0 {
+        return Ok(StartOutcome::SessionEnded);
+    }
+    let profile = match profile_step(new.profile_id, current) {
+        ProfileStep::Use(profile) => profile,
+        ProfileStep::Refuse(outcome) => return Ok(outcome),
+        ProfileStep::Check(asked) => {
+            let locked = direct::fetch_optional(
+                conn,
+                PROFILE_LOCKED,
+                &[&asked.to_string(), &account],
+                |row| row.int("locked"),
+            )?;
+            if let Some(refusal) = profile_refusal(locked) {
+                return Ok(refusal);
+            }
+            asked
+        }
+    };
+    let live = direct::fetch_all(conn, &LIVE_STREAMS, &[&account, &new.now], |row| {
+        active_from_row(row)
+    })?;
+    if let Some(full) = refusal(new, live, plans, &plan) {
+        return Ok(full);
+    }
+    let ended = direct::fetch_all(
+        conn,
+        END_REPLACED_AND_LAPSED,
+        &[&account, &session, &new.now],
+        |row| ended_with_reason(row),
+    )?;
+    direct::execute(
+        conn,
+        INSERT_STREAM,
+        &[
+            &new.id.to_string(),
+            &account,
+            &session,
+            &new.title.as_str(),
+            &profile.to_string(),
+            &new.now,
+            &(new.now + new.lease_ms),
+        ],
+    )?;
+    Ok(started(new, profile, ended))
+}
+
+fn heartbeat_in_process(
+    conn: &Connection,
+    session: SessionId,
+    id: StreamId,
+    now: Millis,
+    lease_ms: Millis,
+) -> StoreResult<HeartbeatOutcome> {
+    let (id, session) = (id.to_string(), session.to_string());
+    let extended = direct::fetch_optional(
+        conn,
+        &EXTEND_LEASE,
+        &[&(now + lease_ms), &id, &session, &now],
+        |row| stream_from_row(row),
+    )?;
+    if let Some(stream) = extended {
+        return Ok(HeartbeatOutcome::Extended(stream));
+    }
+    let Some(stream) = direct::fetch_optional(conn, &FIND_STREAM, &[&id, &session], |row| {
+        stream_from_row(row)
+    })?
+    else {
+        return Ok(HeartbeatOutcome::NotFound);
+    };
+    if let Some((reason, _)) = stream.ended {
+        return Ok(HeartbeatOutcome::Ended {
+            reason,
+            expired_now: None,
+        });
+    }
+    let done = direct::execute(conn, END_LAPSED, &[&id])?;
+    Ok(HeartbeatOutcome::Ended {
+        reason: StreamEndReason::LeaseExpired,
+        expired_now: (done == 1).then(|| lapsed(&stream)),
     })
 }
 
-/// Marks a stream whose lease lapsed as ended at its expiry.
-async fn end_lapsed(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    stream: &StreamRecord,
-) -> StoreResult<Option<EndedStream>> {
-    let done = sqlx::query(
-        "UPDATE streams SET ended_at = lease_expires_at, end_reason = 'lease_expired' \
-         WHERE id = $1 AND ended_at IS NULL",
-    )
-    .bind(stream.id.to_string())
-    .execute(&mut **tx)
-    .await
-    .map_err(classify)?;
-    Ok((done.rows_affected() == 1).then_some(EndedStream {
-        stream_id: stream.id,
-        session_id: stream.session_id,
-        account_id: stream.account_id,
-        reason: StreamEndReason::LeaseExpired,
-    }))
+fn stop_in_process(
+    conn: &Connection,
+    account: AccountId,
+    id: StreamId,
+    by: SessionId,
+    now: Millis,
+) -> StoreResult<StopOutcome> {
+    let (account, id) = (account.to_string(), id.to_string());
+    let stopped =
+        direct::fetch_optional(conn, STOP, &[&now, &by.to_string(), &id, &account], |row| {
+            ended_with_reason(row)
+        })?;
+    if let Some(ended) = stopped {
+        return Ok(StopOutcome::Stopped(ended));
+    }
+    let exists = direct::fetch_optional(conn, STREAM_EXISTS, &[&id, &account], |_| Ok(()))?;
+    Ok(match exists {
+        Some(()) => StopOutcome::AlreadyEnded,
+        None => StopOutcome::NotFound,
+    })
 }
