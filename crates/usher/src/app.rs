@@ -83,6 +83,13 @@ impl App {
         let background = spawn_background(&usher, &shutdown);
         tracing::info!(%address, store = %usher.store.describe(), bus = %usher.bus.describe(), "usher is listening");
         let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+        // No Nagle delay: a small live-channel frame (`signed_out`) written
+        // right after another one must not wait for the device's ACK.
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "could not set TCP_NODELAY");
+            }
+        });
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown.clone().cancelled_owned())
             .await?;
