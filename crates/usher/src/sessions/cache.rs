@@ -139,7 +139,9 @@ pub enum Lookup {
 }
 
 pub struct SessionCache {
-    slots: DashMap<SessionId, Slot>,
+    /// foldhash rather than SipHash: every authenticated request looks a
+    /// session up here, and its ids are the server's own random UUIDs.
+    slots: DashMap<SessionId, Slot, foldhash::quality::RandomState>,
     dirty: Mutex<Vec<Arc<CachedSession>>>,
     resolution: Millis,
 }
@@ -149,7 +151,7 @@ impl SessionCache {
     /// ms (sooner when its address changes).
     pub fn new(resolution: Millis) -> Self {
         Self {
-            slots: DashMap::new(),
+            slots: DashMap::default(),
             dirty: Mutex::default(),
             resolution,
         }
