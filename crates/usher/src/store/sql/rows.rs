@@ -46,6 +46,12 @@ pub(super) trait Columns {
     fn opt_text(&self, col: &str) -> StoreResult<Option<String>>;
     fn int(&self, col: &str) -> StoreResult<i64>;
     fn opt_int(&self, col: &str) -> StoreResult<Option<i64>>;
+
+    /// A text column parsed (an id, a reason); a value that does not parse
+    /// is a corrupt row.
+    fn parsed<T: FromStr>(&self, col: &str) -> StoreResult<T> {
+        self.text(col)?.parse().map_err(|_| corrupt(col))
+    }
 }
 
 impl Columns for AnyRow {
@@ -169,15 +175,9 @@ pub(super) fn account_from_row(row: &AnyRow) -> StoreResult<AccountRecord> {
 pub(super) fn revoked_from_row(row: &impl Columns) -> StoreResult<RevokedSession> {
     Ok(RevokedSession {
         seq: row.int("seq")?,
-        session_id: row
-            .text("session_id")?
-            .parse()
-            .map_err(|_| corrupt("session id"))?,
-        account_id: row
-            .text("account_id")?
-            .parse()
-            .map_err(|_| corrupt("account id"))?,
-        reason: row.text("reason")?.parse().map_err(|_| corrupt("reason"))?,
+        session_id: row.parsed("session_id")?,
+        account_id: row.parsed("account_id")?,
+        reason: row.parsed("reason")?,
         at: row.int("at")?,
         ended_stream: row.opt_text("ended_stream")?.and_then(|s| s.parse().ok()),
         device: None,
@@ -196,15 +196,9 @@ pub(super) fn stream_from_row(row: &impl Columns) -> StoreResult<StreamRecord> {
         Some(at) => Some((end_reason(row)?, at)),
     };
     Ok(StreamRecord {
-        id: row.text("id")?.parse().map_err(|_| corrupt("stream id"))?,
-        account_id: row
-            .text("account_id")?
-            .parse()
-            .map_err(|_| corrupt("account id"))?,
-        session_id: row
-            .text("session_id")?
-            .parse()
-            .map_err(|_| corrupt("session id"))?,
+        id: row.parsed("id")?,
+        account_id: row.parsed("account_id")?,
+        session_id: row.parsed("session_id")?,
         title: row.text("title")?,
         profile_id: profile_id(row, "profile_id")?,
         started_at: row.int("started_at")?,
@@ -215,9 +209,7 @@ pub(super) fn stream_from_row(row: &impl Columns) -> StoreResult<StreamRecord> {
 
 /// The `end_reason` column.
 pub(super) fn end_reason(row: &impl Columns) -> StoreResult<StreamEndReason> {
-    row.text("end_reason")?
-        .parse()
-        .map_err(|_| corrupt("end_reason"))
+    row.parsed("end_reason")
 }
 
 /// A stream ended by a statement that returned `id, session_id, account_id`.
@@ -226,15 +218,9 @@ pub(super) fn ended_from_row(
     reason: StreamEndReason,
 ) -> StoreResult<EndedStream> {
     Ok(EndedStream {
-        stream_id: row.text("id")?.parse().map_err(|_| corrupt("stream id"))?,
-        session_id: row
-            .text("session_id")?
-            .parse()
-            .map_err(|_| corrupt("session id"))?,
-        account_id: row
-            .text("account_id")?
-            .parse()
-            .map_err(|_| corrupt("account id"))?,
+        stream_id: row.parsed("id")?,
+        session_id: row.parsed("session_id")?,
+        account_id: row.parsed("account_id")?,
         reason,
     })
 }
@@ -333,7 +319,7 @@ pub(super) async fn revoke_all_in(
         .map_err(classify)?;
     let mut revoked = Vec::with_capacity(ids.len());
     for row in ids {
-        let id = row.text("id")?.parse().map_err(|_| corrupt("session id"))?;
+        let id = row.parsed("id")?;
         revoked.extend(revoke_in(tx, account, id, reason, now).await?);
     }
     Ok(revoked)
@@ -383,7 +369,7 @@ pub(super) fn revoke_all_in_process(
         conn,
         ACTIVE_SESSION_IDS,
         &[&account.to_string(), &keep],
-        |row| row.text("id")?.parse().map_err(|_| corrupt("session id")),
+        |row| row.parsed("id"),
     )?;
     let mut revoked = Vec::with_capacity(ids.len());
     for id in ids {
