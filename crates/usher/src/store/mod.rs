@@ -13,6 +13,7 @@ use crate::domain::{
 };
 
 pub mod activity;
+pub(crate) mod decide;
 pub mod sql;
 
 pub use activity::{

@@ -6,6 +6,7 @@ use sqlx::Row;
 use super::rows::*;
 use super::{direct, SqlStore};
 use crate::domain::*;
+use crate::store::decide::device_cap_reached;
 use crate::store::*;
 
 /// Activity updates per write transaction.
@@ -33,7 +34,7 @@ impl SessionStore for SqlStore {
         .fetch_one(&mut *tx)
         .await
         .map_err(classify)?;
-        if let Some(limit) = plans.limits(&plan).max_devices {
+        if plans.limits(&plan).max_devices.is_some() {
             let devices = sqlx::query(&format!(
                 "SELECT {SESSION_COLUMNS} FROM sessions WHERE account_id = $1 AND revoked_at IS NULL \
                  ORDER BY created_at, id"
@@ -42,7 +43,7 @@ impl SessionStore for SqlStore {
             .fetch_all(&mut *tx)
             .await
             .map_err(classify)?;
-            if devices.len() >= limit as usize {
+            if let Some(limit) = device_cap_reached(plans, &plan, devices.len()) {
                 let devices = devices
                     .iter()
                     .map(session_from_row)

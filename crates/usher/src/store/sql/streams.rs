@@ -34,6 +34,7 @@ use super::direct;
 use super::rows::*;
 use super::SqlStore;
 use crate::domain::*;
+use crate::store::decide::{lapsed, profile_refusal, profile_step, refusal, started, ProfileStep};
 use crate::store::*;
 
 /// The account's plan, whether the device is still signed in, and the
@@ -102,89 +103,9 @@ const EXPIRE_LEASES: &str = "UPDATE streams SET ended_at = lease_expires_at, \
      end_reason = 'lease_expired' WHERE ended_at IS NULL AND lease_expires_at <= $1 \
      RETURNING id, session_id, account_id";
 
-/// How the profile a start plays on is settled.
-enum ProfileStep {
-    Use(ProfileId),
-    /// Another profile than the device's was asked for: it must be the
-    /// account's, and unlocked.
-    Check(ProfileId),
-    Refuse(StartOutcome),
-}
-
-/// The profile is judged under the account's lock, never from a node's
-/// cache: a profile locked a moment ago admits nothing.
-fn profile_step(asked: Option<ProfileId>, current: Option<ProfileId>) -> ProfileStep {
-    match (asked, current) {
-        (None, None) => ProfileStep::Refuse(StartOutcome::ProfileRequired),
-        (None, Some(current)) => ProfileStep::Use(current),
-        (Some(asked), Some(current)) if asked == current => ProfileStep::Use(current),
-        (Some(asked), _) => ProfileStep::Check(asked),
-    }
-}
-
-/// Why [`ProfileStep::Check`] refuses, if it does, given `PROFILE_LOCKED`'s answer.
-fn profile_refusal(locked: Option<i64>) -> Option<StartOutcome> {
-    match locked {
-        None => Some(StartOutcome::UnknownProfile),
-        Some(0) => None,
-        Some(_) => Some(StartOutcome::PinRequired),
-    }
-}
-
-/// The refusal when every slot is taken. The device's own stream does not
-/// count: the new one replaces it. The same statement that counted lists who
-/// holds the slots (a stop takes no account lock, so on PostgreSQL a second
-/// statement could miss a stream the count included).
-fn refusal(
-    new: &NewStream,
-    live: Vec<ActiveStream>,
-    plans: &Plans,
-    plan: &str,
-) -> Option<StartOutcome> {
-    let limit = plans.limits(plan).max_streams;
-    let others = live
-        .iter()
-        .filter(|s| s.stream.session_id != new.session_id)
-        .count();
-    (others >= limit as usize).then_some(StartOutcome::Full {
-        limit,
-        active: live,
-    })
-}
-
-/// The admitted start, with the streams `END_REPLACED_AND_LAPSED` ended.
-fn started(new: &NewStream, profile: ProfileId, ended: Vec<EndedStream>) -> StartOutcome {
-    let (replaced, expired): (Vec<_>, Vec<_>) = ended
-        .into_iter()
-        .partition(|e| e.reason == StreamEndReason::Replaced);
-    StartOutcome::Started {
-        stream: StreamRecord {
-            id: new.id,
-            account_id: new.account_id,
-            session_id: new.session_id,
-            title: new.title.as_str().to_owned(),
-            profile_id: Some(profile),
-            started_at: new.now,
-            lease_expires_at: new.now + new.lease_ms,
-            ended: None,
-        },
-        replaced: replaced.into_iter().next(),
-        expired,
-    }
-}
-
 /// A row of `END_REPLACED_AND_LAPSED` or `STOP`.
 fn ended_with_reason(row: &impl Columns) -> StoreResult<EndedStream> {
     ended_from_row(row, end_reason(row)?)
-}
-
-fn lapsed(stream: &StreamRecord) -> EndedStream {
-    EndedStream {
-        stream_id: stream.id,
-        session_id: stream.session_id,
-        account_id: stream.account_id,
-        reason: StreamEndReason::LeaseExpired,
-    }
 }
 
 #[async_trait]
@@ -365,7 +286,7 @@ impl SqlStore {
                     .fetch_optional(&mut *tx)
                     .await
                     .map_err(classify)?
-                    .map(|row| row.int("locked"))
+                    .map(|row| row.int("locked").map(|l| l != 0))
                     .transpose()?;
                 if let Some(refusal) = profile_refusal(locked) {
                     return Ok(refusal);
@@ -450,7 +371,7 @@ fn start_in_process(
                 conn,
                 PROFILE_LOCKED,
                 &[&asked.to_string(), &account],
-                |row| row.int("locked"),
+                |row| row.int("locked").map(|l| l != 0),
             )?;
             if let Some(refusal) = profile_refusal(locked) {
                 return Ok(refusal);
