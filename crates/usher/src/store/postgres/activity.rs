@@ -18,7 +18,11 @@ const INSERT_EVENTS: &str = concat!(
      $6::text[], $7::text[], $8::text[], $9::text[], $10::text[])"
 );
 
-const ALERT_COLUMNS: &str = "id, account_id, session_id, at, body";
+macro_rules! alert_columns {
+    () => {
+        "id, account_id, session_id, at, body"
+    };
+}
 
 async fn insert_events(conn: &mut PgConnection, events: &[ActivityRecord]) -> StoreResult<()> {
     fn column<T>(events: &[ActivityRecord], f: impl Fn(&ActivityRecord) -> T) -> Vec<T> {
@@ -177,9 +181,10 @@ impl ActivityStore for PgStore {
     }
 
     async fn open_alerts(&self, account: AccountId) -> StoreResult<Vec<AlertRecord>> {
-        sqlx::query(&format!(
-            "SELECT {ALERT_COLUMNS} FROM alerts \
-             WHERE account_id = $1 AND dismissed_at IS NULL ORDER BY id DESC LIMIT 20"
+        sqlx::query(concat!(
+            "SELECT ",
+            alert_columns!(),
+            " FROM alerts WHERE account_id = $1 AND dismissed_at IS NULL ORDER BY id DESC LIMIT 20"
         ))
         .bind(account.to_string())
         .fetch_all(&self.pool)
@@ -195,10 +200,10 @@ impl ActivityStore for PgStore {
         id: EventId,
         now: Millis,
     ) -> StoreResult<Option<AlertRecord>> {
-        sqlx::query(&format!(
+        sqlx::query(concat!(
             "UPDATE alerts SET dismissed_at = $1 \
-             WHERE id = $2 AND account_id = $3 AND dismissed_at IS NULL \
-             RETURNING {ALERT_COLUMNS}"
+             WHERE id = $2 AND account_id = $3 AND dismissed_at IS NULL RETURNING ",
+            alert_columns!()
         ))
         .bind(now)
         .bind(id.to_string())
