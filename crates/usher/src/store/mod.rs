@@ -1,6 +1,6 @@
 //! Storage behind small, domain-shaped traits. Every SQL dialect detail lives
-//! in the implementation module (`sql`); nothing above this module knows
-//! which database is in use.
+//! in an engine's module (`postgres`, `sql` for SQLite); nothing above this
+//! module knows which database is in use.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -14,6 +14,7 @@ use crate::domain::{
 
 pub mod activity;
 pub(crate) mod decide;
+pub mod postgres;
 pub mod sql;
 
 pub use activity::{
@@ -492,5 +493,8 @@ pub type SharedStore = Arc<dyn Store>;
 /// Opens the store named by `url` (`sqlite://PATH` or `postgres://…`) and
 /// brings its schema up to date.
 pub async fn open(url: &str) -> anyhow::Result<SharedStore> {
+    if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        return postgres::PgStore::open_shared(url).await;
+    }
     Ok(Arc::new(sql::SqlStore::open(url).await?))
 }

@@ -1,0 +1,89 @@
+//! Accounts, each created with its default profile.
+
+use async_trait::async_trait;
+
+use super::revocations::revoke_all;
+use super::rows::*;
+use super::PgStore;
+use crate::domain::*;
+use crate::store::*;
+
+#[async_trait]
+impl AccountStore for PgStore {
+    async fn create_account(&self, a: &AccountRecord) -> StoreResult<()> {
+        // An account always has its default profile: created together.
+        let mut tx = self.begin().await?;
+        sqlx::query(
+            "INSERT INTO accounts (id, email, password_hash, plan, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(a.id.to_string())
+        .bind(a.email.as_str())
+        .bind(&a.password_hash)
+        .bind(a.plan.as_str())
+        .bind(a.created_at)
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO profiles (id, account_id, name, pin_hash, is_default, created_at) \
+             VALUES ($1, $2, $3, NULL, 1, $4)",
+        )
+        .bind(ProfileId::new().to_string())
+        .bind(a.id.to_string())
+        .bind(ProfileName::first_for(&a.email).as_str())
+        .bind(a.created_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn account(&self, id: AccountId) -> StoreResult<Option<AccountRecord>> {
+        sqlx::query("SELECT * FROM accounts WHERE id = $1")
+            .bind(id.to_string())
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| account_from_row(&r))
+            .transpose()
+    }
+
+    async fn account_by_email(&self, email: &Email) -> StoreResult<Option<AccountRecord>> {
+        sqlx::query("SELECT * FROM accounts WHERE email = $1")
+            .bind(email.as_str())
+            .fetch_optional(&self.pool)
+            .await?
+            .map(|r| account_from_row(&r))
+            .transpose()
+    }
+
+    async fn set_plan(&self, id: AccountId, plan: &PlanName) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE accounts SET plan = $1 WHERE id = $2")
+            .bind(plan.as_str())
+            .bind(id.to_string())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn change_password(
+        &self,
+        id: AccountId,
+        new_hash: &str,
+        revoke: bool,
+        now: Millis,
+    ) -> StoreResult<Vec<RevokedSession>> {
+        let mut tx = self.begin_revoking().await?;
+        sqlx::query("UPDATE accounts SET password_hash = $1 WHERE id = $2")
+            .bind(new_hash)
+            .bind(id.to_string())
+            .execute(&mut *tx)
+            .await?;
+        let revoked = if revoke {
+            revoke_all(&mut tx, id, None, SignOutReason::PasswordChanged, now).await?
+        } else {
+            Vec::new()
+        };
+        tx.commit().await?;
+        Ok(revoked)
+    }
+}
