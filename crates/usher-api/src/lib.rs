@@ -13,6 +13,8 @@
 //! Answers write every member, `null` included, as the server does, and
 //! read leniently where a newer server might add something.
 
+#![warn(missing_docs)]
+
 mod accounts;
 mod activity;
 mod alerts;

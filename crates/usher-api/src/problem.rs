@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::wire_enum::wire_enum;
-use crate::{ActiveStream, LenientStreamEndReason};
+use crate::{ActiveStream, Device, LenientStreamEndReason};
 
 /// The `Content-Type` of every error answer.
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
@@ -194,6 +194,16 @@ impl Problem {
         Vec::<ActiveStream>::deserialize(self.get("active")?).ok()
     }
 
+    /// The `devices` member of `403 device_limit_reached`: the signed-in
+    /// devices, in the device-list shape, so one can be signed out. `None`
+    /// for other codes, or when the member is missing or malformed.
+    pub fn signed_in_devices(&self) -> Option<Vec<Device>> {
+        if self.code != ProblemCode::DeviceLimitReached.as_str() {
+            return None;
+        }
+        Vec::<Device>::deserialize(self.get("devices")?).ok()
+    }
+
     /// The `reason` of `410 stream_ended`; `None` for other codes.
     pub fn stream_end_reason(&self) -> Option<LenientStreamEndReason> {
         if self.code != ProblemCode::StreamEnded.as_str() {
@@ -260,6 +270,21 @@ mod tests {
         let active = problem.active_streams().expect("active streams");
         assert_eq!(active[0].device.name, "Bob TV");
         assert_eq!(problem.stream_end_reason(), None);
+    }
+
+    #[test]
+    fn device_limit_reached_lists_the_devices() {
+        let problem: Problem = assert_round_trip(
+            r#"{"code":"device_limit_reached","detail":"This plan allows 1 signed-in devices. Sign one out to sign in here.",
+                "devices":[{"app_version":null,"current":false,"ip":"127.0.0.1","last_active_at":"2026-12-01T07:04:42.465Z",
+                "location":null,"model":null,"name":"Phone","profile":null,"session_id":"ses_01a2306b84e170b5a001c280dc6caf1f",
+                "signed_in_at":"2026-12-01T07:04:42.465Z","streaming":null,"type":"phone"}],"limit":1,
+                "status":403,"title":"Device limit reached","type":"about:blank"}"#,
+        );
+        assert_eq!(problem.limit(), Some(1));
+        let devices = problem.signed_in_devices().expect("the devices");
+        assert_eq!(devices[0].name, "Phone");
+        assert_eq!(problem.active_streams(), None);
     }
 
     #[test]
