@@ -1,84 +1,39 @@
 //! The activity history and sign-in alerts.
 
-use chrono::{DateTime, Utc};
 use reqwest::Method;
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
+pub use usher_api::{ActivityEvent, ActivityPage, Alert, EventDevice};
+use usher_api::{ActivityParams, AlertDeviceSignedOut, AlertList};
 
 use crate::{Client, Result};
-
-/// One entry of the account's history (`GET /v1/activity`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ActivityEvent {
-    pub event_id: String,
-    /// `sign_in`, `sign_in_failed`, `signed_out`, `stream_started`, … (see `docs/api.md`).
-    pub kind: String,
-    pub at: DateTime<Utc>,
-    pub device: Option<EventDevice>,
-    pub ip: Option<String>,
-    pub location: Option<Value>,
-    /// Kind-specific details: `reason`, `cause`, `by`, `title`, `stream_id` …
-    pub detail: Value,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct EventDevice {
-    pub session_id: Option<String>,
-    pub name: String,
-    #[serde(rename = "type")]
-    pub device_type: String,
-}
-
-/// A page of history, newest first.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ActivityPage {
-    pub events: Vec<ActivityEvent>,
-    /// Pass as `before` for the next, older page; `None` on the last page.
-    pub next: Option<String>,
-}
 
 /// Which page to read.
 #[derive(Debug, Clone, Default)]
 pub struct ActivityQuery<'a> {
+    /// Page size, 1 to 200; the server's default when `None`.
     pub limit: Option<u32>,
+    /// The `next` of the previous page.
     pub before: Option<&'a str>,
     /// Only these kinds.
     pub kinds: &'a [&'a str],
 }
 
-/// An open sign-in alert (`GET /v1/alerts`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Alert {
-    pub alert_id: String,
-    pub at: DateTime<Utc>,
-    /// `new_country`, `new_device_type`.
-    pub reasons: Vec<String>,
-    pub device: Value,
-    pub ip: Option<String>,
-    pub location: Option<Value>,
-    pub device_signed_in: bool,
-}
-
-#[derive(Deserialize)]
-struct AlertList {
-    alerts: Vec<Alert>,
+impl ActivityQuery<'_> {
+    /// The query string's members.
+    fn params(&self) -> ActivityParams {
+        ActivityParams {
+            limit: self.limit,
+            before: self.before.map(str::to_owned),
+            kind: (!self.kinds.is_empty()).then(|| self.kinds.join(",")),
+        }
+    }
 }
 
 impl Client {
     /// `GET /v1/activity`: a page of the account's history, newest first.
     pub async fn activity(&self, query: &ActivityQuery<'_>) -> Result<ActivityPage> {
         let mut request = self.request(Method::GET, &["v1", "activity"]);
-        let mut params: Vec<(&str, String)> = Vec::new();
-        if let Some(limit) = query.limit {
-            params.push(("limit", limit.to_string()));
-        }
-        if let Some(before) = query.before {
-            params.push(("before", before.to_owned()));
-        }
-        if !query.kinds.is_empty() {
-            params.push(("kind", query.kinds.join(",")));
-        }
-        if !params.is_empty() {
+        let params = query.params();
+        if params != ActivityParams::default() {
             request = request.query(&params);
         }
         self.send_json(request).await
@@ -101,12 +56,27 @@ impl Client {
     /// `POST /v1/alerts/{alert_id}/sign-out-device`: signs the alert's device
     /// out and dismisses the alert. True when the device was still signed in.
     pub async fn sign_out_alerted_device(&self, alert_id: &str) -> Result<bool> {
-        #[derive(Deserialize)]
-        struct SignedOut {
-            signed_out: bool,
-        }
         let request = self.request(Method::POST, &["v1", "alerts", alert_id, "sign-out-device"]);
-        let answer: SignedOut = self.send_json(request).await?;
+        let answer: AlertDeviceSignedOut = self.send_json(request).await?;
         Ok(answer.signed_out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_send_only_what_is_set() {
+        assert_eq!(ActivityQuery::default().params(), ActivityParams::default());
+        let query = ActivityQuery {
+            limit: Some(2),
+            before: Some("evt_1"),
+            kinds: &["signed_out", "sign_in"],
+        };
+        let params = query.params();
+        assert_eq!(params.limit, Some(2));
+        assert_eq!(params.before.as_deref(), Some("evt_1"));
+        assert_eq!(params.kind.as_deref(), Some("signed_out,sign_in"));
     }
 }

@@ -1,10 +1,7 @@
 //! The client's error type and the RFC 9457 problem documents usher answers with.
 
-use std::fmt;
-
 use reqwest::header::{HeaderMap, RETRY_AFTER};
-use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value};
+pub use usher_api::Problem;
 
 use crate::types::{ActiveStream, StreamStopReason};
 
@@ -114,7 +111,7 @@ impl Error {
     /// Builds the error for a non-success answer: a problem when the body is
     /// one, [`Error::UnexpectedStatus`] otherwise.
     pub(crate) fn from_answer(status: u16, headers: &HeaderMap, body: &[u8]) -> Self {
-        match Problem::from_answer(status, headers, body) {
+        match problem_from_answer(status, headers, body) {
             Some(problem) => Error::Api(Box::new(problem)),
             None => Error::UnexpectedStatus {
                 status,
@@ -164,103 +161,14 @@ fn body_excerpt(body: &str) -> String {
     }
 }
 
-/// An RFC 9457 problem document as usher sends it.
-///
-/// `status` is the HTTP status of the answer (authoritative over the body's
-/// `status` member) and `retry_after` prefers the `Retry-After` header over a
-/// `retry_after` body member. Members not modelled here are kept in `extra`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Problem {
-    /// The `type` URI; usher uses `about:blank`.
-    #[serde(rename = "type", default = "about_blank")]
-    pub problem_type: String,
-    /// HTTP status code.
-    #[serde(default)]
-    pub status: u16,
-    /// Stable machine-readable code, e.g. `too_many_streams`.
-    pub code: String,
-    /// Short human-readable summary.
-    #[serde(default)]
-    pub title: String,
-    /// Longer human-readable explanation.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-    /// Why, for codes that carry one (`session_revoked`, `stream_ended`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    /// Seconds to wait before retrying (`429` answers).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub retry_after: Option<u64>,
-    /// Every other member (`limit`, `active`, …).
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-fn about_blank() -> String {
-    "about:blank".to_owned()
-}
-
-impl Problem {
-    /// Parses an error answer's parts; `None` when the body is not a JSON
-    /// object with a string `code`.
-    pub fn from_answer(status: u16, headers: &HeaderMap, body: &[u8]) -> Option<Self> {
-        let value: Value = serde_json::from_slice(body).ok()?;
-        value.get("code")?.as_str()?;
-        let mut problem: Problem = serde_json::from_value(value).ok()?;
-        problem.status = status;
-        if let Some(seconds) = retry_after_seconds(headers) {
-            problem.retry_after = Some(seconds);
-        }
-        Some(problem)
-    }
-
-    /// An extra member by name, e.g. `problem.get("limit")`.
-    pub fn get(&self, member: &str) -> Option<&Value> {
-        self.extra.get(member)
-    }
-
-    /// The plan's `limit` (`too_many_streams`, `device_limit_reached`).
-    pub fn limit(&self) -> Option<u32> {
-        self.get("limit")?.as_u64()?.try_into().ok()
-    }
-
-    /// The `active` member of `409 too_many_streams`: who is watching what,
-    /// so the app can offer to stop one. `None` for other codes, or when the
-    /// member is missing or not a list of streams.
-    pub fn active_streams(&self) -> Option<Vec<ActiveStream>> {
-        if self.code != "too_many_streams" {
-            return None;
-        }
-        Vec::<ActiveStream>::deserialize(self.get("active")?).ok()
-    }
-
-    /// The `reason` of `410 stream_ended`, typed; `None` for other codes.
-    pub fn stream_end_reason(&self) -> Option<StreamStopReason> {
-        if self.code != "stream_ended" {
-            return None;
-        }
-        self.reason.as_deref().map(StreamStopReason::from)
-    }
-}
-
-impl fmt::Display for Problem {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.title.is_empty() {
-            write!(f, "{} (HTTP {})", self.code, self.status)?;
-        } else {
-            write!(f, "{} ({})", self.title, self.code)?;
-        }
-        if let Some(detail) = &self.detail {
-            write!(f, ": {detail}")?;
-        }
-        if let Some(reason) = &self.reason {
-            write!(f, " [reason: {reason}]")?;
-        }
-        if let Some(seconds) = self.retry_after {
-            write!(f, " [retry after {seconds}s]")?;
-        }
-        Ok(())
-    }
+/// The problem document of an error answer, with `status` from the answer
+/// and `retry_after` from its `Retry-After` header when there is one.
+pub(crate) fn problem_from_answer(
+    status: u16,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Option<Problem> {
+    Problem::from_answer(status, body, retry_after_seconds(headers))
 }
 
 /// `Retry-After` in its delta-seconds form; usher never sends the date form.
@@ -272,12 +180,13 @@ fn retry_after_seconds(headers: &HeaderMap) -> Option<u64> {
 mod tests {
     use super::*;
     use reqwest::header::HeaderValue;
+    use serde_json::Value;
 
     #[test]
     fn parses_problem_with_extra_members() {
         let body = br#"{"type":"about:blank","title":"Too many streams","status":409,
             "code":"too_many_streams","detail":"All 2 streams are in use.","limit":2,"active":[]}"#;
-        let problem = Problem::from_answer(409, &HeaderMap::new(), body).expect("a problem");
+        let problem = problem_from_answer(409, &HeaderMap::new(), body).expect("a problem");
         assert_eq!(problem.code, "too_many_streams");
         assert_eq!(problem.status, 409);
         assert_eq!(problem.title, "Too many streams");
@@ -307,12 +216,12 @@ mod tests {
     #[test]
     fn active_streams_only_from_a_well_formed_too_many_streams() {
         let malformed = br#"{"code":"too_many_streams","limit":2,"active":[{"stream_id":1}]}"#;
-        let problem = Problem::from_answer(409, &HeaderMap::new(), malformed).expect("a problem");
+        let problem = problem_from_answer(409, &HeaderMap::new(), malformed).expect("a problem");
         assert_eq!(problem.active_streams(), None);
         assert_eq!(problem.limit(), Some(2));
 
         let other = br#"{"code":"device_limit_reached","limit":3,"active":[]}"#;
-        let problem = Problem::from_answer(403, &HeaderMap::new(), other).expect("a problem");
+        let problem = problem_from_answer(403, &HeaderMap::new(), other).expect("a problem");
         assert_eq!(problem.active_streams(), None);
         assert_eq!(problem.limit(), Some(3));
     }
@@ -343,17 +252,17 @@ mod tests {
         headers.insert(RETRY_AFTER, HeaderValue::from_static("30"));
         let body =
             br#"{"title":"Slow down","status":429,"code":"too_many_attempts","retry_after":5}"#;
-        let problem = Problem::from_answer(429, &headers, body).expect("a problem");
+        let problem = problem_from_answer(429, &headers, body).expect("a problem");
         assert_eq!(problem.retry_after, Some(30));
 
-        let problem = Problem::from_answer(429, &HeaderMap::new(), body).expect("a problem");
+        let problem = problem_from_answer(429, &HeaderMap::new(), body).expect("a problem");
         assert_eq!(problem.retry_after, Some(5));
     }
 
     #[test]
     fn http_status_is_authoritative() {
         let body = br#"{"title":"x","status":200,"code":"invalid_token"}"#;
-        let problem = Problem::from_answer(401, &HeaderMap::new(), body).expect("a problem");
+        let problem = problem_from_answer(401, &HeaderMap::new(), body).expect("a problem");
         assert_eq!(problem.status, 401);
     }
 

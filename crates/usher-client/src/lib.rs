@@ -37,11 +37,15 @@ pub use live::{
 };
 pub use raw::{RawRequest, RawResponse};
 pub use types::{
-    Account, AccountCreated, ActiveStream, ChangePassword, CreateAccount, CurrentSession, Device,
-    DeviceInfo, DeviceList, DeviceType, Lease, Location, NowStreaming, Plan, ProfileRef,
-    RefreshRequest, RenameDevice, SessionTokens, SignIn, SignOutAll, SignOutReason, SignedOutCount,
-    StartStream, StreamDeviceRef, StreamList, StreamStopReason, UnknownDeviceType,
+    Account, AccountCreated, ActiveStream, ChangePassword, CreateAccount, CurrentDevice,
+    CurrentSession, Device, DeviceInfo, DeviceList, DeviceType, Lease, Location, NowStreaming,
+    Plan, ProfileRef, RefreshRequest, RenameDevice, SessionTokens, SignIn, SignOutAll,
+    SignOutReason, SignedOutCount, StartStream, StreamDeviceRef, StreamList, StreamStopReason,
+    UnknownDeviceType,
 };
+/// Every wire type of the API (profiles, problem codes, activity kinds, …),
+/// for what this crate does not re-export by name.
+pub use usher_api;
 
 /// Re-exported so callers of [`Client::raw`] need no direct `reqwest` dependency.
 pub use reqwest::{header::HeaderMap, Method, StatusCode};

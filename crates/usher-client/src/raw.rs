@@ -136,7 +136,7 @@ impl RawResponse {
 
     /// The body as a problem document, if it is one.
     pub fn problem(&self) -> Option<Problem> {
-        Problem::from_answer(self.status.as_u16(), &self.headers, &self.body)
+        crate::error::problem_from_answer(self.status.as_u16(), &self.headers, &self.body)
     }
 
     /// `Ok(self)` for a success status, else the error a typed call would give.

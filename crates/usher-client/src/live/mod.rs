@@ -1,7 +1,5 @@
 //! The live channel: a WebSocket from a device to `GET /v1/live`.
 
-mod event;
-
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
@@ -14,15 +12,12 @@ use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-pub use event::{LiveEvent, CLOSE_GOING_AWAY, CLOSE_SIGNED_OUT};
+pub use usher_api::{
+    LiveEvent, BEARER_SUBPROTOCOL_PREFIX, CLOSE_GOING_AWAY, CLOSE_SIGNED_OUT, SUBPROTOCOL,
+};
 
 use crate::client::Client;
 use crate::error::{Error, Result};
-
-/// The subprotocol usher speaks on the live channel.
-pub const SUBPROTOCOL: &str = "usher.v1";
-/// Prefix of the subprotocol that carries a browser's access token.
-pub const BEARER_SUBPROTOCOL_PREFIX: &str = "usher.bearer.";
 
 /// How a live connection presents the access token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -157,7 +152,7 @@ impl LiveConnection {
                 },
             };
             match frame {
-                Some(Ok(Message::Text(text))) => return Some(LiveEvent::from_json(&text)),
+                Some(Ok(Message::Text(text))) => return Some(parse_event(&text)),
                 Some(Ok(Message::Close(frame))) => {
                     self.finished = true;
                     // Sends the close reply tungstenite queued; the event matters
@@ -211,6 +206,15 @@ impl LiveConnection {
     }
 }
 
+/// Parses one text frame (see [`LiveEvent::from_json`]); a frame that is not
+/// JSON, or a known type with a malformed body, is [`Error::InvalidEvent`].
+fn parse_event(text: &str) -> Result<LiveEvent> {
+    LiveEvent::from_json(text).map_err(|source| Error::InvalidEvent {
+        text: text.to_owned(),
+        source,
+    })
+}
+
 fn closed_event(frame: Option<CloseFrame>) -> LiveEvent {
     match frame {
         Some(frame) => LiveEvent::Closed {
@@ -261,6 +265,27 @@ mod tests {
             "usher.v1, usher.bearer.tok"
         );
         assert!(request.headers().get(AUTHORIZATION).is_none());
+    }
+
+    #[test]
+    fn frames_become_events_or_invalid_event_errors() {
+        let event = parse_event(
+            r#"{"type":"signed_out","reason":"all_devices","at":"2026-11-21T08:03:26Z"}"#,
+        )
+        .expect("parses");
+        assert!(matches!(
+            event,
+            LiveEvent::SignedOut {
+                reason: crate::SignOutReason::AllDevices,
+                ..
+            }
+        ));
+        for bad in [r#"{"type":"hello"}"#, "not json"] {
+            assert!(
+                matches!(parse_event(bad), Err(Error::InvalidEvent { .. })),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -1,62 +1,8 @@
 //! What a device says about itself when it signs in.
 
-use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Serialize};
-
-/// The kind of device, used for icons, alerts and plan rules.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DeviceType {
-    Tv,
-    Phone,
-    Tablet,
-    Browser,
-    Console,
-    StreamingStick,
-    Desktop,
-    Other,
-}
-
-impl DeviceType {
-    pub const ALL: [DeviceType; 8] = [
-        Self::Tv,
-        Self::Phone,
-        Self::Tablet,
-        Self::Browser,
-        Self::Console,
-        Self::StreamingStick,
-        Self::Desktop,
-        Self::Other,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Tv => "tv",
-            Self::Phone => "phone",
-            Self::Tablet => "tablet",
-            Self::Browser => "browser",
-            Self::Console => "console",
-            Self::StreamingStick => "streaming_stick",
-            Self::Desktop => "desktop",
-            Self::Other => "other",
-        }
-    }
-}
-
-impl fmt::Display for DeviceType {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for DeviceType {
-    type Err = ();
-    fn from_str(s: &str) -> Result<Self, ()> {
-        Self::ALL.into_iter().find(|t| t.as_str() == s).ok_or(())
-    }
-}
+/// The kind of device, used for icons, alerts and plan rules: the wire type,
+/// so the server and its clients spell it the same way.
+pub use usher_api::DeviceType;
 
 /// A device name as the owner sees it in the device list: 1 to 64 characters,
 /// no control characters, surrounding whitespace trimmed.
@@ -140,13 +86,6 @@ impl DeviceInfo {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn device_type_strings_round_trip() {
-        for t in DeviceType::ALL {
-            assert_eq!(t.as_str().parse::<DeviceType>(), Ok(t));
-        }
-    }
 
     #[test]
     fn device_names_are_trimmed_and_bounded() {

@@ -43,7 +43,7 @@ pub struct DeviceBody {
 
 impl DeviceBody {
     pub fn parse(&self) -> Result<DeviceInfo, Error> {
-        let kind: DeviceType = self.kind.parse().map_err(|()| {
+        let kind: DeviceType = self.kind.parse().map_err(|_| {
             Error::InvalidDevice(format!(
                 "unknown device type {:?}; expected one of: {}",
                 self.kind,

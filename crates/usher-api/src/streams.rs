@@ -5,20 +5,21 @@ use std::time::Duration;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{DeviceType, ProfileRef};
+use crate::profiles::ProfileRef;
+use crate::{timestamp, DeviceType};
 
 /// `POST /v1/streams` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StartStream {
     /// What is being played (1 to 200 characters).
     pub title: String,
-    /// The profile watching; none when `None`.
+    /// The profile watching; the device's own when `None`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile_id: Option<String>,
 }
 
-/// A stream slot held by this device: the answer to `POST /v1/streams` and to
-/// each heartbeat.
+/// A stream slot held by this device: the answer to `POST /v1/streams`
+/// (`201`) and to each heartbeat.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Lease {
     /// The stream (`str_…`).
@@ -26,6 +27,7 @@ pub struct Lease {
     /// Seconds between heartbeats.
     pub heartbeat_interval: u64,
     /// When the slot is given back unless a heartbeat arrives first.
+    #[serde(with = "timestamp::millis")]
     pub expires_at: DateTime<Utc>,
 }
 
@@ -41,7 +43,7 @@ impl Lease {
 /// sees it (`GET /v1/streams`, and the `active` member of `409 too_many_streams`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ActiveStream {
-    /// The stream (`str_…`); stop it with [`crate::Client::stop_stream`].
+    /// The stream (`str_…`).
     pub stream_id: String,
     /// The device playing it.
     pub device: StreamDeviceRef,
@@ -51,6 +53,7 @@ pub struct ActiveStream {
     #[serde(default)]
     pub profile: Option<ProfileRef>,
     /// When it started.
+    #[serde(with = "timestamp::millis")]
     pub started_at: DateTime<Utc>,
 }
 
@@ -76,10 +79,11 @@ pub struct StreamList {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tests::assert_round_trip;
     use serde_json::json;
 
     #[test]
-    fn start_body_omits_absent_profile() {
+    fn start_body_leaves_out_absent_profile() {
         let body = StartStream {
             title: "Dune".into(),
             profile_id: None,
@@ -89,24 +93,23 @@ mod tests {
             json!({"title": "Dune"})
         );
         let body = StartStream {
-            profile_id: Some("pro_1".into()),
+            profile_id: Some("prf_1".into()),
             ..body
         };
         assert_eq!(
             serde_json::to_value(&body).expect("serializes"),
-            json!({"title": "Dune", "profile_id": "pro_1"})
+            json!({"title": "Dune", "profile_id": "prf_1"})
         );
     }
 
     #[test]
-    fn lease_decodes_and_never_asks_for_a_zero_interval() {
-        let lease: Lease = serde_json::from_value(json!({
-            "stream_id": "str_1", "heartbeat_interval": 20,
-            "expires_at": "2026-11-21T08:04:26.123Z"
-        }))
-        .expect("parses");
+    fn lease_as_the_server_writes_it() {
+        let lease: Lease = assert_round_trip(
+            r#"{"stream_id":"str_01a2306b9430761fbbcbe1b2742502d3","heartbeat_interval":20,
+                "expires_at":"2026-12-01T07:05:46.384Z"}"#,
+        );
         assert_eq!(lease.heartbeat_every(), Duration::from_secs(20));
-        assert_eq!(lease.expires_at.timestamp_subsec_millis(), 123);
+        assert_eq!(lease.expires_at.timestamp_subsec_millis(), 384);
         let zero = Lease {
             heartbeat_interval: 0,
             ..lease
@@ -115,22 +118,20 @@ mod tests {
     }
 
     #[test]
-    fn active_streams_with_and_without_profile() {
-        let list: StreamList = serde_json::from_value(json!({"streams": [
-            {"stream_id": "str_1", "device": {"session_id": "ses_1", "name": "Living Room TV", "type": "tv"},
-             "title": "Dune", "profile": null, "started_at": "2026-11-21T08:03:26Z"},
-            {"stream_id": "str_2", "device": {"session_id": "ses_2", "name": "Phone", "type": "phone"},
-             "title": "Arrival", "profile": {"profile_id": "pro_1", "name": "Kids"},
-             "started_at": "2026-11-21T08:05:00Z", "future_member": true}
-        ]}))
-        .expect("parses");
+    fn stream_list_as_the_server_writes_it() {
+        let list: StreamList = assert_round_trip(
+            r#"{"streams":[{"device":{"name":"Living Room TV","session_id":"ses_01a2306b795f73798b0866615a984cf0",
+                "type":"tv"},"profile":{"name":"ada","profile_id":"prf_01a2306b70d475a6a598da4943adebb7"},
+                "started_at":"2026-12-01T07:04:46.384Z","stream_id":"str_01a2306b9430761fbbcbe1b2742502d3",
+                "title":"Dune"},{"device":{"name":"Phone","session_id":"ses_2","type":"phone"},
+                "profile":null,"started_at":"2026-12-01T07:05:00.000Z","stream_id":"str_2","title":"Arrival"}]}"#,
+        );
         let [first, second] = &list.streams[..] else {
             panic!("two streams expected: {list:?}");
         };
         assert_eq!(first.device.device_type, DeviceType::Tv);
-        assert_eq!(first.profile, None);
-        let profile = second.profile.as_ref().expect("a profile");
-        assert_eq!(profile.profile_id.as_deref(), Some("pro_1"));
-        assert_eq!(profile.name.as_deref(), Some("Kids"));
+        let profile = first.profile.as_ref().expect("a profile");
+        assert_eq!(profile.name.as_deref(), Some("ada"));
+        assert_eq!(second.profile, None);
     }
 }

@@ -1,0 +1,182 @@
+//! Bodies of `/v1/sessions…`: signing a device in, refreshing its tokens,
+//! and asking who it is.
+
+use serde::{Deserialize, Serialize};
+
+use crate::DeviceType;
+
+/// The device description sent at sign-in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceInfo {
+    /// Display name, e.g. "Living Room TV".
+    pub name: String,
+    /// Kind of device.
+    #[serde(rename = "type")]
+    pub device_type: DeviceType,
+    /// Hardware model, e.g. "Bravia XR".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Version of the player app.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_version: Option<String>,
+}
+
+impl DeviceInfo {
+    /// A device with a name and type and no model or app version.
+    pub fn new(name: impl Into<String>, device_type: DeviceType) -> Self {
+        DeviceInfo {
+            name: name.into(),
+            device_type,
+            model: None,
+            app_version: None,
+        }
+    }
+
+    /// Sets the hardware model.
+    pub fn model(mut self, model: impl Into<String>) -> Self {
+        self.model = Some(model.into());
+        self
+    }
+
+    /// Sets the app version.
+    pub fn app_version(mut self, version: impl Into<String>) -> Self {
+        self.app_version = Some(version.into());
+        self
+    }
+}
+
+/// `POST /v1/sessions` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignIn {
+    /// Account email.
+    pub email: String,
+    /// Account password.
+    pub password: String,
+    /// The device signing in.
+    pub device: DeviceInfo,
+}
+
+/// `POST /v1/sessions/refresh` body.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshRequest {
+    /// The current refresh token.
+    pub refresh_token: String,
+}
+
+/// Tokens of a device session: the answer to sign-in (`201`) and to refresh.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionTokens {
+    /// The device session (`ses_…`).
+    pub session_id: String,
+    /// Short-lived bearer token.
+    pub access_token: String,
+    /// Always `"Bearer"`.
+    #[serde(default = "bearer")]
+    pub token_type: String,
+    /// Lifetime of `access_token` in seconds.
+    pub expires_in: u64,
+    /// Rotating refresh token; each one may be used once.
+    pub refresh_token: String,
+}
+
+fn bearer() -> String {
+    "Bearer".to_owned()
+}
+
+/// `GET /v1/sessions/current` answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentSession {
+    /// This device session.
+    pub session_id: String,
+    /// The account it belongs to.
+    pub account_id: String,
+    /// The device as it signed in (or was renamed).
+    pub device: CurrentDevice,
+    /// The profile in use; `null` when none was picked.
+    #[serde(default)]
+    pub profile_id: Option<String>,
+}
+
+/// The device of `GET /v1/sessions/current`. Unlike [`DeviceInfo`] (a
+/// request, which leaves absent members out), the answer writes `null`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CurrentDevice {
+    /// Display name.
+    pub name: String,
+    /// Kind of device.
+    #[serde(rename = "type")]
+    pub device_type: DeviceType,
+    /// Hardware model.
+    #[serde(default)]
+    pub model: Option<String>,
+    /// Version of the player app.
+    #[serde(default)]
+    pub app_version: Option<String>,
+}
+
+impl From<CurrentDevice> for DeviceInfo {
+    fn from(d: CurrentDevice) -> Self {
+        DeviceInfo {
+            name: d.name,
+            device_type: d.device_type,
+            model: d.model,
+            app_version: d.app_version,
+        }
+    }
+}
+
+impl From<DeviceInfo> for CurrentDevice {
+    fn from(d: DeviceInfo) -> Self {
+        CurrentDevice {
+            name: d.name,
+            device_type: d.device_type,
+            model: d.model,
+            app_version: d.app_version,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tests::assert_round_trip;
+    use serde_json::json;
+
+    #[test]
+    fn sign_in_body_leaves_out_absent_optionals() {
+        let body = SignIn {
+            email: "a@example.com".into(),
+            password: "pw".into(),
+            device: DeviceInfo::new("TV", DeviceType::Tv).model("X1"),
+        };
+        assert_eq!(
+            serde_json::to_value(&body).expect("serializes"),
+            json!({"email":"a@example.com","password":"pw","device":{"name":"TV","type":"tv","model":"X1"}})
+        );
+    }
+
+    #[test]
+    fn tokens_as_the_server_writes_them() {
+        let tokens: SessionTokens = assert_round_trip(
+            r#"{"session_id":"ses_01a2306b795f73798b0866615a984cf0","access_token":"eyJ0eXAiOiJKV1QiLCJhbGciOiJFZERTQSJ9.e30.x0jg3Z",
+                "token_type":"Bearer","expires_in":900,"refresh_token":"urt_KiO44RLfqXwOeB-YqLV0-U4aRLKMf_LvOrP0F4a7yks"}"#,
+        );
+        assert_eq!(tokens.expires_in, 900);
+    }
+
+    #[test]
+    fn current_session_as_the_server_writes_it() {
+        let current: CurrentSession = assert_round_trip(
+            r#"{"session_id":"ses_01a2306b795f73798b0866615a984cf0","account_id":"acc_01a2306b70c87588801c56c3bcbc87e5",
+                "device":{"name":"Living Room TV","type":"tv","model":"Bravia XR","app_version":null},
+                "profile_id":"prf_01a2306b70d475a6a598da4943adebb7"}"#,
+        );
+        assert_eq!(current.device.device_type, DeviceType::Tv);
+        assert_eq!(current.device.app_version, None);
+        let unpicked: CurrentSession = assert_round_trip(
+            r#"{"session_id":"ses_1","account_id":"acc_1",
+                "device":{"name":"Phone","type":"phone","model":null,"app_version":"4.2"},"profile_id":null}"#,
+        );
+        assert_eq!(unpicked.profile_id, None);
+    }
+}
