@@ -15,6 +15,7 @@ use crate::domain::{
 pub mod activity;
 pub(crate) mod decide;
 pub mod sql;
+pub mod sqlite;
 
 pub use activity::{
     ActivityQuery, ActivityRecord, ActivityStore, AlertRecord, NewTraits, WebhookDelivery,
@@ -492,5 +493,8 @@ pub type SharedStore = Arc<dyn Store>;
 /// Opens the store named by `url` (`sqlite://PATH` or `postgres://…`) and
 /// brings its schema up to date.
 pub async fn open(url: &str) -> anyhow::Result<SharedStore> {
+    if url.starts_with("sqlite:") {
+        return Ok(Arc::new(sqlite::SqliteStore::open(url).await?));
+    }
     Ok(Arc::new(sql::SqlStore::open(url).await?))
 }
