@@ -1,6 +1,7 @@
 //! Storage behind small, domain-shaped traits. Every SQL dialect detail lives
-//! in the implementation module (`sql`); nothing above this module knows
-//! which database is in use.
+//! in an engine's module (`sqlite` for SQLite files, `sql` for PostgreSQL
+//! until its own engine lands); nothing above this module knows which
+//! database is in use.
 
 use std::net::IpAddr;
 use std::sync::Arc;

@@ -132,4 +132,4 @@ fn check_applied(conn: &Connection) -> anyhow::Result<()> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(super) mod tests;

@@ -64,3 +64,25 @@ fn a_busy_database_is_unavailable() {
         StoreError::Unavailable(_)
     ));
 }
+
+/// A file the previous version made (four migrations applied by sqlx)
+/// opens through the store, is migrated, and its rows read as before.
+#[tokio::test]
+async fn a_database_made_by_the_previous_version_opens() {
+    use super::migrate::tests::{old_database, OLD_ACCOUNT, OLD_SESSION};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("usher.db").display().to_string();
+    drop(old_database(&path, 4));
+    let store = SqliteStore::open(&format!("sqlite://{path}"))
+        .await
+        .unwrap();
+    let account = store.account(OLD_ACCOUNT.parse().unwrap()).await.unwrap();
+    assert_eq!(account.unwrap().email.as_str(), "ada@example.com");
+    let session = store.session(OLD_SESSION.parse().unwrap()).await.unwrap();
+    let profiles = store.profiles(OLD_ACCOUNT.parse().unwrap()).await.unwrap();
+    assert_eq!(profiles.profiles.len(), 1);
+    assert_eq!(
+        session.unwrap().profile.map(|p| p.id),
+        Some(profiles.profiles[0].id)
+    );
+}

@@ -1,8 +1,12 @@
 use super::*;
 
+/// The account and device [`old_database`] holds.
+pub(in crate::store::sqlite) const OLD_ACCOUNT: &str = "acc_0123456789abcdef0123456789abcdef";
+pub(in crate::store::sqlite) const OLD_SESSION: &str = "ses_0123456789abcdef0123456789abcdef";
+
 /// A file as the previous version (sqlx's migrator) left it after the
 /// first `applied` migrations, with an account and a signed-in device.
-fn old_database(path: &str, applied: usize) -> Connection {
+pub(in crate::store::sqlite) fn old_database(path: &str, applied: usize) -> Connection {
     let conn = Connection::open(path).unwrap();
     conn.execute_batch("PRAGMA journal_mode = WAL").unwrap();
     conn.execute_batch(CREATE_TABLE).unwrap();
@@ -15,11 +19,16 @@ fn old_database(path: &str, applied: usize) -> Connection {
         )
         .unwrap();
     }
-    conn.execute_batch(
+    conn.execute(
         "INSERT INTO accounts (id, email, password_hash, plan, created_at) \
-         VALUES ('acc_1', 'ada@example.com', 'x', 'standard', 1); \
-         INSERT INTO sessions (id, account_id, device_name, device_type, created_at, last_active_at) \
-         VALUES ('ses_1', 'acc_1', 'TV', 'tv', 1, 1);",
+         VALUES (?1, 'ada@example.com', 'x', 'standard', 1)",
+        [OLD_ACCOUNT],
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO sessions (id, account_id, device_name, device_type, created_at, last_active_at) \
+         VALUES (?1, ?2, 'TV', 'tv', 1, 1)",
+        [OLD_SESSION, OLD_ACCOUNT],
     )
     .unwrap();
     conn
@@ -66,8 +75,8 @@ fn a_database_migrated_by_sqlx_is_brought_up_to_date() {
     let (profile, on): (String, Option<String>) = conn
         .query_row(
             "SELECT p.id, s.profile_id FROM profiles p, sessions s \
-             WHERE p.account_id = 'acc_1' AND p.is_default = 1 AND s.id = 'ses_1'",
-            [],
+             WHERE p.account_id = ?1 AND p.is_default = 1 AND s.id = ?2",
+            [OLD_ACCOUNT, OLD_SESSION],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap();
