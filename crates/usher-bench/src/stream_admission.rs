@@ -24,7 +24,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use rand::Rng;
-use sqlx::Connection;
 use tokio::task::JoinSet;
 
 use crate::http1::{self, Conn, Prepared};
@@ -412,25 +411,25 @@ impl Check {
 /// Reads every stream from the SQLite file (read-only, plain SQL) and
 /// sweeps each account's live intervals.
 async fn check_sqlite(db: &Path) -> anyhow::Result<Check> {
-    let options = sqlx::sqlite::SqliteConnectOptions::new()
-        .filename(db)
-        .read_only(true);
-    let mut conn = sqlx::SqliteConnection::connect_with(&options).await?;
+    let conn =
+        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
     // Half-open interval [started_at, end): a stream stops counting when it
     // is stopped or when its lease expires, whichever comes first.
-    let rows: Vec<(String, i64, i64, bool)> = sqlx::query_as(
-        "SELECT account_id, started_at, \
-                CASE WHEN ended_at IS NOT NULL AND ended_at < lease_expires_at \
-                     THEN ended_at ELSE lease_expires_at END, \
-                ended_at IS NULL \
-         FROM streams",
-    )
-    .fetch_all(&mut conn)
-    .await?;
-    let plans: Vec<(String, String)> = sqlx::query_as("SELECT id, plan FROM accounts")
-        .fetch_all(&mut conn)
-        .await?;
-    conn.close().await?;
+    let rows: Vec<(String, i64, i64, bool)> = conn
+        .prepare(
+            "SELECT account_id, started_at, \
+                    CASE WHEN ended_at IS NOT NULL AND ended_at < lease_expires_at \
+                         THEN ended_at ELSE lease_expires_at END, \
+                    ended_at IS NULL \
+             FROM streams",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<Result<_, _>>()?;
+    let plans: Vec<(String, String)> = conn
+        .prepare("SELECT id, plan FROM accounts")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?;
+    drop(conn);
     let plans: BTreeMap<String, String> = plans.into_iter().collect();
     let default_plans = usher::Config::default().plans();
     let mut by_account: BTreeMap<&str, Vec<(i64, i32)>> = BTreeMap::new();

@@ -1,6 +1,9 @@
-//! Storage behind small, domain-shaped traits. Every SQL dialect detail lives
-//! in an engine's module (`postgres`, `sql` for SQLite); nothing above this
-//! module knows which database is in use.
+//! Storage behind small, domain-shaped traits (the ports), and the two
+//! engines that implement all of them: `sqlite` (the embedded default, an
+//! SQLite file through rusqlite) and `postgres` (cluster mode, through sqlx's
+//! PostgreSQL driver). Every SQL detail lives in an engine's folder; the
+//! decisions between statements are in `decide`, shared by both; nothing
+//! above this module knows which database is in use.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -15,7 +18,7 @@ use crate::domain::{
 pub mod activity;
 pub(crate) mod decide;
 pub mod postgres;
-pub mod sql;
+pub mod sqlite;
 
 pub use activity::{
     ActivityQuery, ActivityRecord, ActivityStore, AlertRecord, NewTraits, WebhookDelivery,
@@ -493,8 +496,11 @@ pub type SharedStore = Arc<dyn Store>;
 /// Opens the store named by `url` (`sqlite://PATH` or `postgres://…`) and
 /// brings its schema up to date.
 pub async fn open(url: &str) -> anyhow::Result<SharedStore> {
-    if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-        return postgres::PgStore::open_shared(url).await;
+    if url.starts_with("sqlite:") {
+        Ok(Arc::new(sqlite::SqliteStore::open(url).await?))
+    } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+        postgres::PgStore::open_shared(url).await
+    } else {
+        anyhow::bail!("unsupported database URL (expected sqlite://PATH or postgres://…)")
     }
-    Ok(Arc::new(sql::SqlStore::open(url).await?))
 }
