@@ -477,3 +477,27 @@ impl Config {
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("usher.db").display()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_may_still_use_the_former_name_of_a_setting() {
+        let old = "[sessions]\nactivity_flush_interval_ms = 1234\n";
+        let config: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(RenamedKeys(Toml::string(old)))
+            .extract()
+            .expect("the former name is read");
+        assert_eq!(config.sessions.last_seen_flush_interval_ms, 1234);
+    }
+
+    #[test]
+    fn a_variable_may_still_use_the_former_name_of_a_setting() {
+        assert_eq!(
+            renamed_key("SESSIONS.ACTIVITY_FLUSH_INTERVAL_MS").as_deref(),
+            Some("sessions.last_seen_flush_interval_ms")
+        );
+        assert_eq!(renamed_key("sessions.idle_timeout_secs"), None);
+    }
+}
