@@ -1,6 +1,7 @@
-//! [`App`]: builds the service from a [`Config`], binds its listener and runs
-//! it with its background tasks until shut down.
+//! [`App`]: builds the services from a [`Config`], binds its listener and
+//! runs them with their background tasks until shut down.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -8,13 +9,25 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
+use crate::accounts::{AccountPorts, Accounts};
+use crate::activity::Activity;
+use crate::alerts::Alerts;
+use crate::auth::passwords::PasswordHasher;
 use crate::bus::local::LocalBus;
 use crate::bus::nats::NatsBus;
 use crate::bus::SharedBus;
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
-use crate::core::Usher;
-use crate::http::{router, AppState};
+use crate::devices::Devices;
+use crate::geo::Geo;
+use crate::http::router;
+use crate::http::state::AppState;
+use crate::live::dispatch::Dispatcher;
+use crate::profiles::{ProfilePorts, Profiles};
+use crate::services::Services;
+use crate::sessions::{SessionPorts, Sessions};
+use crate::store::SharedStore;
+use crate::streams::Streams;
 
 /// How long shutdown waits for live connections to close.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -46,8 +59,17 @@ impl App {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
         let address = listener.local_addr()?;
-        let usher = Arc::new(Usher::new(config, store, bus, clock).await?);
-        let state = AppState::new(usher);
+        // First: a missing or damaged location database stops start-up early.
+        let geo = Arc::new(Geo::open(&config.locations)?);
+        let services = build_services(
+            &config,
+            Arc::clone(&store),
+            Arc::clone(&bus),
+            Arc::clone(&clock),
+            &geo,
+        )
+        .await?;
+        let state = AppState::new(services, config, geo, store, bus, clock);
         Ok(Self {
             listener,
             address,
@@ -60,8 +82,14 @@ impl App {
         self.address
     }
 
-    pub fn usher(&self) -> Arc<Usher> {
-        Arc::clone(&self.state.usher)
+    /// The services behind the server, for operator tasks and tests.
+    pub fn services(&self) -> Services {
+        self.state.services.clone()
+    }
+
+    /// The store and bus, described for the start-up banner.
+    pub fn describe(&self) -> (String, String) {
+        (self.state.store.describe(), self.state.bus.describe())
     }
 
     /// Cancel it to shut the server down gracefully.
@@ -71,17 +99,16 @@ impl App {
 
     /// Serves until the shutdown token is cancelled, then closes live
     /// connections (code 1001, so devices reconnect elsewhere), waits for
-    /// them, and writes pending activity.
+    /// them, and writes pending last-seen times.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let Self {
             listener,
             state,
             address,
         } = self;
-        let usher = Arc::clone(&state.usher);
         let shutdown = state.shutdown.clone();
-        let background = spawn_background(&usher, &shutdown);
-        tracing::info!(%address, store = %usher.store.describe(), bus = %usher.bus.describe(), "usher is listening");
+        let background = spawn_background(&state, &shutdown);
+        tracing::info!(%address, store = %state.store.describe(), bus = %state.bus.describe(), "usher is listening");
         let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
         // No Nagle delay: a small live-channel frame (`signed_out`) written
         // right after another one must not wait for the device's ACK.
@@ -103,36 +130,143 @@ impl App {
         for task in background {
             let _ = task.await;
         }
-        usher.flush_activity().await;
+        state.sessions().flush_last_seen().await;
         tracing::info!("usher stopped");
         Ok(())
     }
 }
 
+/// Opens the configured store with an in-process bus and builds the
+/// services on it, for operator commands.
+pub async fn open_services(config: &Config) -> anyhow::Result<Services> {
+    let store = crate::store::open(&config.database_url()).await?;
+    let bus: SharedBus = Arc::new(LocalBus::new());
+    let geo = Arc::new(Geo::open(&config.locations)?);
+    build_services(config, store, bus, Arc::new(SystemClock), &geo).await
+}
+
+/// Wires the services together: each gets the ports it needs and the
+/// services it calls (built before it, so there are no cycles).
+async fn build_services(
+    config: &Config,
+    store: SharedStore,
+    bus: SharedBus,
+    clock: SharedClock,
+    geo: &Arc<Geo>,
+) -> anyhow::Result<Services> {
+    let hasher = Arc::new(PasswordHasher::start(&config.password_hashing)?);
+    let activity = Arc::new(Activity::new(
+        Arc::clone(&store),
+        Arc::clone(&clock),
+        Arc::clone(geo),
+        config.activity.retention_days,
+    ));
+    let alerts = Arc::new(Alerts::new(
+        &config.alerts,
+        Arc::clone(&store),
+        Arc::clone(&clock),
+        Arc::clone(geo),
+        Arc::clone(&activity),
+    ));
+    let sessions = Arc::new(
+        Sessions::new(
+            config,
+            SessionPorts {
+                store: Arc::clone(&store),
+                bus: Arc::clone(&bus),
+                clock: Arc::clone(&clock),
+                hasher: Arc::clone(&hasher),
+                geo: Arc::clone(geo),
+                activity: Arc::clone(&activity),
+                alerts: Arc::clone(&alerts),
+            },
+        )
+        .await?,
+    );
+    let devices = Arc::new(Devices::new(
+        Arc::clone(&store),
+        Arc::clone(&bus),
+        Arc::clone(&clock),
+        Arc::clone(&sessions),
+        Arc::clone(&activity),
+        Arc::clone(&alerts),
+    ));
+    let streams = Arc::new(Streams::new(
+        &config.streams,
+        config.plans(),
+        Arc::clone(&store),
+        Arc::clone(&bus),
+        Arc::clone(&clock),
+        Arc::clone(&sessions),
+        Arc::clone(&activity),
+    ));
+    let profiles = Arc::new(Profiles::new(
+        &config.profiles,
+        ProfilePorts {
+            store: Arc::clone(&store),
+            bus: Arc::clone(&bus),
+            clock: Arc::clone(&clock),
+            hasher: Arc::clone(&hasher),
+            sessions: Arc::clone(&sessions),
+            streams: Arc::clone(&streams),
+            activity: Arc::clone(&activity),
+        },
+    ));
+    let accounts = Arc::new(Accounts::new(
+        config.plans(),
+        config.default_plan.clone(),
+        AccountPorts {
+            store,
+            clock,
+            hasher,
+            sessions: Arc::clone(&sessions),
+            streams: Arc::clone(&streams),
+            activity: Arc::clone(&activity),
+        },
+    ));
+    Ok(Services {
+        sessions,
+        devices,
+        streams,
+        profiles,
+        activity,
+        alerts,
+        accounts,
+        live: Arc::default(),
+    })
+}
+
 fn spawn_background(
-    usher: &Arc<Usher>,
+    state: &AppState,
     shutdown: &CancellationToken,
 ) -> Vec<tokio::task::JoinHandle<()>> {
-    let sessions = &usher.config.sessions;
+    let services = &state.services;
+    let config = &state.config;
     let every = |ms: u64| Duration::from_millis(ms.max(10));
+    let dispatcher = Dispatcher {
+        sessions: Arc::clone(&services.sessions),
+        live: Arc::clone(&services.live),
+        store: Arc::clone(&state.store),
+        bus: Arc::clone(&state.bus),
+    };
     vec![
         tokio::spawn(crate::live::dispatch::run(
-            Arc::clone(usher),
+            dispatcher,
             shutdown.clone(),
             CATCH_UP_INTERVAL,
         )),
         periodic(
-            usher,
+            &services.sessions,
             shutdown,
-            every(sessions.activity_flush_interval_ms),
-            |u| async move { u.flush_activity().await },
+            every(config.sessions.last_seen_flush_interval_ms),
+            |s| async move { s.flush_last_seen().await },
         ),
         periodic(
-            usher,
+            &services.sessions,
             shutdown,
-            every(sessions.idle_sweep_interval_ms),
-            |u| async move {
-                match u.expire_idle_sessions().await {
+            every(config.sessions.idle_sweep_interval_ms),
+            |s| async move {
+                match s.expire_idle_sessions().await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(sessions = n, "signed out idle sessions"),
                     Err(e) => tracing::warn!(error = %e, "idle sweep failed"),
@@ -140,51 +274,44 @@ fn spawn_background(
             },
         ),
         periodic(
-            usher,
+            &services.streams,
             shutdown,
-            every(usher.config.streams.reap_interval_ms),
-            |u| async move {
-                if let Err(e) = u.expire_leases().await {
+            every(config.streams.reap_interval_ms),
+            |s| async move {
+                if let Err(e) = s.expire_leases().await {
                     tracing::warn!(error = %e, "lease expiry sweep failed");
                 }
             },
         ),
         tokio::spawn(crate::alerts::webhook::run(
-            Arc::clone(usher),
+            Arc::clone(&services.alerts),
             shutdown.clone(),
         )),
-        periodic(usher, shutdown, HOUSEKEEPING_INTERVAL, |u| async move {
-            match u.prune_activity().await {
+        periodic(services, shutdown, HOUSEKEEPING_INTERVAL, |s| async move {
+            match s.activity.prune().await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(events = n, "pruned activity past its retention"),
                 Err(e) => tracing::warn!(error = %e, "activity pruning failed"),
             }
-            let now = u.clock.now();
-            u.tokens.prune(now);
-            // A tombstone must outlive every access token that could name its session.
-            let keep_ms = (u.config.tokens.access_ttl_secs as i64 + 60) * 1000;
-            u.sessions.prune_tombstones(now - keep_ms);
-            u.throttle.tidy();
-            u.pin_throttle.tidy();
-            if let Err(e) = u.tokens.reload().await {
-                tracing::warn!(error = %e, "could not reload signing keys");
-            }
+            s.profiles.housekeeping();
+            s.sessions.housekeeping().await;
         }),
     ]
 }
 
-/// Runs `job` every `period` until shutdown.
-fn periodic<F, Fut>(
-    usher: &Arc<Usher>,
+/// Runs `job` on `target` every `period` until shutdown.
+fn periodic<T, F, Fut>(
+    target: &T,
     shutdown: &CancellationToken,
     period: Duration,
     job: F,
 ) -> tokio::task::JoinHandle<()>
 where
-    F: Fn(Arc<Usher>) -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = ()> + Send,
+    T: Clone + Send + Sync + 'static,
+    F: Fn(T) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send,
 {
-    let usher = Arc::clone(usher);
+    let target = target.clone();
     let shutdown = shutdown.clone();
     tokio::spawn(async move {
         let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
@@ -192,7 +319,7 @@ where
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
-                _ = tick.tick() => job(Arc::clone(&usher)).await,
+                _ = tick.tick() => job(target.clone()).await,
             }
         }
     })

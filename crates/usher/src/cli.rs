@@ -1,14 +1,12 @@
 //! The command line: `usher serve | migrate | account | keys | device`.
 
+use clap::{Args, Parser, Subcommand};
 use std::io::Read;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 
-use clap::{Args, Parser, Subcommand};
-
-use crate::clock::SystemClock;
 use crate::config::{Config, Overrides};
+use crate::domain::{Email, NewPassword, PlanName};
 
 #[derive(Parser)]
 #[command(
@@ -182,9 +180,9 @@ async fn run_operator(
 async fn serve(config: Config) -> anyhow::Result<()> {
     let app = crate::App::build(config).await?;
     let shutdown = app.shutdown_token();
-    let usher = app.usher();
-    println!("store: {}", usher.store.describe());
-    println!("bus: {}", usher.bus.describe());
+    let (store, bus) = app.describe();
+    println!("store: {store}");
+    println!("bus: {bus}");
     println!("usher listening on http://{}", app.address());
     tokio::spawn(async move {
         wait_for_signal().await;
@@ -220,12 +218,15 @@ async fn account(command: AccountCommand, file: Option<&std::path::Path>) -> any
     match command {
         AccountCommand::Create { email, plan, store } => {
             let config = open(&store)?;
-            let usher = crate::core::Usher::open(config, Arc::new(SystemClock)).await?;
+            let services = crate::app::open_services(&config).await?;
             let mut password = String::new();
             std::io::stdin().read_to_string(&mut password)?;
             let password = password.trim_end_matches(['\r', '\n']).to_owned();
-            let id = usher
-                .create_account(&email, password, plan)
+            let email = Email::parse(&email).map_err(|e| explain(e.into()))?;
+            let password = NewPassword::parse(password, &email).map_err(|e| explain(e.into()))?;
+            let id = services
+                .accounts
+                .create(email, password, plan.map(PlanName))
                 .await
                 .map_err(explain)?;
             println!("{id}");
@@ -233,10 +234,11 @@ async fn account(command: AccountCommand, file: Option<&std::path::Path>) -> any
         }
         AccountCommand::SetPlan { email, plan, store } => {
             let config = open(&store)?;
-            let usher = crate::core::Usher::open(config, Arc::new(SystemClock)).await?;
-            let account = usher.account_by_email(&email).await.map_err(explain)?;
-            usher
-                .set_plan(account.id, plan.clone())
+            let services = crate::app::open_services(&config).await?;
+            let account = account_by_email(&services, &email).await?;
+            services
+                .accounts
+                .set_plan(account.id, PlanName(plan.clone()))
                 .await
                 .map_err(explain)?;
             println!("{email} is now on plan {plan}");
@@ -244,13 +246,25 @@ async fn account(command: AccountCommand, file: Option<&std::path::Path>) -> any
         }
         AccountCommand::SignOutAll { email, store } => {
             let config = open(&store)?;
-            let usher = crate::core::Usher::open(config, Arc::new(SystemClock)).await?;
-            let account = usher.account_by_email(&email).await.map_err(explain)?;
-            let n = usher.sign_out_account(account.id).await.map_err(explain)?;
+            let services = crate::app::open_services(&config).await?;
+            let account = account_by_email(&services, &email).await?;
+            let n = services
+                .sessions
+                .sign_out_account(account.id)
+                .await
+                .map_err(explain)?;
             println!("signed out {n} device(s) of {email}");
             Ok(())
         }
     }
+}
+
+async fn account_by_email(
+    services: &crate::services::Services,
+    email: &str,
+) -> anyhow::Result<crate::store::AccountRecord> {
+    let email = Email::parse(email).map_err(|e| explain(e.into()))?;
+    services.accounts.by_email(&email).await.map_err(explain)
 }
 
 fn explain(e: crate::error::Error) -> anyhow::Error {

@@ -61,8 +61,10 @@ pub struct SessionConfig {
     pub idle_timeout_secs: u64,
     /// How often idle sessions are swept.
     pub idle_sweep_interval_ms: u64,
-    /// How often last-active times and addresses are written in one batch.
-    pub activity_flush_interval_ms: u64,
+    /// How often last-seen times and addresses are written in one batch.
+    /// (`activity_flush_interval_ms` is its former name.)
+    #[serde(alias = "activity_flush_interval_ms")]
+    pub last_seen_flush_interval_ms: u64,
 }
 
 /// Argon2id cost. Defaults are OWASP's recommendation (m=19 MiB, t=2, p=1).
@@ -212,7 +214,7 @@ impl Default for Config {
             sessions: SessionConfig {
                 idle_timeout_secs: 90 * 24 * 3600,
                 idle_sweep_interval_ms: 60_000,
-                activity_flush_interval_ms: 5_000,
+                last_seen_flush_interval_ms: 5_000,
             },
             password_hashing: HashingConfig {
                 memory_kib: 19 * 1024,
@@ -301,6 +303,50 @@ fn is_setting(key: &str, settings: &[String]) -> bool {
     settings.iter().any(|s| s.eq_ignore_ascii_case(top))
 }
 
+/// Settings renamed since an earlier version, `(table, old, new)`: the old
+/// names keep working in files and in `USHER_` variables. (A serde alias
+/// alone would not do: the compiled-in defaults already carry the new name,
+/// so a merged old name would be a duplicate field.)
+const RENAMED: [(&str, &str, &str); 1] = [(
+    "sessions",
+    "activity_flush_interval_ms",
+    "last_seen_flush_interval_ms",
+)];
+
+/// The current name of a dotted key given by its old name.
+fn renamed_key(key: &str) -> Option<String> {
+    RENAMED.iter().find_map(|(table, old, new)| {
+        let (t, k) = key.split_once('.')?;
+        (t.eq_ignore_ascii_case(table) && k.eq_ignore_ascii_case(old))
+            .then(|| format!("{table}.{new}"))
+    })
+}
+
+/// A provider whose renamed settings are read under their current names.
+struct RenamedKeys<P>(P);
+
+impl<P: figment::Provider> figment::Provider for RenamedKeys<P> {
+    fn metadata(&self) -> figment::Metadata {
+        self.0.metadata()
+    }
+
+    fn data(
+        &self,
+    ) -> Result<figment::value::Map<figment::Profile, figment::value::Dict>, figment::Error> {
+        let mut data = self.0.data()?;
+        for dict in data.values_mut() {
+            for (table, old, new) in RENAMED {
+                if let Some(figment::value::Value::Dict(_, table)) = dict.get_mut(table) {
+                    if let Some(value) = table.remove(old) {
+                        table.entry(new.to_owned()).or_insert(value);
+                    }
+                }
+            }
+        }
+        Ok(data)
+    }
+}
+
 const DAY_MS: u64 = 24 * 3600 * 1000;
 
 impl Config {
@@ -311,7 +357,7 @@ impl Config {
             if !path.exists() {
                 return Err(ConfigError::MissingFile(path.to_owned()));
             }
-            figment = figment.merge(Toml::file(path));
+            figment = figment.merge(RenamedKeys(Toml::file(path)));
         }
         let settings: Vec<String> = match serde_json::to_value(Config::default()) {
             Ok(serde_json::Value::Object(fields)) => fields.keys().cloned().collect(),
@@ -322,7 +368,11 @@ impl Config {
             .merge(
                 Env::prefixed("USHER_")
                     .filter(move |key| is_setting(key.as_str(), &settings))
-                    .split("__"),
+                    .split("__")
+                    .map(|key| match renamed_key(key.as_str()) {
+                        Some(current) => current.into(),
+                        None => key.into(),
+                    }),
             )
             .merge(Serialized::defaults(overrides))
             .extract()
@@ -361,7 +411,7 @@ impl Config {
         }
         let intervals_ms = [
             self.sessions.idle_sweep_interval_ms,
-            self.sessions.activity_flush_interval_ms,
+            self.sessions.last_seen_flush_interval_ms,
             self.streams.reap_interval_ms,
             self.streams.heartbeat_interval_secs.saturating_mul(1000),
             self.live.ping_interval_secs.saturating_mul(1000),
@@ -425,5 +475,29 @@ impl Config {
         self.database_url
             .clone()
             .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("usher.db").display()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_may_still_use_the_former_name_of_a_setting() {
+        let old = "[sessions]\nactivity_flush_interval_ms = 1234\n";
+        let config: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(RenamedKeys(Toml::string(old)))
+            .extract()
+            .expect("the former name is read");
+        assert_eq!(config.sessions.last_seen_flush_interval_ms, 1234);
+    }
+
+    #[test]
+    fn a_variable_may_still_use_the_former_name_of_a_setting() {
+        assert_eq!(
+            renamed_key("SESSIONS.ACTIVITY_FLUSH_INTERVAL_MS").as_deref(),
+            Some("sessions.last_seen_flush_interval_ms")
+        );
+        assert_eq!(renamed_key("sessions.idle_timeout_secs"), None);
     }
 }

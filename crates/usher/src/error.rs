@@ -5,15 +5,19 @@ use std::time::Duration;
 
 use crate::auth::passwords::HashError;
 use crate::auth::tokens::TokenError;
-use crate::domain::SignOutReason;
-use crate::store::StoreError;
+use crate::devices::record::Device;
+use crate::domain::{
+    DeviceType, InvalidDeviceField, InvalidEmail, InvalidProfileName, InvalidTitle, SignOutReason,
+    WeakPassword,
+};
+use crate::store::{ActiveStream, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{0}")]
-    InvalidEmail(String),
+    InvalidEmail(#[from] InvalidEmail),
     #[error("{0}")]
-    WeakPassword(String),
+    WeakPassword(#[from] WeakPassword),
     #[error("no plan is called {0:?}")]
     UnknownPlan(String),
     #[error("an account with this email already exists")]
@@ -23,9 +27,9 @@ pub enum Error {
     #[error("too many attempts")]
     TooManyAttempts { retry_after: Duration },
     #[error("{0}")]
-    InvalidDevice(String),
+    InvalidDevice(#[from] InvalidDevice),
     #[error("{0}")]
-    InvalidDeviceName(String),
+    InvalidDeviceName(InvalidDeviceField),
     #[error("no access token was sent")]
     MissingToken,
     #[error("{0}")]
@@ -43,24 +47,21 @@ pub enum Error {
     #[error("every stream of the plan is in use")]
     TooManyStreams {
         limit: u32,
-        active: Vec<crate::streams::service::ActiveStreamView>,
+        active: Vec<ActiveStream>,
     },
     #[error("the plan's device limit is reached")]
-    DeviceLimitReached {
-        limit: u32,
-        devices: Vec<crate::devices::service::DeviceView>,
-    },
+    DeviceLimitReached { limit: u32, devices: Vec<Device> },
     #[error("this stream has ended")]
     StreamEnded(crate::domain::StreamEndReason),
     #[error("{0}")]
-    InvalidTitle(String),
+    InvalidTitle(#[from] InvalidTitle),
     #[error("no such profile on this account")]
     UnknownProfile,
     /// A request parameter is malformed or out of range.
     #[error("{detail}")]
     InvalidParameter { code: &'static str, detail: String },
     #[error("{0}")]
-    InvalidProfileName(String),
+    InvalidProfileName(#[from] InvalidProfileName),
     #[error("a PIN is exactly four digits (0-9)")]
     InvalidPin,
     #[error("this account has {limit} profiles, the most it can have")]
@@ -85,6 +86,21 @@ pub enum Error {
     Unavailable(#[source] anyhow::Error),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
+}
+
+/// A device described at sign-in that cannot be accepted.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum InvalidDevice {
+    #[error("unknown device type {0:?}; expected one of: {list}", list = DeviceType::ALL.map(DeviceType::as_str).join(", "))]
+    UnknownType(String),
+    #[error("{0}")]
+    Field(#[from] InvalidDeviceField),
+}
+
+impl From<crate::domain::InvalidPin> for Error {
+    fn from(_: crate::domain::InvalidPin) -> Self {
+        Error::InvalidPin
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -4,12 +4,15 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use crate::core::Actor;
+use super::AccountOverview;
+use crate::domain::{rfc3339, AccountId, Email, NewPassword, PlanName};
+use crate::error::Error;
 use crate::http::error::ApiError;
 use crate::http::extract::{Auth, ClientIp, Json};
-use crate::http::AppState;
+use crate::http::state::AppState;
+use crate::sessions::Actor;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -26,26 +29,65 @@ struct CreateAccount {
     plan: Option<String>,
 }
 
+#[derive(Serialize)]
+struct Created {
+    account_id: AccountId,
+}
+
 async fn create(
     State(state): State<AppState>,
     Json(body): Json<CreateAccount>,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let id = state
-        .usher
-        .create_account(&body.email, body.password, body.plan)
+) -> Result<(StatusCode, Json<Created>), ApiError> {
+    let email = Email::parse(&body.email).map_err(Error::from)?;
+    let password = NewPassword::parse(body.password, &email).map_err(Error::from)?;
+    let account_id = state
+        .accounts()
+        .create(email, password, body.plan.map(PlanName))
         .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(serde_json::json!({ "account_id": id })),
-    ))
+    Ok((StatusCode::CREATED, Json(Created { account_id })))
+}
+
+/// What `GET /v1/account` shows.
+#[derive(Debug, Serialize)]
+struct OverviewView {
+    account_id: AccountId,
+    email: String,
+    plan: PlanView,
+    streams_in_use: u32,
+    devices_signed_in: u32,
+    created_at: String,
+}
+
+#[derive(Debug, Serialize)]
+struct PlanView {
+    name: String,
+    max_streams: u32,
+    max_devices: Option<u32>,
+}
+
+impl From<AccountOverview> for OverviewView {
+    fn from(o: AccountOverview) -> Self {
+        Self {
+            account_id: o.account.id,
+            email: o.account.email.to_string(),
+            plan: PlanView {
+                name: o.account.plan.0,
+                max_streams: o.limits.max_streams,
+                max_devices: o.limits.max_devices,
+            },
+            streams_in_use: o.active_streams.len() as u32,
+            devices_signed_in: o.devices_signed_in,
+            created_at: rfc3339(o.account.created_at),
+        }
+    }
 }
 
 async fn overview(
     State(state): State<AppState>,
     Auth(session): Auth,
-) -> Result<Json<crate::accounts::service::AccountOverview>, ApiError> {
+) -> Result<Json<OverviewView>, ApiError> {
     Ok(Json(
-        state.usher.account_overview(session.account_id).await?,
+        state.accounts().overview(session.account_id).await?.into(),
     ))
 }
 
@@ -69,7 +111,7 @@ async fn change_password(
     Json(body): Json<ChangePassword>,
 ) -> Result<StatusCode, ApiError> {
     state
-        .usher
+        .accounts()
         .change_password(
             session.account_id,
             body.current_password,

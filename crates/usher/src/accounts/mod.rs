@@ -2,3 +2,5 @@
 
 pub mod http;
 pub mod service;
+
+pub use service::{AccountOverview, AccountPorts, Accounts};

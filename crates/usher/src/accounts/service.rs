@@ -1,56 +1,78 @@
-//! Account operations.
+//! [`Accounts`]: creation, plan, overview, password.
 
-use serde::Serialize;
+use std::sync::Arc;
 
-use crate::activity::{ActivityDevice, ActivityKind, NewActivity};
-use crate::core::{Actor, Usher};
-use crate::domain::{AccountId, Email, Millis, NewPassword, PlanName};
+use crate::activity::{Activity, ActivityDevice, ActivityKind, NewActivity};
+use crate::auth::passwords::PasswordHasher;
+use crate::clock::SharedClock;
+use crate::domain::{AccountId, Email, Millis, NewPassword, Plan, PlanName, Plans};
 use crate::error::{Error, Result};
-use crate::store::{AccountRecord, StoreError};
+use crate::sessions::{Actor, Sessions};
+use crate::store::{AccountRecord, ActiveStream, SharedStore, StoreError};
+use crate::streams::Streams;
 
-/// What `GET /v1/account` shows.
-#[derive(Debug, Serialize)]
+/// An account at a glance: what `GET /v1/account` and the overview page show.
+#[derive(Debug)]
 pub struct AccountOverview {
-    pub account_id: AccountId,
-    pub email: String,
-    pub plan: PlanView,
-    pub streams_in_use: u32,
-    /// The streams counted in `streams_in_use` (for the account pages; the
-    /// API answer keeps to the count).
-    #[serde(skip)]
-    pub active_streams: Vec<crate::streams::service::ActiveStreamView>,
+    pub account: AccountRecord,
+    /// The limits of the account's plan.
+    pub limits: Plan,
+    /// The streams that count against the plan now.
+    pub active_streams: Vec<ActiveStream>,
     pub devices_signed_in: u32,
-    pub created_at: String,
 }
 
-#[derive(Debug, Serialize)]
-pub struct PlanView {
-    pub name: String,
-    pub max_streams: u32,
-    pub max_devices: Option<u32>,
+/// Accounts.
+pub struct Accounts {
+    store: SharedStore,
+    clock: SharedClock,
+    hasher: Arc<PasswordHasher>,
+    plans: Plans,
+    default_plan: PlanName,
+    sessions: Arc<Sessions>,
+    streams: Arc<Streams>,
+    activity: Arc<Activity>,
 }
 
-impl Usher {
+/// The handles [`Accounts`] works with.
+pub struct AccountPorts {
+    pub store: SharedStore,
+    pub clock: SharedClock,
+    pub hasher: Arc<PasswordHasher>,
+    pub sessions: Arc<Sessions>,
+    pub streams: Arc<Streams>,
+    pub activity: Arc<Activity>,
+}
+
+impl Accounts {
+    pub fn new(plans: Plans, default_plan: PlanName, ports: AccountPorts) -> Self {
+        Self {
+            store: ports.store,
+            clock: ports.clock,
+            hasher: ports.hasher,
+            plans,
+            default_plan,
+            sessions: ports.sessions,
+            streams: ports.streams,
+            activity: ports.activity,
+        }
+    }
+
     /// The named plan (or the default), if it is configured.
-    fn known_plan(&self, name: Option<String>) -> Result<PlanName> {
-        let name = name
-            .map(PlanName)
-            .unwrap_or_else(|| self.config.default_plan.clone());
+    fn known_plan(&self, name: Option<PlanName>) -> Result<PlanName> {
+        let name = name.unwrap_or_else(|| self.default_plan.clone());
         match self.plans.get(name.as_str()) {
             Some(_) => Ok(name),
             None => Err(Error::UnknownPlan(name.0)),
         }
     }
 
-    pub async fn create_account(
+    pub async fn create(
         &self,
-        email: &str,
-        password: String,
-        plan: Option<String>,
+        email: Email,
+        password: NewPassword,
+        plan: Option<PlanName>,
     ) -> Result<AccountId> {
-        let email = Email::parse(email).map_err(|e| Error::InvalidEmail(e.to_string()))?;
-        let password =
-            NewPassword::parse(password, &email).map_err(|e| Error::WeakPassword(e.to_string()))?;
         let plan = self.known_plan(plan)?;
         let password_hash = self.hasher.hash(password.expose().to_owned()).await?;
         let record = AccountRecord {
@@ -68,7 +90,7 @@ impl Usher {
     }
 
     /// Operator task: move an account to another plan.
-    pub async fn set_plan(&self, account: AccountId, plan: String) -> Result<()> {
+    pub async fn set_plan(&self, account: AccountId, plan: PlanName) -> Result<()> {
         let plan = self.known_plan(Some(plan))?;
         if self.store.set_plan(account, &plan).await? {
             Ok(())
@@ -77,44 +99,24 @@ impl Usher {
         }
     }
 
-    pub async fn account_by_email(&self, email: &str) -> Result<AccountRecord> {
-        let email = Email::parse(email).map_err(|e| Error::InvalidEmail(e.to_string()))?;
+    pub async fn by_email(&self, email: &Email) -> Result<AccountRecord> {
         self.store
-            .account_by_email(&email)
+            .account_by_email(email)
             .await?
             .ok_or(Error::NotFound)
     }
 
-    pub async fn account_overview(&self, account: AccountId) -> Result<AccountOverview> {
+    pub async fn overview(&self, account: AccountId) -> Result<AccountOverview> {
         let record = self.store.account(account).await?.ok_or(Error::NotFound)?;
         // A plan removed from configuration keeps its accounts on the default's limits.
-        let plan = self.plans.limits(record.plan.as_str()).clone();
-        let active_streams = self.active_streams(account).await?;
+        let limits = self.plans.limits(record.plan.as_str()).clone();
+        let active_streams = self.streams.active(account).await?;
         Ok(AccountOverview {
-            account_id: record.id,
-            email: record.email.to_string(),
-            plan: PlanView {
-                name: record.plan.0,
-                max_streams: plan.max_streams,
-                max_devices: plan.max_devices,
-            },
-            streams_in_use: active_streams.len() as u32,
+            account: record,
+            limits,
             active_streams,
             devices_signed_in: self.store.count_active_sessions(account).await?,
-            created_at: crate::domain::rfc3339(record.created_at),
         })
-    }
-
-    /// Operator task: signs every device of the account out (reason `admin`).
-    pub async fn sign_out_account(&self, account: AccountId) -> Result<usize> {
-        let now = self.clock.now();
-        let revoked = self
-            .store
-            .revoke_account_sessions(account, None, crate::domain::SignOutReason::Admin, now)
-            .await?;
-        self.announce_revocations(&revoked, Actor::usher(None))
-            .await;
-        Ok(revoked.len())
     }
 
     /// Changes the password; by default every device, this one included, is signed out.
@@ -134,24 +136,24 @@ impl Usher {
         {
             return Err(Error::WrongPassword);
         }
-        let new = NewPassword::parse(new, &record.email)
-            .map_err(|e| Error::WeakPassword(e.to_string()))?;
+        // Judged against the stored email, so it cannot be parsed earlier.
+        let new = NewPassword::parse(new, &record.email)?;
         let hash = self.hasher.hash(new.expose().to_owned()).await?;
         let now: Millis = self.clock.now();
         let revoked = self
             .store
             .change_password(account, &hash, sign_out_all_devices, now)
             .await?;
-        let mut changed = NewActivity {
-            account_id: account,
-            kind: ActivityKind::PasswordChanged,
-            device: by.session.map(ActivityDevice::of),
-            ip: by.ip,
-            detail: serde_json::json!({}),
-        };
-        changed.detail = serde_json::json!({ "signed_out": revoked.len() });
-        self.record(changed).await;
-        self.announce_revocations(&revoked, by).await;
+        self.activity
+            .record(NewActivity {
+                account_id: account,
+                kind: ActivityKind::PasswordChanged,
+                device: by.session.map(ActivityDevice::of),
+                ip: by.ip,
+                detail: serde_json::json!({ "signed_out": revoked.len() }),
+            })
+            .await;
+        self.sessions.announce_revocations(&revoked, by).await;
         Ok(revoked.len())
     }
 }

@@ -1,149 +1,140 @@
-//! Reading the history: pages, newest first, filtered by kind.
+//! [`Activity`]: appends events to the history (through its group-commit
+//! log writer), reads it in pages, newest first, and prunes it.
 
-use serde::Serialize;
+use std::sync::Arc;
 
-use super::ActivityKind;
-use crate::core::Usher;
-use crate::domain::{rfc3339, AccountId, EventId, SessionId};
-use crate::error::{Error, Result};
-use crate::store::{ActivityQuery, ActivityRecord};
+use super::log::ActivityLog;
+use super::NewActivity;
+use crate::clock::SharedClock;
+use crate::domain::{AccountId, ActivityKind, EventId};
+use crate::error::Result;
+use crate::geo::Geo;
+use crate::store::{ActivityQuery, ActivityRecord, SharedStore};
 
 /// Events per page unless the caller asks for another number.
 pub const DEFAULT_PAGE: u32 = 50;
 /// The largest page.
 pub const MAX_PAGE: u32 = 200;
 
-/// A page request, parsed from the query string.
-#[derive(Debug, Clone, Default)]
-pub struct PageRequest {
-    pub limit: Option<String>,
-    pub before: Option<String>,
-    /// Comma-separated kinds.
-    pub kind: Option<String>,
+/// Which events of an account to read: already parsed and in range.
+#[derive(Debug, Clone)]
+pub struct ActivityFilter {
+    /// 1 to [`MAX_PAGE`].
+    pub limit: u32,
+    /// Only events older than this one.
+    pub before: Option<EventId>,
+    /// Only these kinds; empty means every kind.
+    pub kinds: Vec<ActivityKind>,
 }
 
-/// One event as the API and the pages show it.
-#[derive(Debug, Serialize)]
-pub struct ActivityView {
-    pub event_id: EventId,
-    pub kind: ActivityKind,
-    pub at: String,
-    pub device: Option<EventDevice>,
-    pub ip: Option<String>,
-    pub location: Option<serde_json::Value>,
-    pub detail: serde_json::Value,
+impl Default for ActivityFilter {
+    fn default() -> Self {
+        Self {
+            limit: DEFAULT_PAGE,
+            before: None,
+            kinds: Vec::new(),
+        }
+    }
 }
 
-#[derive(Debug, Serialize)]
-pub struct EventDevice {
-    pub session_id: Option<SessionId>,
-    pub name: String,
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-}
-
-#[derive(Debug, Serialize)]
+/// A page of the history, newest first.
+#[derive(Debug)]
 pub struct ActivityPage {
-    pub events: Vec<ActivityView>,
-    /// Pass as `before` for the next (older) page; `None` on the last page.
+    pub events: Vec<ActivityRecord>,
+    /// The cursor of the next (older) page; `None` on the last page.
     pub next: Option<EventId>,
 }
 
-fn invalid(code: &'static str, detail: impl Into<String>) -> Error {
-    Error::InvalidParameter {
-        code,
-        detail: detail.into(),
-    }
+/// The history service.
+pub struct Activity {
+    store: SharedStore,
+    clock: SharedClock,
+    geo: Arc<Geo>,
+    log: ActivityLog,
+    retention_days: u32,
 }
 
-impl PageRequest {
-    fn parse(&self, account: AccountId) -> Result<ActivityQuery> {
-        let limit = match self.limit.as_deref() {
-            None | Some("") => DEFAULT_PAGE,
-            Some(raw) => raw
-                .parse::<u32>()
-                .ok()
-                .filter(|n| (1..=MAX_PAGE).contains(n))
-                .ok_or_else(|| {
-                    invalid("invalid_limit", format!("limit must be 1 to {MAX_PAGE}."))
-                })?,
-        };
-        let before = match self.before.as_deref() {
-            None | Some("") => None,
-            Some(raw) => Some(raw.parse::<EventId>().map_err(|_| {
-                invalid(
-                    "invalid_cursor",
-                    "before must be a `next` value from an earlier page.",
-                )
-            })?),
-        };
-        let mut kinds = Vec::new();
-        for name in self.kind.iter().flat_map(|k| k.split(',')) {
-            let name = name.trim();
-            if name.is_empty() {
-                continue;
-            }
-            let kind = name
-                .parse::<ActivityKind>()
-                .map_err(|e| invalid("invalid_kind", e.to_string()))?;
-            if !kinds.contains(&kind) {
-                kinds.push(kind);
-            }
-        }
-        Ok(ActivityQuery {
-            account,
-            before,
-            kinds,
-            limit,
-        })
-    }
-}
-
-impl From<ActivityRecord> for ActivityView {
-    fn from(r: ActivityRecord) -> Self {
-        ActivityView {
-            event_id: r.id,
-            kind: r.kind,
-            at: rfc3339(r.at),
-            device: r.device_name.map(|name| EventDevice {
-                session_id: r.session_id,
-                name,
-                kind: r.device_type.map_or("other", |t| t.as_str()),
-            }),
-            ip: r.ip.map(|ip| ip.to_string()),
-            location: r.location,
-            detail: r.detail,
+impl Activity {
+    /// Starts the history's log writer on `store`.
+    pub fn new(store: SharedStore, clock: SharedClock, geo: Arc<Geo>, retention_days: u32) -> Self {
+        Self {
+            log: ActivityLog::start(Arc::clone(&store)),
+            store,
+            clock,
+            geo,
+            retention_days,
         }
     }
-}
 
-impl Usher {
+    /// Appends an event to the account's history and waits until it is
+    /// stored. A failure is logged, never returned: the change it describes
+    /// has already been made.
+    pub async fn record(&self, event: NewActivity) {
+        let record = self.stored(event);
+        if !self.log.append(record).await {
+            tracing::warn!("an activity event could not be recorded");
+        }
+    }
+
+    /// Queues an event without waiting for its commit: for a failed sign-in,
+    /// whose answer must take as long for an unknown email (which records
+    /// nothing) as for a wrong password. It is committed with the next
+    /// batch, milliseconds later.
+    pub async fn record_detached(&self, event: NewActivity) {
+        let record = self.stored(event);
+        self.log.append_detached(record).await;
+    }
+
+    /// Appends several events and waits for all of them (queued together,
+    /// they usually share a commit).
+    pub async fn record_all(&self, events: Vec<NewActivity>) {
+        futures_util::future::join_all(events.into_iter().map(|e| self.record(e))).await;
+    }
+
+    /// The stored form of an event, located and timestamped now (for events
+    /// written in another transaction, like an alert's).
+    pub fn stored(&self, event: NewActivity) -> ActivityRecord {
+        let location = event
+            .ip
+            .and_then(|ip| self.geo.locate(ip))
+            .and_then(|l| serde_json::to_value(l).ok());
+        ActivityRecord {
+            id: EventId::new(),
+            account_id: event.account_id,
+            at: self.clock.now(),
+            kind: event.kind,
+            session_id: event.device.as_ref().and_then(|d| d.session_id),
+            device_name: event.device.as_ref().map(|d| d.name.clone()),
+            device_type: event.device.as_ref().map(|d| d.kind),
+            ip: event.ip,
+            location,
+            detail: event.detail,
+        }
+    }
+
     /// A page of the account's history, newest first.
-    pub async fn activity_page(
-        &self,
-        account: AccountId,
-        request: &PageRequest,
-    ) -> Result<ActivityPage> {
-        let mut query = request.parse(account)?;
-        let limit = query.limit as usize;
-        // One more than asked tells whether an older page exists.
-        query.limit += 1;
-        let mut records = self.store.activity(&query).await?;
-        let next = if records.len() > limit {
-            records.truncate(limit);
-            records.last().map(|r| r.id)
+    pub async fn page(&self, account: AccountId, filter: ActivityFilter) -> Result<ActivityPage> {
+        let limit = filter.limit as usize;
+        let query = ActivityQuery {
+            account,
+            before: filter.before,
+            kinds: filter.kinds,
+            // One more than asked tells whether an older page exists.
+            limit: filter.limit + 1,
+        };
+        let mut events = self.store.activity(&query).await?;
+        let next = if events.len() > limit {
+            events.truncate(limit);
+            events.last().map(|r| r.id)
         } else {
             None
         };
-        Ok(ActivityPage {
-            events: records.into_iter().map(ActivityView::from).collect(),
-            next,
-        })
+        Ok(ActivityPage { events, next })
     }
 
     /// Deletes events older than the retention period.
-    pub async fn prune_activity(&self) -> Result<u64> {
-        let retention_ms = i64::from(self.config.activity.retention_days) * 24 * 3600 * 1000;
+    pub async fn prune(&self) -> Result<u64> {
+        let retention_ms = i64::from(self.retention_days) * 24 * 3600 * 1000;
         let cutoff = self.clock.now() - retention_ms;
         let mut total = 0;
         loop {

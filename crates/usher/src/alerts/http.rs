@@ -1,16 +1,17 @@
 //! `/v1/alerts…`: open sign-in alerts, dismissing one, signing its device out.
 
 use axum::extract::State;
-
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
+use serde::Serialize;
 
-use super::AlertView;
+use super::views::AlertView;
 use crate::domain::EventId;
 use crate::http::error::ApiError;
 use crate::http::extract::{Auth, ClientIp, IdPath, Json};
-use crate::http::AppState;
+use crate::http::state::AppState;
+use crate::sessions::Actor;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -22,12 +23,24 @@ pub fn router() -> Router<AppState> {
         )
 }
 
+#[derive(Serialize)]
+struct AlertList {
+    alerts: Vec<AlertView>,
+}
+
 async fn list(
     State(state): State<AppState>,
     Auth(session): Auth,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let alerts: Vec<AlertView> = state.usher.open_alerts(session.account_id).await?;
-    Ok(Json(serde_json::json!({ "alerts": alerts })))
+) -> Result<Json<AlertList>, ApiError> {
+    let open = state
+        .alerts()
+        .open(session.account_id, |id| {
+            state.sessions().may_be_signed_in(id)
+        })
+        .await?;
+    Ok(Json(AlertList {
+        alerts: open.into_iter().map(Into::into).collect(),
+    }))
 }
 
 async fn dismiss(
@@ -35,8 +48,13 @@ async fn dismiss(
     Auth(session): Auth,
     IdPath(id): IdPath<EventId>,
 ) -> Result<StatusCode, ApiError> {
-    state.usher.dismiss_alert(session.account_id, id).await?;
+    state.alerts().dismiss(session.account_id, id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Serialize)]
+struct SignedOut {
+    signed_out: bool,
 }
 
 async fn sign_out_device(
@@ -44,10 +62,10 @@ async fn sign_out_device(
     ClientIp(ip): ClientIp,
     Auth(session): Auth,
     IdPath(id): IdPath<EventId>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<SignedOut>, ApiError> {
     let signed_out = state
-        .usher
-        .sign_out_alerted_device(&session, id, ip)
+        .devices()
+        .sign_out_alerted(id, Actor::device(&session, ip))
         .await?;
-    Ok(Json(serde_json::json!({ "signed_out": signed_out })))
+    Ok(Json(SignedOut { signed_out }))
 }

@@ -19,8 +19,8 @@ use rand::Rng;
 use sha2::Sha256;
 use tokio_util::sync::CancellationToken;
 
+use super::Alerts;
 use crate::config::AlertConfig;
-use crate::core::Usher;
 use crate::domain::Millis;
 use crate::store::WebhookDelivery;
 
@@ -91,8 +91,8 @@ impl Webhook {
         Some(now + ((backoff as f64) * jitter) as Millis)
     }
 
-    async fn post(&self, usher: &Usher, delivery: &WebhookDelivery) -> Result<(), String> {
-        let signature = sign(&self.secret, usher.clock.now() / 1000, &delivery.body);
+    async fn post(&self, alerts: &Alerts, delivery: &WebhookDelivery) -> Result<(), String> {
+        let signature = sign(&self.secret, alerts.clock.now() / 1000, &delivery.body);
         let response = self
             .client
             .post(&self.url)
@@ -117,8 +117,8 @@ fn without_url(e: reqwest::Error) -> reqwest::Error {
 }
 
 /// Runs the worker until shutdown; returns at once when no webhook is set.
-pub async fn run(usher: Arc<Usher>, shutdown: CancellationToken) {
-    let hook = match Webhook::from_config(&usher.config.alerts) {
+pub async fn run(alerts: Arc<Alerts>, shutdown: CancellationToken) {
+    let hook = match Webhook::from_config(&alerts.config) {
         Ok(Some(hook)) => hook,
         Ok(None) => return,
         Err(e) => {
@@ -127,9 +127,9 @@ pub async fn run(usher: Arc<Usher>, shutdown: CancellationToken) {
         }
     };
     loop {
-        let now = usher.clock.now();
+        let now = alerts.clock.now();
         let lease = hook.timeout_ms + 5_000;
-        let claimed = match usher.store.claim_webhooks(now, lease, CLAIM).await {
+        let claimed = match alerts.store.claim_webhooks(now, lease, CLAIM).await {
             Ok(claimed) => claimed,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the webhook outbox; will retry");
@@ -137,25 +137,25 @@ pub async fn run(usher: Arc<Usher>, shutdown: CancellationToken) {
             }
         };
         let busy = !claimed.is_empty();
-        futures_util::future::join_all(claimed.iter().map(|d| deliver(&usher, &hook, d))).await;
+        futures_util::future::join_all(claimed.iter().map(|d| deliver(&alerts, &hook, d))).await;
         if busy {
             continue;
         }
         tokio::select! {
             _ = shutdown.cancelled() => return,
-            _ = usher.webhook_wakeup.notified() => {}
+            _ = alerts.wakeup.notified() => {}
             _ = tokio::time::sleep(POLL) => {}
         }
     }
 }
 
-async fn deliver(usher: &Usher, hook: &Webhook, delivery: &WebhookDelivery) {
-    let outcome = hook.post(usher, delivery).await;
-    let now = usher.clock.now();
+async fn deliver(alerts: &Alerts, hook: &Webhook, delivery: &WebhookDelivery) {
+    let outcome = hook.post(alerts, delivery).await;
+    let now = alerts.clock.now();
     let stored = match outcome {
         Ok(()) => {
             tracing::info!(alert = %delivery.alert_id, "alert delivered to the webhook");
-            usher.store.webhook_delivered(delivery.id, now).await
+            alerts.store.webhook_delivered(delivery.id, now).await
         }
         Err(error) => {
             let attempts = delivery.attempts + 1;
@@ -168,7 +168,7 @@ async fn deliver(usher: &Usher, hook: &Webhook, delivery: &WebhookDelivery) {
                     tracing::error!(alert = %delivery.alert_id, attempts, %error, "alert webhook failed; giving up")
                 }
             }
-            usher
+            alerts
                 .store
                 .webhook_failed(delivery.id, retry_at, &error, now)
                 .await

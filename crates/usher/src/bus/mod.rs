@@ -67,3 +67,12 @@ pub trait EventBus: Send + Sync {
 }
 
 pub type SharedBus = Arc<dyn EventBus>;
+
+/// Publishes `event`, logging a failure rather than returning it: every
+/// change worth publishing is already durable, and other nodes catch up from
+/// the store's revocation log.
+pub async fn publish(bus: &dyn EventBus, event: Event) {
+    if let Err(e) = bus.publish(event).await {
+        tracing::warn!(error = %e, "event bus publish failed; other nodes will catch up from the store");
+    }
+}

@@ -4,14 +4,15 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, patch, post};
 use axum::Router;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use crate::core::Actor;
-use crate::devices::service::DeviceView;
-use crate::domain::{SessionId, SignOutReason};
+use super::views::{DeviceList, DeviceView};
+use crate::domain::{DeviceName, SessionId};
+use crate::error::Error;
 use crate::http::error::ApiError;
 use crate::http::extract::{Auth, ClientIp, IdPath, Json};
-use crate::http::AppState;
+use crate::http::state::AppState;
+use crate::sessions::Actor;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -23,9 +24,11 @@ pub fn router() -> Router<AppState> {
 async fn list(
     State(state): State<AppState>,
     Auth(session): Auth,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let devices = state.usher.devices(session.account_id, session.id).await?;
-    Ok(Json(serde_json::json!({ "devices": devices })))
+) -> Result<Json<DeviceList>, ApiError> {
+    let devices = state.devices().list(session.account_id, session.id).await?;
+    Ok(Json(DeviceList {
+        devices: devices.into_iter().map(Into::into).collect(),
+    }))
 }
 
 #[derive(Deserialize)]
@@ -41,16 +44,12 @@ async fn rename(
     IdPath(id): IdPath<SessionId>,
     Json(body): Json<Rename>,
 ) -> Result<Json<DeviceView>, ApiError> {
-    let view = state
-        .usher
-        .rename_device(
-            session.account_id,
-            id,
-            &body.name,
-            Actor::device(&session, ip),
-        )
+    let name = DeviceName::parse(&body.name).map_err(Error::InvalidDeviceName)?;
+    let device = state
+        .devices()
+        .rename(session.account_id, id, name, Actor::device(&session, ip))
         .await?;
-    Ok(Json(view))
+    Ok(Json(device.into()))
 }
 
 async fn sign_out(
@@ -59,17 +58,8 @@ async fn sign_out(
     Auth(session): Auth,
     IdPath(id): IdPath<SessionId>,
 ) -> Result<StatusCode, ApiError> {
-    let reason = if id == session.id {
-        SignOutReason::SelfSignOut
-    } else {
-        SignOutReason::Remote
-    };
     let by = Actor::device(&session, ip);
-    if state
-        .usher
-        .revoke(session.account_id, id, reason, by)
-        .await?
-    {
+    if state.devices().sign_out(&session, id, by).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::not_found())
@@ -83,15 +73,20 @@ struct SignOutAll {
     include_current: bool,
 }
 
+#[derive(Serialize)]
+struct SignedOut {
+    signed_out: usize,
+}
+
 async fn sign_out_all(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     Auth(session): Auth,
     Json(body): Json<SignOutAll>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let n = state
-        .usher
+) -> Result<Json<SignedOut>, ApiError> {
+    let signed_out = state
+        .sessions()
         .sign_out_all(&session, body.include_current, ip)
         .await?;
-    Ok(Json(serde_json::json!({ "signed_out": n })))
+    Ok(Json(SignedOut { signed_out }))
 }

@@ -1,4 +1,9 @@
-//! Devices: the account's signed-in devices, renaming and remote sign-out.
+//! Devices: the signed-in devices of an account, renaming, signing out.
 
 pub mod http;
+pub mod record;
 pub mod service;
+pub mod views;
+
+pub use record::{Device, NowPlaying};
+pub use service::Devices;

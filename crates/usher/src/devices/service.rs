@@ -1,99 +1,65 @@
-//! The device list ("Manage access and devices") and renaming.
+//! [`Devices`]: the device list ("Manage access and devices"), renaming,
+//! and signing devices out.
 
-use serde::Serialize;
+use std::sync::Arc;
 
-use crate::activity::{ActivityDevice, ActivityKind, NewActivity};
-use crate::bus::Event;
-use crate::core::{Actor, Usher};
-use crate::domain::{rfc3339, AccountId, DeviceName, SessionId, StreamId};
+use super::record::Device;
+use crate::activity::{Activity, ActivityDevice, ActivityKind, NewActivity};
+use crate::alerts::Alerts;
+use crate::bus::{Event, SharedBus};
+use crate::clock::SharedClock;
+use crate::domain::{AccountId, DeviceName, EventId, SessionId, SignOutReason};
 use crate::error::{Error, Result};
-use crate::sessions::cache::Lookup;
-use crate::store::{ActiveStream, SessionRecord};
+use crate::sessions::cache::CachedSession;
+use crate::sessions::{Actor, Sessions};
+use crate::store::SharedStore;
 
-/// One row of the device list.
-#[derive(Debug, Serialize)]
-pub struct DeviceView {
-    pub session_id: SessionId,
-    pub name: String,
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    pub model: Option<String>,
-    pub app_version: Option<String>,
-    pub signed_in_at: String,
-    pub last_active_at: String,
-    pub ip: Option<String>,
-    pub location: Option<crate::geo::Location>,
-    pub streaming: Option<NowPlaying>,
-    pub profile: Option<crate::profiles::service::ProfileRefView>,
-    pub current: bool,
+/// The devices of an account.
+pub struct Devices {
+    store: SharedStore,
+    bus: SharedBus,
+    clock: SharedClock,
+    sessions: Arc<Sessions>,
+    activity: Arc<Activity>,
+    alerts: Arc<Alerts>,
 }
 
-/// What a device is playing now.
-#[derive(Debug, Serialize)]
-pub struct NowPlaying {
-    pub stream_id: StreamId,
-    pub title: String,
-    pub started_at: String,
-}
-
-impl Usher {
-    /// One row of the device list; `streams` are the account's live streams.
-    pub(crate) fn device_view(
-        &self,
-        record: SessionRecord,
-        current: Option<SessionId>,
-        streams: &[ActiveStream],
-    ) -> DeviceView {
-        // This node's memory may be fresher than the last batched write. At
-        // the same instant too: a refresh writes its time but not its address.
-        let (mut last_active, mut ip) = (record.last_active_at, record.last_ip);
-        if let Lookup::Active(cached) = self.sessions.lookup(record.id) {
-            if cached.last_active() >= last_active {
-                last_active = cached.last_active();
-                ip = cached.last_ip().or(ip);
-            }
-        }
-        DeviceView {
-            session_id: record.id,
-            name: record.device.name.as_str().to_owned(),
-            kind: record.device.kind.as_str(),
-            model: record.device.model,
-            app_version: record.device.app_version,
-            signed_in_at: rfc3339(record.created_at),
-            last_active_at: rfc3339(last_active),
-            ip: ip.map(|ip| ip.to_string()),
-            location: self.locate(ip),
-            streaming: streams
-                .iter()
-                .find(|s| s.stream.session_id == record.id)
-                .map(|s| NowPlaying {
-                    stream_id: s.stream.id,
-                    title: s.stream.title.clone(),
-                    started_at: rfc3339(s.stream.started_at),
-                }),
-            profile: record.profile.map(Into::into),
-            current: Some(record.id) == current,
+impl Devices {
+    pub fn new(
+        store: SharedStore,
+        bus: SharedBus,
+        clock: SharedClock,
+        sessions: Arc<Sessions>,
+        activity: Arc<Activity>,
+        alerts: Arc<Alerts>,
+    ) -> Self {
+        Self {
+            store,
+            bus,
+            clock,
+            sessions,
+            activity,
+            alerts,
         }
     }
 
     /// Every signed-in device of the account, oldest sign-in first.
-    pub async fn devices(&self, account: AccountId, current: SessionId) -> Result<Vec<DeviceView>> {
+    pub async fn list(&self, account: AccountId, current: SessionId) -> Result<Vec<Device>> {
         let records = self.store.active_sessions(account).await?;
         let streams = self.store.live_streams(account, self.clock.now()).await?;
         Ok(records
             .into_iter()
-            .map(|r| self.device_view(r, Some(current), &streams))
+            .map(|r| self.sessions.describe(r, Some(current), &streams))
             .collect())
     }
 
-    pub async fn rename_device(
+    pub async fn rename(
         &self,
         account: AccountId,
         id: SessionId,
-        name: &str,
+        name: DeviceName,
         by: Actor<'_>,
-    ) -> Result<DeviceView> {
-        let name = DeviceName::parse(name).map_err(|e| Error::InvalidDeviceName(e.to_string()))?;
+    ) -> Result<Device> {
         let previous = match self.store.session(id).await? {
             Some(s) if s.account_id == account => s.device.name.as_str().to_owned(),
             _ => return Err(Error::NotFound),
@@ -104,9 +70,7 @@ impl Usher {
             .rename_session(account, id, &name)
             .await?
             .ok_or(Error::NotFound)?;
-        if let Lookup::Active(cached) = self.sessions.lookup(id) {
-            cached.set_device(record.device.clone());
-        }
+        self.sessions.device_changed(id, record.device.clone());
         self.publish(Event::SessionUpdated {
             session_id: id,
             account_id: account,
@@ -116,23 +80,65 @@ impl Usher {
             account_id: account,
         })
         .await;
-        self.record(NewActivity {
-            account_id: account,
-            kind: ActivityKind::DeviceRenamed,
-            device: Some(ActivityDevice {
-                session_id: Some(id),
-                name: record.device.name.as_str().to_owned(),
-                kind: record.device.kind,
-            }),
-            ip: by.ip,
-            detail: serde_json::json!({
-                "from": previous,
-                "to": record.device.name.as_str(),
-                "by": by.session.map(|s| ActivityDevice::of(s).as_json()),
-            }),
-        })
-        .await;
+        self.activity
+            .record(NewActivity {
+                account_id: account,
+                kind: ActivityKind::DeviceRenamed,
+                device: Some(ActivityDevice {
+                    session_id: Some(id),
+                    name: record.device.name.as_str().to_owned(),
+                    kind: record.device.kind,
+                }),
+                ip: by.ip,
+                detail: serde_json::json!({
+                    "from": previous,
+                    "to": record.device.name.as_str(),
+                    "by": by.session.map(|s| ActivityDevice::of(s).as_json()),
+                }),
+            })
+            .await;
         let streams = self.store.live_streams(account, self.clock.now()).await?;
-        Ok(self.device_view(record, current, &streams))
+        Ok(self.sessions.describe(record, current, &streams))
+    }
+
+    /// Signs one device of `by`'s account out: itself (`self`) or another
+    /// (`remote`). False when it is not a signed-in device of the account.
+    pub async fn sign_out(
+        &self,
+        by: &CachedSession,
+        id: SessionId,
+        actor: Actor<'_>,
+    ) -> Result<bool> {
+        let reason = if id == by.id {
+            SignOutReason::SelfSignOut
+        } else {
+            SignOutReason::Remote
+        };
+        self.sessions.revoke(by.account_id, id, reason, actor).await
+    }
+
+    /// "Sign that device out" on a sign-in alert: ends the alert's session
+    /// and dismisses the alert. Returns whether the device was still signed
+    /// in (never when the alert is about the asking device itself).
+    pub async fn sign_out_alerted(&self, alert: EventId, by: Actor<'_>) -> Result<bool> {
+        let session = by.session.ok_or_else(|| {
+            Error::Internal(anyhow::anyhow!("an alert sign-out without a device"))
+        })?;
+        let alert = self.alerts.dismiss(session.account_id, alert).await?;
+        if alert.session_id == session.id {
+            return Ok(false);
+        }
+        self.sessions
+            .revoke(
+                session.account_id,
+                alert.session_id,
+                SignOutReason::Remote,
+                by,
+            )
+            .await
+    }
+
+    async fn publish(&self, event: Event) {
+        crate::bus::publish(&*self.bus, event).await;
     }
 }

@@ -1,5 +1,6 @@
 //! Domain types: parsed once at the edge, trusted everywhere inside.
 
+mod activity_kind;
 mod device;
 mod email;
 mod ids;
@@ -9,6 +10,7 @@ mod profile;
 mod reason;
 mod stream;
 
+pub use activity_kind::{ActivityKind, UnknownActivityKind};
 pub use device::{DeviceInfo, DeviceName, DeviceType, InvalidDeviceField};
 pub use email::{Email, InvalidEmail};
 pub use ids::{AccountId, EventId, InvalidId, ProfileId, SessionId, StreamId};
@@ -16,7 +18,7 @@ pub use password::{NewPassword, WeakPassword};
 pub use plan::{Plan, PlanName, Plans};
 pub use profile::{InvalidPin, InvalidProfileName, Pin, ProfileName};
 pub use reason::SignOutReason;
-pub use stream::{StreamEndReason, StreamTitle};
+pub use stream::{InvalidTitle, StreamEndReason, StreamTitle};
 
 /// Milliseconds since the Unix epoch, UTC: the one time representation in the
 /// store and the domain (portable across SQLite and PostgreSQL).

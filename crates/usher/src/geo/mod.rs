@@ -16,7 +16,6 @@ use serde::{Deserialize, Serialize, Serializer};
 pub use proxies::TrustedProxies;
 
 use crate::config::{ForwardedHeader, LocationConfig};
-use crate::core::Usher;
 use record::Record;
 
 /// What pages show for a private, loopback or link-local address.
@@ -155,13 +154,6 @@ impl Geo {
     /// Whether a database is loaded.
     pub fn has_database(&self) -> bool {
         self.database.is_some()
-    }
-}
-
-impl Usher {
-    /// The location of a client address, when there is one and it is known.
-    pub fn locate(&self, ip: Option<IpAddr>) -> Option<Location> {
-        self.geo.locate(ip?)
     }
 }
 

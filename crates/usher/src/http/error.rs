@@ -7,7 +7,14 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
 use crate::auth::tokens::TokenError;
+use crate::devices::views::DeviceView;
 use crate::error::Error;
+use crate::streams::views::ActiveStreamView;
+
+/// Records rendered as their JSON views, for a problem's extra members.
+fn views<V: serde::Serialize>(views: impl Iterator<Item = V>) -> Value {
+    serde_json::to_value(views.collect::<Vec<V>>()).unwrap_or_default()
+}
 
 #[derive(Debug)]
 pub struct ApiError {
@@ -64,8 +71,8 @@ impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
         use StatusCode as S;
         match e {
-            Error::InvalidEmail(d) => Self::new(S::UNPROCESSABLE_ENTITY, "invalid_email", "Invalid email").detail(d),
-            Error::WeakPassword(d) => Self::new(S::UNPROCESSABLE_ENTITY, "weak_password", "Weak password").detail(d),
+            Error::InvalidEmail(d) => Self::new(S::UNPROCESSABLE_ENTITY, "invalid_email", "Invalid email").detail(d.to_string()),
+            Error::WeakPassword(d) => Self::new(S::UNPROCESSABLE_ENTITY, "weak_password", "Weak password").detail(d.to_string()),
             Error::UnknownPlan(name) => Self::new(S::UNPROCESSABLE_ENTITY, "unknown_plan", "Unknown plan")
                 .detail(format!("No plan is called {name:?}.")),
             Error::EmailTaken => Self::new(S::CONFLICT, "email_taken", "Email taken")
@@ -78,8 +85,8 @@ impl From<Error> for ApiError {
                     .detail("Too many sign-in attempts. Wait before trying again.")
                     .retry_after(secs)
             }
-            Error::InvalidDevice(d) => Self::new(S::UNPROCESSABLE_ENTITY, "invalid_device", "Invalid device").detail(d),
-            Error::InvalidDeviceName(d) => Self::new(S::UNPROCESSABLE_ENTITY, "invalid_device_name", "Invalid device name").detail(d),
+            Error::InvalidDevice(d) => Self::new(S::UNPROCESSABLE_ENTITY, "invalid_device", "Invalid device").detail(d.to_string()),
+            Error::InvalidDeviceName(d) => Self::new(S::UNPROCESSABLE_ENTITY, "invalid_device_name", "Invalid device name").detail(d.to_string()),
             Error::MissingToken => Self::new(S::UNAUTHORIZED, "missing_token", "Missing token")
                 .detail("Send the access token as `Authorization: Bearer <token>`."),
             Error::Token(TokenError::Invalid) => Self::new(S::UNAUTHORIZED, "invalid_token", "Invalid token")
@@ -103,7 +110,7 @@ impl From<Error> for ApiError {
                         "Every stream of this plan is in use ({limit} at once). Stop one of them to watch here."
                     ))
                     .with("limit", limit)
-                    .with("active", serde_json::to_value(active).unwrap_or_default())
+                    .with("active", views(active.into_iter().map(ActiveStreamView::from)))
             }
             Error::DeviceLimitReached { limit, devices } => {
                 Self::new(S::FORBIDDEN, "device_limit_reached", "Device limit reached")
@@ -111,13 +118,13 @@ impl From<Error> for ApiError {
                         "This plan allows {limit} signed-in devices. Sign one out to sign in here."
                     ))
                     .with("limit", limit)
-                    .with("devices", serde_json::to_value(devices).unwrap_or_default())
+                    .with("devices", views(devices.into_iter().map(DeviceView::from)))
             }
             Error::StreamEnded(reason) => Self::new(S::GONE, "stream_ended", "Stream ended")
                 .detail("This stream has ended. Start a new one to keep watching.")
                 .with("reason", reason.as_str()),
             Error::InvalidTitle(d) => {
-                Self::new(S::UNPROCESSABLE_ENTITY, "invalid_title", "Invalid title").detail(d)
+                Self::new(S::UNPROCESSABLE_ENTITY, "invalid_title", "Invalid title").detail(d.to_string())
             }
             Error::UnknownProfile => {
                 Self::new(S::UNPROCESSABLE_ENTITY, "unknown_profile", "Unknown profile")
@@ -127,7 +134,7 @@ impl From<Error> for ApiError {
                 Self::new(S::UNPROCESSABLE_ENTITY, code, "Invalid parameter").detail(detail)
             }
             Error::InvalidProfileName(d) => {
-                Self::new(S::UNPROCESSABLE_ENTITY, "invalid_profile_name", "Invalid profile name").detail(d)
+                Self::new(S::UNPROCESSABLE_ENTITY, "invalid_profile_name", "Invalid profile name").detail(d.to_string())
             }
             Error::InvalidPin => Self::new(S::UNPROCESSABLE_ENTITY, "invalid_pin", "Invalid PIN")
                 .detail("A PIN is exactly four digits (0-9)."),

@@ -8,7 +8,7 @@ use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 
 use super::error::ApiError;
-use super::AppState;
+use super::state::AppState;
 use crate::error::Error;
 use crate::sessions::cache::CachedSession;
 
@@ -44,7 +44,7 @@ impl FromRequestParts<AppState> for ClientIp {
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|ConnectInfo(addr)| addr.ip().to_canonical());
-        let geo = &state.usher.geo;
+        let geo = &state.geo;
         // Without trusted proxies (the common case) no header is read.
         Ok(ClientIp(match peer {
             Some(peer) if geo.trusts(peer) => Some(
@@ -81,7 +81,7 @@ impl FromRequestParts<AppState> for Auth {
             .await
             .unwrap_or(ClientIp(None));
         let token = bearer_token(parts).ok_or(Error::MissingToken)?;
-        Ok(Auth(state.usher.authenticate(token, ip).await?))
+        Ok(Auth(state.sessions().check(token, ip).await?))
     }
 }
 

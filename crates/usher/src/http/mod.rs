@@ -3,56 +3,23 @@
 pub mod error;
 pub mod extract;
 pub mod forwarded;
+pub mod state;
 
 use std::any::Any;
-use std::sync::Arc;
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use tokio_util::sync::CancellationToken;
-use tokio_util::task::TaskTracker;
 use tower_http::catch_panic::CatchPanicLayer;
 
-use crate::core::Usher;
 use error::ApiError;
-
-/// What every handler can reach. Cloned for every request, so it is one
-/// `Arc` (cloning a `CancellationToken` itself takes a lock).
-#[derive(Clone)]
-pub struct AppState(Arc<Shared>);
-
-pub struct Shared {
-    pub usher: Arc<Usher>,
-    /// Cancelled when the server shuts down; live connections close on it.
-    pub shutdown: CancellationToken,
-    /// Live-connection tasks, so shutdown can wait for them to close.
-    pub tracker: TaskTracker,
-}
-
-impl AppState {
-    pub fn new(usher: Arc<Usher>) -> Self {
-        AppState(Arc::new(Shared {
-            usher,
-            shutdown: CancellationToken::new(),
-            tracker: TaskTracker::new(),
-        }))
-    }
-}
-
-impl std::ops::Deref for AppState {
-    type Target = Shared;
-
-    fn deref(&self) -> &Shared {
-        &self.0
-    }
-}
+use state::AppState;
 
 /// The whole API, without a socket: tests can drive it directly.
 pub fn router(state: AppState) -> Router {
-    let max_body = state.usher.config.max_body_bytes;
+    let max_body = state.config.max_body_bytes;
     Router::new()
         .merge(crate::accounts::http::router())
         .merge(crate::activity::http::router())
@@ -78,8 +45,8 @@ async fn healthz() -> impl IntoResponse {
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {
-    let store = state.usher.store.ping().await.is_ok();
-    let bus = state.usher.bus.ready().await;
+    let store = state.store.ping().await.is_ok();
+    let bus = state.bus.ready().await;
     let body = axum::Json(serde_json::json!({
         "status": if store && bus { "ready" } else { "not_ready" },
         "store": store,
@@ -94,7 +61,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
 }
 
 async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
-    axum::Json(state.usher.tokens.jwks())
+    axum::Json(state.sessions().jwks())
 }
 
 async fn not_found() -> ApiError {

@@ -12,19 +12,28 @@ use std::time::Duration;
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
+use super::LiveRegistry;
 use super::{
     devices_changed_message, profile_locked_message, signed_out_message, stream_stopped_message,
 };
-use crate::bus::Event;
-use crate::core::Usher;
+use crate::bus::{Event, SharedBus};
 use crate::domain::StreamEndReason;
-use crate::sessions::cache::Lookup;
-use crate::store::{Revocation, RevokedSession};
+use crate::sessions::Sessions;
+use crate::store::{Revocation, RevokedSession, SharedStore};
+
+/// What the dispatcher applies events to.
+pub struct Dispatcher {
+    pub sessions: Arc<Sessions>,
+    pub live: Arc<LiveRegistry>,
+    /// The revocation log, for catching up.
+    pub store: SharedStore,
+    pub bus: SharedBus,
+}
 
 /// Runs until `shutdown`: applies events and catches up every `safety_net`.
-pub async fn run(usher: Arc<Usher>, shutdown: CancellationToken, safety_net: Duration) {
-    let mut events = usher.bus.subscribe();
-    let mut applied = match usher.store.last_revocation_seq().await {
+pub async fn run(node: Dispatcher, shutdown: CancellationToken, safety_net: Duration) {
+    let mut events = node.bus.subscribe();
+    let mut applied = match node.store.last_revocation_seq().await {
         Ok(seq) => seq,
         Err(e) => {
             tracing::warn!(error = %e, "could not read the revocation log position; starting from 0");
@@ -40,19 +49,19 @@ pub async fn run(usher: Arc<Usher>, shutdown: CancellationToken, safety_net: Dur
             biased;
             _ = shutdown.cancelled() => return,
             event = events.recv() => match event {
-                Ok(event) => apply(&usher, event, &mut applied).await,
+                Ok(event) => apply(&node, event, &mut applied).await,
                 Err(RecvError::Lagged(missed)) => {
                     tracing::warn!(missed, "event bus lagged; catching up from the store");
-                    catch_up(&usher, &mut applied).await;
+                    catch_up(&node, &mut applied).await;
                 }
                 Err(RecvError::Closed) => return,
             },
-            _ = tick.tick() => catch_up(&usher, &mut applied).await,
+            _ = tick.tick() => catch_up(&node, &mut applied).await,
         }
     }
 }
 
-async fn apply(usher: &Usher, event: Event, applied: &mut i64) {
+async fn apply(node: &Dispatcher, event: Event, applied: &mut i64) {
     match event {
         Event::SessionRevoked {
             seq,
@@ -62,7 +71,7 @@ async fn apply(usher: &Usher, event: Event, applied: &mut i64) {
             at,
         } => {
             revoke_here(
-                usher,
+                node,
                 &RevokedSession {
                     seq,
                     session_id,
@@ -76,16 +85,7 @@ async fn apply(usher: &Usher, event: Event, applied: &mut i64) {
             *applied = (*applied).max(seq);
         }
         Event::SessionUpdated { session_id, .. } => {
-            if let Lookup::Active(cached) = usher.sessions.lookup(session_id) {
-                match usher.store.session(session_id).await {
-                    Ok(Some(record)) => {
-                        cached.set_profile(record.profile.map(|p| p.id));
-                        cached.set_device(record.device);
-                    }
-                    Ok(None) => {}
-                    Err(e) => tracing::warn!(error = %e, "could not refresh a renamed session"),
-                }
-            }
+            node.sessions.reload_cached(session_id).await;
         }
         Event::StreamStopped {
             stream_id,
@@ -95,10 +95,9 @@ async fn apply(usher: &Usher, event: Event, applied: &mut i64) {
         } => {
             if reason != StreamEndReason::Stopped {
                 let message = stream_stopped_message(stream_id, reason);
-                usher.live.send_to_session(session_id, message);
+                node.live.send_to_session(session_id, message);
             }
-            usher
-                .live
+            node.live
                 .send_to_watchers(account_id, devices_changed_message());
         }
         Event::ProfileLocked {
@@ -107,46 +106,41 @@ async fn apply(usher: &Usher, event: Event, applied: &mut i64) {
             ..
         } => {
             for session_id in sessions {
-                if let Lookup::Active(cached) = usher.sessions.lookup(session_id) {
-                    cached.leave_profile(profile_id);
-                }
-                usher
-                    .live
+                node.sessions.leave_profile(session_id, profile_id);
+                node.live
                     .send_to_session(session_id, profile_locked_message(profile_id));
             }
         }
         Event::DevicesChanged { account_id } => {
-            usher
-                .live
+            node.live
                 .send_to_watchers(account_id, devices_changed_message());
         }
     }
 }
 
-fn revoke_here(usher: &Usher, r: &RevokedSession) {
+fn revoke_here(node: &Dispatcher, r: &RevokedSession) {
     // From the log (a catch-up), the device hears of its stream first, as it
     // would from the bus; a bus copy arriving later finds the socket closed.
     if let Some(stream_id) = r.ended_stream {
-        usher.live.send_to_session(
+        node.live.send_to_session(
             r.session_id,
             stream_stopped_message(stream_id, StreamEndReason::SignedOut),
         );
     }
-    usher.sessions.mark_revoked(
+    node.sessions.mark_revoked(
         r.session_id,
         Revocation {
             reason: r.reason,
             at: r.at,
         },
     );
-    usher
-        .live
+    node.live
         .send_to_session(r.session_id, signed_out_message(r.reason, r.at));
 }
 
-async fn catch_up(usher: &Usher, applied: &mut i64) {
+async fn catch_up(node: &Dispatcher, applied: &mut i64) {
     loop {
-        let batch = match usher.store.revocations_since(*applied, 1000).await {
+        let batch = match node.store.revocations_since(*applied, 1000).await {
             Ok(batch) => batch,
             Err(e) => {
                 tracing::warn!(error = %e, "could not read the revocation log");
@@ -157,9 +151,8 @@ async fn catch_up(usher: &Usher, applied: &mut i64) {
         *applied = last.seq;
         let full = batch.len() == 1000;
         for r in &batch {
-            revoke_here(usher, r);
-            usher
-                .live
+            revoke_here(node, r);
+            node.live
                 .send_to_watchers(r.account_id, devices_changed_message());
         }
         if !full {

@@ -14,7 +14,10 @@ use crate::domain::{rfc3339, Millis, ProfileId, SignOutReason, StreamEndReason, 
 /// `{"type":"signed_out","reason":R,"at":T}`
 pub fn signed_out_message(reason: SignOutReason, at: Millis) -> Outbound {
     let text = serde_json::json!({ "type": "signed_out", "reason": reason, "at": rfc3339(at) });
-    Outbound::SignedOut(Arc::from(text.to_string()))
+    Outbound::SignedOut {
+        text: Arc::from(text.to_string()),
+        reason,
+    }
 }
 
 /// `{"type":"stream_stopped","stream_id":S,"reason":R}`

@@ -21,8 +21,12 @@ const QUEUE: usize = 8;
 #[derive(Debug, Clone)]
 pub enum Outbound {
     Event(Arc<str>),
-    /// The session ended: send, then close.
-    SignedOut(Arc<str>),
+    /// The session ended: send `text`, then close. `reason` is for
+    /// channels that speak another format (the account pages' events).
+    SignedOut {
+        text: Arc<str>,
+        reason: crate::domain::SignOutReason,
+    },
 }
 
 #[derive(Clone)]
@@ -122,7 +126,7 @@ impl LiveRegistry {
 fn deliver(conn: &Conn, message: Outbound) {
     match conn.tx.try_send(message) {
         Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
-        Err(mpsc::error::TrySendError::Full(message @ Outbound::SignedOut(_))) => {
+        Err(mpsc::error::TrySendError::Full(message @ Outbound::SignedOut { .. })) => {
             let tx = conn.tx.clone();
             tokio::spawn(async move {
                 let _ = tx.send(message).await;

@@ -19,7 +19,7 @@ use super::signed_out_message;
 use crate::error::Error;
 use crate::http::error::ApiError;
 use crate::http::extract::{bearer_token, ClientIp};
-use crate::http::AppState;
+use crate::http::state::AppState;
 use crate::sessions::cache::CachedSession;
 
 /// The subprotocol a client must offer (and the server selects).
@@ -75,7 +75,7 @@ async fn upgrade(
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     let token = token.ok_or(Error::MissingToken)?;
-    let session = state.usher.authenticate(&token, ip).await?;
+    let session = state.sessions().check(&token, ip).await?;
     let Query(query) = query?;
     let watch = match query.watch.as_deref() {
         None => false,
@@ -95,10 +95,10 @@ async fn upgrade(
         )
         .detail(r.body_text())
     })?;
-    let ping_every = Duration::from_secs(state.usher.config.live.ping_interval_secs.max(1));
+    let ping_every = Duration::from_secs(state.config.live.ping_interval_secs.max(1));
     let tracker = state.tracker.clone();
     let shutdown = state.shutdown.clone();
-    let registry = Arc::clone(&state.usher.live);
+    let registry = Arc::clone(&state.services.live);
     let ws = ws
         .protocols([PROTOCOL])
         // Devices send nothing but pongs and close frames: tiny buffers keep
@@ -140,7 +140,7 @@ async fn serve(
     // Registered before this check, so a revocation is either seen here or
     // delivered through the queue: never missed.
     if let Some(r) = session.revoked() {
-        if let Outbound::SignedOut(text) = signed_out_message(r.reason, r.at) {
+        if let Outbound::SignedOut { text, .. } = signed_out_message(r.reason, r.at) {
             let _ = socket.send(Message::Text(Utf8Bytes::from(&*text))).await;
         }
         close(&mut socket, CLOSE_SIGNED_OUT, "signed_out").await;
@@ -157,7 +157,7 @@ async fn serve(
                         return;
                     }
                 }
-                Some(Outbound::SignedOut(text)) => {
+                Some(Outbound::SignedOut { text, .. }) => {
                     let _ = socket.send(Message::Text(Utf8Bytes::from(&*text))).await;
                     close(&mut socket, CLOSE_SIGNED_OUT, "signed_out").await;
                     return;

@@ -7,11 +7,17 @@ use axum::routing::{get, patch, post, put};
 use axum::Router;
 use serde::Deserialize;
 
-use crate::domain::ProfileId;
+use super::views::{ProfileList, ProfileRefView, ProfileView};
+use crate::domain::{Pin, ProfileId, ProfileName};
+use crate::error::Error;
 use crate::http::error::ApiError;
 use crate::http::extract::{Auth, ClientIp, IdPath, Json};
-use crate::http::AppState;
-use crate::profiles::service::{Actor, ProfileList, ProfileRefView, ProfileView};
+use crate::http::state::AppState;
+use crate::sessions::Actor;
+
+fn parse_pin(raw: Option<&str>) -> Result<Option<Pin>, Error> {
+    Ok(raw.map(Pin::parse).transpose()?)
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -29,7 +35,9 @@ async fn list(
     State(state): State<AppState>,
     Auth(session): Auth,
 ) -> Result<Json<ProfileList>, ApiError> {
-    Ok(Json(state.usher.profiles(session.account_id).await?))
+    Ok(Json(
+        state.profiles().list(session.account_id).await?.into(),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -46,12 +54,11 @@ async fn create(
     ClientIp(ip): ClientIp,
     Json(body): Json<Create>,
 ) -> Result<(StatusCode, Json<ProfileView>), ApiError> {
+    let name = ProfileName::parse(&body.name).map_err(Error::from)?;
+    let pin = parse_pin(body.pin.as_deref())?;
     let actor = Actor::device(&session, ip);
-    let created = state
-        .usher
-        .create_profile(&actor, &body.name, body.pin.as_deref())
-        .await?;
-    Ok((StatusCode::CREATED, Json(created)))
+    let created = state.profiles().create(&actor, name, pin).await?;
+    Ok((StatusCode::CREATED, Json(created.into())))
 }
 
 #[derive(Deserialize)]
@@ -67,9 +74,10 @@ async fn rename(
     IdPath(id): IdPath<ProfileId>,
     Json(body): Json<Rename>,
 ) -> Result<Json<ProfileView>, ApiError> {
+    let name = ProfileName::parse(&body.name).map_err(Error::from)?;
     let actor = Actor::device(&session, ip);
     Ok(Json(
-        state.usher.rename_profile(&actor, id, &body.name).await?,
+        state.profiles().rename(&actor, id, name).await?.into(),
     ))
 }
 
@@ -80,7 +88,7 @@ async fn delete(
     IdPath(id): IdPath<ProfileId>,
 ) -> Result<StatusCode, ApiError> {
     let actor = Actor::device(&session, ip);
-    state.usher.delete_profile(&actor, id).await?;
+    state.profiles().delete(&actor, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -98,12 +106,14 @@ async fn set_pin(
     IdPath(id): IdPath<ProfileId>,
     Json(body): Json<SetPin>,
 ) -> Result<Json<ProfileView>, ApiError> {
+    let pin = Pin::parse(&body.pin).map_err(Error::from)?;
     let actor = Actor::device(&session, ip);
     Ok(Json(
         state
-            .usher
-            .set_profile_pin(&actor, id, body.password, &body.pin)
-            .await?,
+            .profiles()
+            .set_pin(&actor, id, body.password, pin)
+            .await?
+            .into(),
     ))
 }
 
@@ -123,9 +133,10 @@ async fn remove_pin(
     let actor = Actor::device(&session, ip);
     Ok(Json(
         state
-            .usher
-            .remove_profile_pin(&actor, id, body.password)
-            .await?,
+            .profiles()
+            .remove_pin(&actor, id, body.password)
+            .await?
+            .into(),
     ))
 }
 
@@ -145,9 +156,10 @@ async fn settings(
     let actor = Actor::device(&session, ip);
     Ok(Json(
         state
-            .usher
+            .profiles()
             .set_require_pin_to_add(&actor, body.password, body.require_pin_to_add)
-            .await?,
+            .await?
+            .into(),
     ))
 }
 
@@ -165,10 +177,8 @@ async fn switch(
     Json(body): Json<Switch>,
 ) -> Result<Json<ProfileRefView>, ApiError> {
     let id: ProfileId = body.profile_id.parse().map_err(|_| ApiError::not_found())?;
+    let pin = parse_pin(body.pin.as_deref())?;
     Ok(Json(
-        state
-            .usher
-            .switch_profile(&session, id, body.pin.as_deref())
-            .await?,
+        state.profiles().switch(&session, id, pin).await?.into(),
     ))
 }

@@ -4,3 +4,6 @@
 pub mod http;
 pub mod service;
 pub mod throttle;
+pub mod views;
+
+pub use service::{ProfilePorts, Profiles, MAX_PROFILES};

@@ -1,68 +1,26 @@
-//! Profiles: listing, adding, renaming, deleting, PIN locks, and the profile
-//! a device is on.
+//! [`Profiles`]: listing, adding, renaming, deleting, PIN locks, and the
+//! profile a device is on.
 
-use std::net::IpAddr;
+use std::sync::Arc;
 
-use serde::Serialize;
-
-use crate::activity::{ActivityKind, NewActivity};
-use crate::bus::Event;
-pub use crate::core::Actor;
-use crate::core::Usher;
-use crate::domain::{rfc3339, AccountId, Email, Pin, ProfileId, ProfileName};
+use super::throttle::PinThrottle;
+use crate::activity::{Activity, ActivityKind, NewActivity};
+use crate::auth::passwords::PasswordHasher;
+use crate::bus::{Event, SharedBus};
+use crate::clock::SharedClock;
+use crate::config::ProfileConfig;
+use crate::domain::{AccountId, Pin, ProfileId, ProfileName};
 use crate::error::{Error, Result};
-use crate::sessions::cache::{CachedSession, Lookup};
+use crate::sessions::cache::CachedSession;
+use crate::sessions::{Actor, Sessions};
 use crate::store::{
-    CreateProfileOutcome, DeleteProfileOutcome, NewProfile, ProfileEviction, ProfileRecord,
-    ProfileRef, SwitchOutcome,
+    AccountProfiles, CreateProfileOutcome, DeleteProfileOutcome, NewProfile, ProfileEviction,
+    ProfileRecord, ProfileRef, SharedStore, SwitchOutcome,
 };
+use crate::streams::Streams;
 
 /// Profiles an account may have.
 pub const MAX_PROFILES: u32 = 5;
-
-/// A profile as the API shows it. The PIN (or its hash) never leaves.
-#[derive(Debug, Clone, Serialize)]
-pub struct ProfileView {
-    pub profile_id: ProfileId,
-    pub name: String,
-    pub locked: bool,
-    pub default: bool,
-    pub created_at: String,
-}
-
-impl From<ProfileRecord> for ProfileView {
-    fn from(p: ProfileRecord) -> Self {
-        Self {
-            profile_id: p.id,
-            name: p.name,
-            locked: p.pin_hash.is_some(),
-            default: p.is_default,
-            created_at: rfc3339(p.created_at),
-        }
-    }
-}
-
-#[derive(Debug, Serialize)]
-pub struct ProfileList {
-    pub profiles: Vec<ProfileView>,
-    pub require_pin_to_add: bool,
-}
-
-/// `{profile_id, name}`: a profile as devices, streams and picks show it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ProfileRefView {
-    pub profile_id: ProfileId,
-    pub name: String,
-}
-
-impl From<ProfileRef> for ProfileRefView {
-    fn from(p: ProfileRef) -> Self {
-        Self {
-            profile_id: p.id,
-            name: p.name,
-        }
-    }
-}
 
 /// The account a change is made on: profiles are only ever changed by a
 /// signed-in device (the `Actor`'s session).
@@ -73,33 +31,62 @@ fn account_of(actor: &Actor<'_>) -> Result<AccountId> {
         .ok_or_else(|| Error::Internal(anyhow::anyhow!("a profile change without a device")))
 }
 
-fn parse_name(raw: &str) -> Result<ProfileName> {
-    ProfileName::parse(raw).map_err(|e| Error::InvalidProfileName(e.to_string()))
+/// The profiles of accounts.
+pub struct Profiles {
+    store: SharedStore,
+    bus: SharedBus,
+    clock: SharedClock,
+    hasher: Arc<PasswordHasher>,
+    /// Wrong-PIN limits per profile.
+    pin_throttle: PinThrottle,
+    sessions: Arc<Sessions>,
+    streams: Arc<Streams>,
+    activity: Arc<Activity>,
 }
 
-fn parse_pin(raw: &str) -> Result<Pin> {
-    Pin::parse(raw).map_err(|_| Error::InvalidPin)
+/// The handles [`Profiles`] works with.
+pub struct ProfilePorts {
+    pub store: SharedStore,
+    pub bus: SharedBus,
+    pub clock: SharedClock,
+    pub hasher: Arc<PasswordHasher>,
+    pub sessions: Arc<Sessions>,
+    pub streams: Arc<Streams>,
+    pub activity: Arc<Activity>,
 }
 
-impl Usher {
-    pub async fn profiles(&self, account: AccountId) -> Result<ProfileList> {
-        let stored = self.store.profiles(account).await?;
-        Ok(ProfileList {
-            profiles: stored.profiles.into_iter().map(Into::into).collect(),
-            require_pin_to_add: stored.require_pin_to_add,
-        })
+impl Profiles {
+    pub fn new(config: &ProfileConfig, ports: ProfilePorts) -> Self {
+        Self {
+            store: ports.store,
+            bus: ports.bus,
+            clock: ports.clock,
+            hasher: ports.hasher,
+            pin_throttle: PinThrottle::new(config),
+            sessions: ports.sessions,
+            streams: ports.streams,
+            activity: ports.activity,
+        }
+    }
+
+    /// Forgets wrong-PIN counts that have recovered.
+    pub fn housekeeping(&self) {
+        self.pin_throttle.tidy();
+    }
+
+    /// The account's profiles, oldest first, and its settings.
+    pub async fn list(&self, account: AccountId) -> Result<AccountProfiles> {
+        Ok(self.store.profiles(account).await?)
     }
 
     /// Adds a profile (unlocked). With "require PIN to add profiles" on,
     /// `pin` must be the default profile's PIN.
-    pub async fn create_profile(
+    pub async fn create(
         &self,
         actor: &Actor<'_>,
-        name: &str,
-        pin: Option<&str>,
-    ) -> Result<ProfileView> {
-        let name = parse_name(name)?;
-        let pin = pin.map(parse_pin).transpose()?;
+        name: ProfileName,
+        pin: Option<Pin>,
+    ) -> Result<ProfileRecord> {
         let stored = self.store.profiles(account_of(actor)?).await?;
         if stored.require_pin_to_add {
             if let Some(default) = stored.profiles.iter().find(|p| p.is_default) {
@@ -120,16 +107,15 @@ impl Usher {
         };
         self.record_profile(actor, ActivityKind::ProfileCreated, &created, None)
             .await;
-        Ok(created.into())
+        Ok(created)
     }
 
-    pub async fn rename_profile(
+    pub async fn rename(
         &self,
         actor: &Actor<'_>,
         id: ProfileId,
-        name: &str,
-    ) -> Result<ProfileView> {
-        let name = parse_name(name)?;
+        name: ProfileName,
+    ) -> Result<ProfileRecord> {
         let renamed = self
             .store
             .rename_profile(account_of(actor)?, id, &name)
@@ -142,11 +128,11 @@ impl Usher {
             account_id: account_of(actor)?,
         })
         .await;
-        Ok(renamed.into())
+        Ok(renamed)
     }
 
     /// Deletes a profile; its devices go back to the picker, as on a lock.
-    pub async fn delete_profile(&self, actor: &Actor<'_>, id: ProfileId) -> Result<()> {
+    pub async fn delete(&self, actor: &Actor<'_>, id: ProfileId) -> Result<()> {
         let now = self.clock.now();
         match self
             .store
@@ -168,20 +154,19 @@ impl Usher {
 
     /// Locks a profile with a PIN, or changes its PIN. Every device on it
     /// (this one too) goes back to the picker and its stream ends.
-    pub async fn set_profile_pin(
+    pub async fn set_pin(
         &self,
         actor: &Actor<'_>,
         id: ProfileId,
         password: String,
-        pin: &str,
-    ) -> Result<ProfileView> {
-        let pin = parse_pin(pin)?;
+        pin: Pin,
+    ) -> Result<ProfileRecord> {
         let before = self
             .store
             .profile(account_of(actor)?, id)
             .await?
             .ok_or(Error::NotFound)?;
-        self.check_account_password(actor, password).await?;
+        self.sessions.confirm_password(actor, password).await?;
         let hash = self.hasher.hash(pin.expose().to_owned()).await?;
         let now = self.clock.now();
         let (profile, eviction) = self
@@ -195,17 +180,17 @@ impl Usher {
         let changed = before.pin_hash.is_some();
         self.record_profile(actor, ActivityKind::ProfilePinSet, &profile, Some(changed))
             .await;
-        Ok(profile.into())
+        Ok(profile)
     }
 
     /// Unlocks a profile. Nobody is moved: an unlocked profile hides nothing.
-    pub async fn remove_profile_pin(
+    pub async fn remove_pin(
         &self,
         actor: &Actor<'_>,
         id: ProfileId,
         password: String,
-    ) -> Result<ProfileView> {
-        self.check_account_password(actor, password).await?;
+    ) -> Result<ProfileRecord> {
+        self.sessions.confirm_password(actor, password).await?;
         let now = self.clock.now();
         let (profile, _) = self
             .store
@@ -218,7 +203,7 @@ impl Usher {
             account_id: account_of(actor)?,
         })
         .await;
-        Ok(profile.into())
+        Ok(profile)
     }
 
     /// Turns "require the default profile's PIN to add profiles" on or off.
@@ -229,8 +214,8 @@ impl Usher {
         actor: &Actor<'_>,
         password: String,
         on: bool,
-    ) -> Result<ProfileList> {
-        self.check_account_password(actor, password).await?;
+    ) -> Result<AccountProfiles> {
+        self.sessions.confirm_password(actor, password).await?;
         if !self
             .store
             .set_require_pin_to_add(account_of(actor)?, on)
@@ -238,17 +223,16 @@ impl Usher {
         {
             return Err(Error::DefaultProfileUnlocked);
         }
-        self.profiles(account_of(actor)?).await
+        self.list(account_of(actor)?).await
     }
 
     /// Puts the calling device on a profile (with its PIN when locked).
-    pub async fn switch_profile(
+    pub async fn switch(
         &self,
         session: &CachedSession,
         id: ProfileId,
-        pin: Option<&str>,
-    ) -> Result<ProfileRefView> {
-        let pin = pin.map(parse_pin).transpose()?;
+        pin: Option<Pin>,
+    ) -> Result<ProfileRef> {
         let profile = self
             .store
             .profile(session.account_id, id)
@@ -266,7 +250,7 @@ impl Usher {
             .await?
         {
             SwitchOutcome::Switched(profile) => {
-                session.set_profile(Some(profile.id));
+                self.sessions.put_on_profile(session, profile.id);
                 self.publish(Event::SessionUpdated {
                     session_id: session.id,
                     account_id: session.account_id,
@@ -276,8 +260,8 @@ impl Usher {
                     account_id: session.account_id,
                 })
                 .await;
-                Ok(ProfileRefView {
-                    profile_id: profile.id,
+                Ok(ProfileRef {
+                    id: profile.id,
                     name: profile.name,
                 })
             }
@@ -315,30 +299,6 @@ impl Usher {
         }
     }
 
-    /// The account password, confirmed for a PIN change; throttled exactly
-    /// as sign-in is (same limits, same budget), since it is the same secret.
-    async fn check_account_password(&self, actor: &Actor<'_>, password: String) -> Result<()> {
-        let account = self
-            .store
-            .account(account_of(actor)?)
-            .await?
-            .ok_or(Error::NotFound)?;
-        let email: &Email = &account.email;
-        let client = actor.ip.unwrap_or(IpAddr::from([0, 0, 0, 0]));
-        self.throttle
-            .check(client, email)
-            .map_err(|retry_after| Error::TooManyAttempts { retry_after })?;
-        if self
-            .hasher
-            .verify(password, Some(account.password_hash))
-            .await?
-        {
-            Ok(())
-        } else {
-            Err(Error::WrongPassword)
-        }
-    }
-
     /// Applies an eviction on this node before answering, then tells every
     /// node: the streams that ended first, then `ProfileLocked`.
     async fn announce_eviction(
@@ -348,14 +308,12 @@ impl Usher {
         eviction: ProfileEviction,
     ) {
         for session_id in &eviction.sessions {
-            if let Lookup::Active(cached) = self.sessions.lookup(*session_id) {
-                cached.leave_profile(profile_id);
-            }
+            self.sessions.leave_profile(*session_id, profile_id);
         }
         for ended in &eviction.ended {
-            self.announce_stream_end(*ended).await;
+            self.streams.announce_end(*ended).await;
         }
-        self.record_streams_ended(&eviction.ended, None).await;
+        self.streams.record_ended(&eviction.ended, None).await;
         if !eviction.sessions.is_empty() {
             self.publish(Event::ProfileLocked {
                 account_id,
@@ -384,7 +342,12 @@ impl Usher {
         if let Some(changed) = pin_changed {
             detail["changed"] = changed.into();
         }
-        self.record(NewActivity::by(session, kind, actor.ip).detail(detail))
+        self.activity
+            .record(NewActivity::by(session, kind, actor.ip).detail(detail))
             .await;
+    }
+
+    async fn publish(&self, event: Event) {
+        crate::bus::publish(&*self.bus, event).await;
     }
 }

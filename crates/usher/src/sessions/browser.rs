@@ -18,10 +18,10 @@ use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
 use crate::auth::refresh;
-use crate::core::Usher;
 use crate::domain::{DeviceInfo, DeviceType, SessionId};
 use crate::error::{Error, Result};
 use crate::sessions::cache::CachedSession;
+use crate::sessions::Sessions;
 use crate::store::Credential;
 
 /// What a browser keeps after signing in.
@@ -31,7 +31,7 @@ pub struct BrowserSignIn {
     pub cookie: String,
 }
 
-impl Usher {
+impl Sessions {
     /// Signs a browser in to the account pages.
     pub async fn sign_in_browser(
         &self,

@@ -8,7 +8,7 @@
 //! committed cannot resurrect the session. Tombstones outlive every access
 //! token that could name the session, then are pruned.
 //!
-//! Activity (`last_active_at`, last address) is recorded in memory on every
+//! Last-seen details (`last_active_at`, last address) are recorded in memory on every
 //! use and written in periodic batches from the dirty list, at a coarse
 //! resolution: a session is queued again only when its last written time is
 //! `resolution` old or its address changed. A device checked thousands of
@@ -35,10 +35,6 @@ pub struct CachedSession {
     /// The profile the device is on, for showing it. (Admission reads the
     /// store, never this: a stale copy only shows, it never admits.)
     profile: RwLock<Option<ProfileId>>,
-    /// The session's `GET /v1/sessions/current` answer, rendered once (the
-    /// route other services poll hardest); cleared when the device or its
-    /// profile changes.
-    rendered: RwLock<Option<bytes::Bytes>>,
     revoked: OnceLock<Revocation>,
     last_active: AtomicI64,
     /// `last_active` as last written to (or read from) the store.
@@ -60,7 +56,6 @@ impl CachedSession {
             web_secret_hash: record.web_secret_hash,
             device: RwLock::new(Arc::new(record.device)),
             profile: RwLock::new(record.profile.map(|p| p.id)),
-            rendered: RwLock::new(None),
             revoked,
             last_active: AtomicI64::new(record.last_active_at),
             written: AtomicI64::new(record.last_active_at),
@@ -73,44 +68,27 @@ impl CachedSession {
         Arc::clone(&self.device.read().unwrap_or_else(|e| e.into_inner()))
     }
 
-    pub fn set_device(&self, device: DeviceInfo) {
+    pub(super) fn set_device(&self, device: DeviceInfo) {
         *self.device.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(device);
-        *self.rendered.write().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
     pub fn profile(&self) -> Option<ProfileId> {
         *self.profile.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    pub fn set_profile(&self, profile: Option<ProfileId>) {
-        let mut current = self.profile.write().unwrap_or_else(|e| e.into_inner());
-        if *current != profile {
-            *current = profile;
-            *self.rendered.write().unwrap_or_else(|e| e.into_inner()) = None;
-        }
+    pub(super) fn set_profile(&self, profile: Option<ProfileId>) {
+        *self.profile.write().unwrap_or_else(|e| e.into_inner()) = profile;
     }
 
     /// Takes the device off `profile` if it is still on it (a later switch
     /// to another profile stands).
-    pub fn leave_profile(&self, profile: ProfileId) -> bool {
+    pub(super) fn leave_profile(&self, profile: ProfileId) -> bool {
         let mut current = self.profile.write().unwrap_or_else(|e| e.into_inner());
         if *current != Some(profile) {
             return false;
         }
         *current = None;
-        *self.rendered.write().unwrap_or_else(|e| e.into_inner()) = None;
         true
-    }
-
-    /// The memoised rendering of this session's description, made by
-    /// `render` the first time (and again after the device changes).
-    pub fn rendered(&self, render: impl FnOnce(&CachedSession) -> bytes::Bytes) -> bytes::Bytes {
-        if let Some(body) = &*self.rendered.read().unwrap_or_else(|e| e.into_inner()) {
-            return body.clone();
-        }
-        let body = render(self);
-        *self.rendered.write().unwrap_or_else(|e| e.into_inner()) = Some(body.clone());
-        body
     }
 
     pub fn revoked(&self) -> Option<Revocation> {
@@ -147,7 +125,7 @@ pub struct SessionCache {
 }
 
 impl SessionCache {
-    /// A cache that writes a session's activity at most every `resolution`
+    /// A cache that writes a session's last-seen time at most every `resolution`
     /// ms (sooner when its address changes).
     pub fn new(resolution: Millis) -> Self {
         Self {
@@ -167,7 +145,7 @@ impl SessionCache {
 
     /// Caches a session read from the store, unless the node already knows
     /// better (an entry or a tombstone is there).
-    pub fn insert_loaded(&self, record: SessionRecord) -> Lookup {
+    pub(super) fn insert_loaded(&self, record: SessionRecord) -> Lookup {
         let id = record.id;
         let slot = self
             .slots
@@ -183,15 +161,15 @@ impl SessionCache {
     }
 
     /// Ends a session on this node: from now on every check refuses it.
-    pub fn mark_revoked(&self, id: SessionId, revocation: Revocation) {
+    pub(super) fn mark_revoked(&self, id: SessionId, revocation: Revocation) {
         if let Some(Slot::Active(previous)) = self.slots.insert(id, Slot::Revoked(revocation)) {
             // Anyone still holding the entry (a live connection) sees it too.
             let _ = previous.revoked.set(revocation);
         }
     }
 
-    /// Records a use of the session; written to the store by the next flush.
-    pub fn touch(&self, session: &Arc<CachedSession>, now: Millis, ip: Option<IpAddr>) {
+    /// Records a use of the session; written to the store by the next last-seen flush.
+    pub(super) fn touch(&self, session: &Arc<CachedSession>, now: Millis, ip: Option<IpAddr>) {
         session.last_active.fetch_max(now, Ordering::Relaxed);
         let mut moved = false;
         if let Some(ip) = ip {
@@ -211,7 +189,7 @@ impl SessionCache {
     }
 
     /// Takes the sessions used since the last call, as one batch of updates.
-    pub fn take_activity(&self) -> Vec<ActivityUpdate> {
+    pub(super) fn take_last_seen(&self) -> Vec<ActivityUpdate> {
         let dirty = std::mem::take(&mut *self.dirty.lock().unwrap_or_else(|e| e.into_inner()));
         dirty
             .into_iter()
@@ -230,7 +208,7 @@ impl SessionCache {
     }
 
     /// Puts updates back after a failed write so they are retried.
-    pub fn requeue(&self, updates: &[ActivityUpdate]) {
+    pub(super) fn requeue(&self, updates: &[ActivityUpdate]) {
         for u in updates {
             if let Lookup::Active(s) = self.lookup(u.session_id) {
                 if !s.dirty.swap(true, Ordering::AcqRel) {
@@ -241,7 +219,7 @@ impl SessionCache {
     }
 
     /// Forgets tombstones older than `before`.
-    pub fn prune_tombstones(&self, before: Millis) {
+    pub(super) fn prune_tombstones(&self, before: Millis) {
         self.slots.retain(|_, slot| match slot {
             Slot::Revoked(r) => r.at >= before,
             Slot::Active(_) => true,

@@ -3,21 +3,17 @@
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::http::header::CONTENT_TYPE;
-use axum::http::HeaderValue;
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::{Deserialize, Serialize};
 
-use crate::core::Actor;
 use crate::domain::{DeviceInfo, DeviceType, SessionId, SignOutReason};
-use crate::error::Error;
+use crate::error::{Error, InvalidDevice};
 use crate::http::error::ApiError;
 use crate::http::extract::{Auth, ClientIp, Json};
-use crate::http::AppState;
-use crate::sessions::service::TokenPair;
+use crate::http::state::AppState;
+use crate::sessions::{Actor, TokenPair};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -43,20 +39,17 @@ pub struct DeviceBody {
 
 impl DeviceBody {
     pub fn parse(&self) -> Result<DeviceInfo, Error> {
-        let kind: DeviceType = self.kind.parse().map_err(|_| {
-            Error::InvalidDevice(format!(
-                "unknown device type {:?}; expected one of: {}",
-                self.kind,
-                DeviceType::ALL.map(DeviceType::as_str).join(", ")
-            ))
-        })?;
+        let kind: DeviceType = self
+            .kind
+            .parse()
+            .map_err(|_| InvalidDevice::UnknownType(self.kind.clone()))?;
         DeviceInfo::parse(
             &self.name,
             kind,
             self.model.as_deref(),
             self.app_version.as_deref(),
         )
-        .map_err(|e| Error::InvalidDevice(e.to_string()))
+        .map_err(|e| InvalidDevice::Field(e).into())
     }
 }
 
@@ -96,7 +89,7 @@ async fn sign_in(
 ) -> Result<(StatusCode, Json<TokensBody>), ApiError> {
     let device = body.device.parse()?;
     let tokens = state
-        .usher
+        .sessions()
         .sign_in(&body.email, body.password, device, ip)
         .await?;
     Ok((StatusCode::CREATED, Json(tokens.into())))
@@ -114,7 +107,11 @@ async fn refresh(
     Json(body): Json<Refresh>,
 ) -> Result<Json<TokensBody>, ApiError> {
     Ok(Json(
-        state.usher.refresh(&body.refresh_token, ip).await?.into(),
+        state
+            .sessions()
+            .refresh(&body.refresh_token, ip)
+            .await?
+            .into(),
     ))
 }
 
@@ -151,21 +148,13 @@ impl Serialize for CurrentDevice {
     }
 }
 
-async fn current(Auth(session): Auth) -> Response {
-    let body = session.rendered(|s| {
-        let current = Current {
-            session_id: s.id,
-            account_id: s.account_id,
-            device: CurrentDevice(s.device()),
-            profile_id: s.profile(),
-        };
-        serde_json::to_vec(&current).unwrap_or_default().into()
-    });
-    (
-        [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
-        body,
-    )
-        .into_response()
+async fn current(Auth(session): Auth) -> Json<Current> {
+    Json(Current {
+        session_id: session.id,
+        account_id: session.account_id,
+        device: CurrentDevice(session.device()),
+        profile_id: session.profile(),
+    })
 }
 
 async fn sign_out_current(
@@ -174,7 +163,7 @@ async fn sign_out_current(
     Auth(session): Auth,
 ) -> Result<StatusCode, ApiError> {
     state
-        .usher
+        .sessions()
         .revoke(
             session.account_id,
             session.id,

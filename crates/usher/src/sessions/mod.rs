@@ -1,6 +1,12 @@
 //! Device sessions: sign-in, refresh, the per-request check, sign-out.
 
+mod actor;
 pub mod browser;
 pub mod cache;
+mod check;
 pub mod http;
+mod revoke;
 pub mod service;
+
+pub use actor::Actor;
+pub use service::{SessionPorts, Sessions, TokenPair};

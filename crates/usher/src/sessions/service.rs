@@ -1,18 +1,29 @@
-//! Device sessions: sign-in, token refresh, the per-request check, sign-out.
+//! [`Sessions`]: sign-in, token refresh and the session cache's owner. The
+//! per-request check is in `check.rs`, sign-outs in `revoke.rs`.
 
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::activity::{ActivityDevice, ActivityKind, NewActivity};
-use crate::alerts::SignIn;
+use crate::activity::{Activity, ActivityDevice, ActivityKind, NewActivity};
+use crate::alerts::{Alerts, SignIn};
+use crate::auth::passwords::PasswordHasher;
 use crate::auth::refresh;
-use crate::auth::tokens::TokenError;
-use crate::core::{Actor, Usher};
-use crate::domain::{AccountId, DeviceInfo, Email, Millis, SessionId, SignOutReason};
+use crate::auth::throttle::SignInThrottle;
+use crate::auth::tokens::TokenService;
+use crate::bus::{Event, SharedBus};
+use crate::clock::SharedClock;
+use crate::config::Config;
+use crate::devices::record::{Device, NowPlaying};
+use crate::domain::{AccountId, DeviceInfo, Email, Millis, Plans, SessionId, SignOutReason};
 use crate::error::{Error, Result};
-use crate::sessions::cache::{CachedSession, Lookup};
-use crate::store::{CreateSessionOutcome, Credential, NewSession, RefreshOutcome};
+use crate::geo::Geo;
+use crate::sessions::cache::{Lookup, SessionCache};
+use crate::sessions::Actor;
+use crate::store::{
+    ActiveStream, CreateSessionOutcome, Credential, NewSession, RefreshOutcome, SessionRecord,
+    SharedStore,
+};
 
 /// Tokens handed to a device at sign-in and on every refresh.
 #[derive(Debug)]
@@ -23,7 +34,64 @@ pub struct TokenPair {
     pub refresh_token: String,
 }
 
-impl Usher {
+/// Device sessions: the only writer of the session cache.
+pub struct Sessions {
+    pub(super) store: SharedStore,
+    pub(super) bus: SharedBus,
+    pub(super) clock: SharedClock,
+    pub(super) tokens: TokenService,
+    pub(super) hasher: Arc<PasswordHasher>,
+    throttle: SignInThrottle,
+    pub(super) cache: SessionCache,
+    plans: Plans,
+    geo: Arc<Geo>,
+    pub(super) idle_timeout_ms: Millis,
+    /// A tombstone must outlive every access token that could name its session.
+    tombstone_ms: Millis,
+    pub(super) activity: Arc<Activity>,
+    alerts: Arc<Alerts>,
+}
+
+/// The handles [`Sessions`] works with.
+pub struct SessionPorts {
+    pub store: SharedStore,
+    pub bus: SharedBus,
+    pub clock: SharedClock,
+    pub hasher: Arc<PasswordHasher>,
+    pub geo: Arc<Geo>,
+    pub activity: Arc<Activity>,
+    pub alerts: Arc<Alerts>,
+}
+
+impl Sessions {
+    /// Loads the signing keys and starts with an empty cache.
+    pub async fn new(config: &Config, ports: SessionPorts) -> anyhow::Result<Self> {
+        let tokens = TokenService::load(
+            Arc::clone(&ports.store),
+            config.issuer.clone(),
+            config.tokens.access_ttl_secs,
+            ports.clock.now(),
+        )
+        .await?;
+        let idle_timeout_ms =
+            Duration::from_secs(config.sessions.idle_timeout_secs).as_millis() as Millis;
+        Ok(Self {
+            store: ports.store,
+            bus: ports.bus,
+            clock: ports.clock,
+            tokens,
+            hasher: ports.hasher,
+            throttle: SignInThrottle::new(&config.throttle),
+            cache: SessionCache::new(last_seen_resolution(config)),
+            plans: config.plans(),
+            geo: ports.geo,
+            idle_timeout_ms,
+            tombstone_ms: (config.tokens.access_ttl_secs as Millis + 60) * 1000,
+            activity: ports.activity,
+            alerts: ports.alerts,
+        })
+    }
+
     /// Signs a device in.
     pub async fn sign_in(
         &self,
@@ -52,7 +120,7 @@ impl Usher {
     /// The account whose email and password these are, throttled per
     /// account and per client address. A wrong password for an existing
     /// account is recorded in its history.
-    pub(crate) async fn check_credentials(
+    pub(super) async fn check_credentials(
         &self,
         email: &str,
         password: String,
@@ -78,6 +146,30 @@ impl Usher {
         Ok(account.id)
     }
 
+    /// The account password, confirmed for a sensitive change (a PIN);
+    /// throttled exactly as sign-in is (same limits, same budget), since it
+    /// is the same secret.
+    pub async fn confirm_password(&self, by: &Actor<'_>, password: String) -> Result<()> {
+        let account = by
+            .session
+            .map(|s| s.account_id)
+            .ok_or_else(|| Error::Internal(anyhow::anyhow!("a password check without a device")))?;
+        let account = self.store.account(account).await?.ok_or(Error::NotFound)?;
+        let client = by.ip.unwrap_or(IpAddr::from([0, 0, 0, 0]));
+        self.throttle
+            .check(client, &account.email)
+            .map_err(|retry_after| Error::TooManyAttempts { retry_after })?;
+        if self
+            .hasher
+            .verify(password, Some(account.password_hash))
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(Error::WrongPassword)
+        }
+    }
+
     async fn record_failed_sign_in(
         &self,
         account_id: AccountId,
@@ -85,22 +177,23 @@ impl Usher {
         ip: Option<IpAddr>,
         reason: &'static str,
     ) {
-        self.record_detached(NewActivity {
-            account_id,
-            kind: ActivityKind::SignInFailed,
-            device: Some(ActivityDevice {
-                session_id: None,
-                name: device.name.as_str().to_owned(),
-                kind: device.kind,
-            }),
-            ip,
-            detail: serde_json::json!({ "reason": reason }),
-        })
-        .await;
+        self.activity
+            .record_detached(NewActivity {
+                account_id,
+                kind: ActivityKind::SignInFailed,
+                device: Some(ActivityDevice {
+                    session_id: None,
+                    name: device.name.as_str().to_owned(),
+                    kind: device.kind,
+                }),
+                ip,
+                detail: serde_json::json!({ "reason": reason }),
+            })
+            .await;
     }
 
     /// Stores a new session unless the plan's device cap forbids it.
-    pub(crate) async fn create_session(
+    pub(super) async fn create_session(
         &self,
         account_id: AccountId,
         device: DeviceInfo,
@@ -126,20 +219,20 @@ impl Usher {
                 .await;
             let devices = devices
                 .into_iter()
-                .map(|d| self.device_view(d, None, &[]))
+                .map(|d| self.describe(d, None, &[]))
                 .collect();
             return Err(Error::DeviceLimitReached { limit, devices });
         }
-        self.publish(crate::bus::Event::DevicesChanged { account_id })
+        self.publish(Event::DevicesChanged { account_id }).await;
+        self.alerts
+            .signed_in(SignIn {
+                account_id,
+                session_id: session.id,
+                device: &session.device,
+                ip,
+                via,
+            })
             .await;
-        self.signed_in(SignIn {
-            account_id,
-            session_id: session.id,
-            device: &session.device,
-            ip,
-            via,
-        })
-        .await;
         Ok(session.id)
     }
 
@@ -169,7 +262,7 @@ impl Usher {
             RefreshOutcome::Rotated(session) => {
                 // The record carries last-active as it was last written; this
                 // node may know of later use not yet flushed.
-                let cached = match self.sessions.lookup(session.id) {
+                let cached = match self.cache.lookup(session.id) {
                     Lookup::Active(cached) => cached.last_active(),
                     _ => session.last_active_at,
                 };
@@ -187,8 +280,8 @@ impl Usher {
                     .tokens
                     .issue(session.id, session.account_id, now)
                     .map_err(Error::Internal)?;
-                if let Lookup::Active(cached) = self.sessions.lookup(session.id) {
-                    self.sessions.touch(&cached, now, ip);
+                if let Lookup::Active(cached) = self.cache.lookup(session.id) {
+                    self.cache.touch(&cached, now, ip);
                 }
                 Ok(TokenPair {
                     session_id: session.id,
@@ -200,169 +293,86 @@ impl Usher {
         }
     }
 
-    fn idle_timeout_ms(&self) -> i64 {
-        Duration::from_secs(self.config.sessions.idle_timeout_secs).as_millis() as i64
-    }
-
-    fn is_idle(&self, last_active: i64, now: i64) -> bool {
-        now - last_active > self.idle_timeout_ms()
-    }
-
-    /// The per-request check: a valid access token of a session that is still
-    /// signed in. Touches no database unless this node has never seen the session.
-    pub async fn authenticate(
+    /// One row of the device list; `streams` are the account's live streams.
+    pub fn describe(
         &self,
-        token: &str,
-        ip: Option<IpAddr>,
-    ) -> Result<Arc<CachedSession>> {
-        let now = self.clock.now();
-        let verified = match self.tokens.verify(token, now).await {
-            Ok(verified) => verified,
-            Err(TokenError::Expired { session_id }) => {
-                return Err(self.why_expired_token_fails(session_id).await)
+        record: SessionRecord,
+        current: Option<SessionId>,
+        streams: &[ActiveStream],
+    ) -> Device {
+        // This node's memory may be fresher than the last batched write. At
+        // the same instant too: a refresh writes its time but not its address.
+        let (mut last_active, mut ip) = (record.last_active_at, record.last_ip);
+        if let Lookup::Active(cached) = self.cache.lookup(record.id) {
+            if cached.last_active() >= last_active {
+                last_active = cached.last_active();
+                ip = cached.last_ip().or(ip);
             }
-            Err(e) => return Err(e.into()),
-        };
-        let session = self.active_session(verified.session_id).await?;
-        if session.account_id != verified.account_id {
-            return Err(Error::Token(TokenError::Invalid));
         }
-        self.admit(session, now, ip).await
-    }
-
-    /// The session, if it is still signed in (from memory after first sight).
-    pub(crate) async fn active_session(&self, id: SessionId) -> Result<Arc<CachedSession>> {
-        let session = match self.sessions.lookup(id) {
-            Lookup::Active(s) => s,
-            Lookup::Revoked(r) => return Err(Error::SessionRevoked(r.reason)),
-            Lookup::Unknown => self.load_session(id).await?,
-        };
-        match session.revoked() {
-            Some(r) => Err(Error::SessionRevoked(r.reason)),
-            None => Ok(session),
-        }
-    }
-
-    /// Lets a proven session through: ends it if it sat idle too long,
-    /// otherwise records the use.
-    pub(crate) async fn admit(
-        &self,
-        session: Arc<CachedSession>,
-        now: Millis,
-        ip: Option<IpAddr>,
-    ) -> Result<Arc<CachedSession>> {
-        if self.is_idle(session.last_active(), now) {
-            self.revoke(
-                session.account_id,
-                session.id,
-                SignOutReason::IdleExpired,
-                Actor::usher(None),
-            )
-            .await?;
-            return Err(Error::SessionRevoked(SignOutReason::IdleExpired));
-        }
-        self.sessions.touch(&session, now, ip);
-        Ok(session)
-    }
-
-    /// A device back after a while presents an expired token: if its session
-    /// was signed out meanwhile, say so (with the reason) rather than let it
-    /// refresh only to learn that then.
-    async fn why_expired_token_fails(&self, id: SessionId) -> Error {
-        let expired = Error::Token(TokenError::Expired { session_id: id });
-        let revoked = match self.sessions.lookup(id) {
-            Lookup::Revoked(r) => Some(r),
-            Lookup::Active(s) => s.revoked(),
-            Lookup::Unknown => match self.store.session(id).await {
-                Ok(Some(record)) => record.revoked,
-                _ => None,
-            },
-        };
-        revoked.map_or(expired, |r| Error::SessionRevoked(r.reason))
-    }
-
-    async fn load_session(&self, id: SessionId) -> Result<Arc<CachedSession>> {
-        let record = self
-            .store
-            .session(id)
-            .await?
-            .ok_or(Error::Token(TokenError::Invalid))?;
-        match self.sessions.insert_loaded(record) {
-            Lookup::Active(s) => Ok(s),
-            Lookup::Revoked(r) => Err(Error::SessionRevoked(r.reason)),
-            Lookup::Unknown => Err(Error::Internal(anyhow::anyhow!(
-                "session vanished from cache"
-            ))),
+        Device {
+            session_id: record.id,
+            device: record.device,
+            signed_in_at: record.created_at,
+            last_active_at: last_active,
+            ip,
+            location: ip.and_then(|ip| self.geo.locate(ip)),
+            streaming: streams
+                .iter()
+                .find(|s| s.stream.session_id == record.id)
+                .map(|s| NowPlaying {
+                    stream_id: s.stream.id,
+                    title: s.stream.title.clone(),
+                    started_at: s.stream.started_at,
+                }),
+            profile: record.profile,
+            current: Some(record.id) == current,
         }
     }
 
-    /// Signs one session of the account out, as caused by `by`. False when
-    /// it is not an active session of this account (answered with 404).
-    pub async fn revoke(
-        &self,
-        account: AccountId,
-        id: SessionId,
-        reason: SignOutReason,
-        by: Actor<'_>,
-    ) -> Result<bool> {
+    /// What the session cache knows of a session (read-only).
+    pub fn lookup(&self, id: SessionId) -> Lookup {
+        self.cache.lookup(id)
+    }
+
+    /// Whether a session may still be signed in, as far as this node knows:
+    /// one it has never seen might be (offering its sign-out costs nothing).
+    pub fn may_be_signed_in(&self, id: SessionId) -> bool {
+        match self.cache.lookup(id) {
+            Lookup::Active(s) => s.revoked().is_none(),
+            Lookup::Revoked(_) => false,
+            Lookup::Unknown => true,
+        }
+    }
+
+    /// The public signing keys, for `/.well-known/jwks.json`.
+    pub fn jwks(&self) -> serde_json::Value {
+        self.tokens.jwks()
+    }
+
+    /// Periodic tidying: expired cached tokens and tombstones, throttle
+    /// buckets, and a re-read of the signing keys.
+    pub async fn housekeeping(&self) {
         let now = self.clock.now();
-        match self.store.revoke_session(account, id, reason, now).await? {
-            Some(revoked) => {
-                self.announce_revocations(&[revoked], by).await;
-                Ok(true)
-            }
-            None => Ok(false),
+        self.tokens.prune(now);
+        self.cache.prune_tombstones(now - self.tombstone_ms);
+        self.throttle.tidy();
+        if let Err(e) = self.tokens.reload().await {
+            tracing::warn!(error = %e, "could not reload signing keys");
         }
     }
 
-    /// "Sign out of all devices", optionally keeping the calling one.
-    pub async fn sign_out_all(
-        &self,
-        current: &CachedSession,
-        include_current: bool,
-        ip: Option<IpAddr>,
-    ) -> Result<usize> {
-        let keep = (!include_current).then_some(current.id);
-        let now = self.clock.now();
-        let revoked = self
-            .store
-            .revoke_account_sessions(current.account_id, keep, SignOutReason::AllDevices, now)
-            .await?;
-        self.announce_revocations(&revoked, Actor::device(current, ip))
-            .await;
-        Ok(revoked.len())
+    pub(super) fn is_idle(&self, last_active: Millis, now: Millis) -> bool {
+        now - last_active > self.idle_timeout_ms
     }
 
-    /// Writes the activity recorded since the last flush in one batch.
-    pub async fn flush_activity(&self) {
-        let batch = self.sessions.take_activity();
-        if batch.is_empty() {
-            return;
-        }
-        if let Err(e) = self.store.record_activity(&batch).await {
-            tracing::warn!(error = %e, sessions = batch.len(), "could not record activity; will retry");
-            self.sessions.requeue(&batch);
-        }
+    pub(super) async fn publish(&self, event: Event) {
+        crate::bus::publish(&*self.bus, event).await;
     }
+}
 
-    /// Signs out sessions unused for longer than the idle period.
-    pub async fn expire_idle_sessions(&self) -> Result<usize> {
-        // Judge at a time taken before writing recent use: a use after that
-        // time is either in this flush or was itself refused as idle.
-        let now = self.clock.now();
-        self.flush_activity().await;
-        let mut total = 0;
-        loop {
-            let revoked = self
-                .store
-                .revoke_idle(now - self.idle_timeout_ms(), now)
-                .await?;
-            if revoked.is_empty() {
-                return Ok(total);
-            }
-            total += revoked.len();
-            self.announce_revocations(&revoked, Actor::usher(None))
-                .await;
-        }
-    }
+/// How stale a stored last-active time may be: a minute, or a hundredth of
+/// the idle timeout when that is shorter, so idle expiry stays accurate.
+fn last_seen_resolution(config: &Config) -> Millis {
+    let idle_ms = config.sessions.idle_timeout_secs.saturating_mul(10) as i64;
+    idle_ms.clamp(1, 60_000)
 }

@@ -1,12 +1,12 @@
 //! Stream starts, stops and refusals in the account's activity history.
 
 use crate::activity::{ActivityDevice, ActivityKind, NewActivity};
-use crate::core::Usher;
 use crate::domain::SessionId;
 use crate::sessions::cache::{CachedSession, Lookup};
 use crate::store::{EndedStream, StreamRecord};
+use crate::streams::Streams;
 
-impl Usher {
+impl Streams {
     pub(crate) async fn record_stream_started(
         &self,
         session: &CachedSession,
@@ -18,7 +18,7 @@ impl Usher {
                 "title": stream.title,
                 "profile_id": stream.profile_id,
             }));
-        self.record(event).await;
+        self.activity.record(event).await;
     }
 
     pub(crate) async fn record_stream_refused(
@@ -31,15 +31,11 @@ impl Usher {
             .detail(
                 serde_json::json!({ "title": title, "reason": "too_many_streams", "limit": limit }),
             );
-        self.record(event).await;
+        self.activity.record(event).await;
     }
 
     /// Records ended streams; `by` is the device that ended them, if one did.
-    pub(crate) async fn record_streams_ended(
-        &self,
-        ended: &[EndedStream],
-        by: Option<&CachedSession>,
-    ) {
+    pub async fn record_ended(&self, ended: &[EndedStream], by: Option<&CachedSession>) {
         let mut events = Vec::with_capacity(ended.len());
         for e in ended {
             let player = self.stream_device(e.session_id, by).await;
@@ -59,7 +55,7 @@ impl Usher {
                 }),
             });
         }
-        self.record_all(events).await;
+        self.activity.record_all(events).await;
     }
 
     /// The device of a session, from memory when this node has it.

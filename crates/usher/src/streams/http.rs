@@ -1,17 +1,17 @@
 //! `/v1/streams…`: take a slot, heartbeat, stop (own or remote), list.
 
 use axum::extract::State;
-
 use axum::http::StatusCode;
 use axum::routing::{delete, post};
 use axum::Router;
 use serde::Deserialize;
 
-use crate::domain::StreamId;
+use super::views::{LeaseView, StreamList};
+use crate::domain::{ProfileId, StreamId, StreamTitle};
+use crate::error::Error;
 use crate::http::error::ApiError;
 use crate::http::extract::{Auth, IdPath, Json};
-use crate::http::AppState;
-use crate::streams::service::Lease;
+use crate::http::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -24,6 +24,7 @@ pub fn router() -> Router<AppState> {
 #[serde(deny_unknown_fields)]
 struct Start {
     title: String,
+    /// Text, so a malformed id is answered like another account's profile.
     profile_id: Option<String>,
 }
 
@@ -31,20 +32,23 @@ async fn start(
     State(state): State<AppState>,
     Auth(session): Auth,
     Json(body): Json<Start>,
-) -> Result<(StatusCode, Json<Lease>), ApiError> {
-    let lease = state
-        .usher
-        .start_stream(&session, &body.title, body.profile_id)
-        .await?;
-    Ok((StatusCode::CREATED, Json(lease)))
+) -> Result<(StatusCode, Json<LeaseView>), ApiError> {
+    let title = StreamTitle::parse(&body.title).map_err(Error::from)?;
+    // A malformed id names no profile of this account.
+    let profile = body
+        .profile_id
+        .map(|id| id.parse::<ProfileId>().map_err(|_| Error::UnknownProfile))
+        .transpose()?;
+    let lease = state.streams().start(&session, title, profile).await?;
+    Ok((StatusCode::CREATED, Json(lease.into())))
 }
 
 async fn heartbeat(
     State(state): State<AppState>,
     Auth(session): Auth,
     IdPath(id): IdPath<StreamId>,
-) -> Result<Json<Lease>, ApiError> {
-    Ok(Json(state.usher.heartbeat(&session, id).await?))
+) -> Result<Json<LeaseView>, ApiError> {
+    Ok(Json(state.streams().heartbeat(&session, id).await?.into()))
 }
 
 async fn stop(
@@ -52,14 +56,16 @@ async fn stop(
     Auth(session): Auth,
     IdPath(id): IdPath<StreamId>,
 ) -> Result<StatusCode, ApiError> {
-    state.usher.stop_stream(&session, id).await?;
+    state.streams().stop(&session, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 async fn list(
     State(state): State<AppState>,
     Auth(session): Auth,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let streams = state.usher.active_streams(session.account_id).await?;
-    Ok(Json(serde_json::json!({ "streams": streams })))
+) -> Result<Json<StreamList>, ApiError> {
+    let streams = state.streams().active(session.account_id).await?;
+    Ok(Json(StreamList {
+        streams: streams.into_iter().map(Into::into).collect(),
+    }))
 }

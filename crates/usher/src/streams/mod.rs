@@ -3,3 +3,6 @@
 pub mod history;
 pub mod http;
 pub mod service;
+pub mod views;
+
+pub use service::{Lease, Streams};

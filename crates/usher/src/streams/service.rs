@@ -1,70 +1,59 @@
-//! Taking, keeping and giving back stream slots.
+//! [`Streams`]: taking, keeping and giving back stream slots.
 
-use serde::Serialize;
+use std::sync::Arc;
 
-use crate::bus::Event;
-use crate::core::Usher;
-use crate::domain::{rfc3339, DeviceType, Millis, SessionId, StreamId, StreamTitle};
+use crate::activity::Activity;
+use crate::bus::{Event, SharedBus};
+use crate::clock::SharedClock;
+use crate::config::StreamConfig;
+use crate::domain::{AccountId, Millis, Plans, ProfileId, StreamId, StreamTitle};
 use crate::error::{Error, Result};
-use crate::profiles::service::ProfileRefView;
 use crate::sessions::cache::CachedSession;
+use crate::sessions::Sessions;
 use crate::store::{
-    ActiveStream, EndedStream, HeartbeatOutcome, NewStream, StartOutcome, StopOutcome,
+    ActiveStream, EndedStream, HeartbeatOutcome, NewStream, SharedStore, StartOutcome, StopOutcome,
 };
 
 /// A slot held: what the device needs to keep it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Copy)]
 pub struct Lease {
     pub stream_id: StreamId,
     /// Seconds between heartbeats.
     pub heartbeat_interval: u64,
-    pub expires_at: String,
+    pub expires_at: Millis,
 }
 
-/// A stream as other devices of the account see it.
-#[derive(Debug, Clone, Serialize)]
-pub struct ActiveStreamView {
-    pub stream_id: StreamId,
-    pub device: StreamDevice,
-    pub title: String,
-    pub profile: Option<ProfileRefView>,
-    pub started_at: String,
+/// Stream slots, by plan.
+pub struct Streams {
+    pub(super) store: SharedStore,
+    bus: SharedBus,
+    clock: SharedClock,
+    plans: Plans,
+    lease_ms: Millis,
+    heartbeat_interval_secs: u64,
+    pub(super) sessions: Arc<Sessions>,
+    pub(super) activity: Arc<Activity>,
 }
 
-#[derive(Debug, Clone, Serialize)]
-pub struct StreamDevice {
-    pub session_id: SessionId,
-    pub name: String,
-    #[serde(rename = "type")]
-    pub kind: DeviceType,
-}
-
-impl From<ActiveStream> for ActiveStreamView {
-    fn from(a: ActiveStream) -> Self {
+impl Streams {
+    pub fn new(
+        config: &StreamConfig,
+        plans: Plans,
+        store: SharedStore,
+        bus: SharedBus,
+        clock: SharedClock,
+        sessions: Arc<Sessions>,
+        activity: Arc<Activity>,
+    ) -> Self {
         Self {
-            stream_id: a.stream.id,
-            device: StreamDevice {
-                session_id: a.stream.session_id,
-                name: a.device_name,
-                kind: a.device_type,
-            },
-            title: a.stream.title,
-            profile: a.profile.map(Into::into),
-            started_at: rfc3339(a.stream.started_at),
-        }
-    }
-}
-
-impl Usher {
-    fn lease_ms(&self) -> Millis {
-        self.config.streams.lease_secs as Millis * 1000
-    }
-
-    fn lease(&self, id: StreamId, expires_at: Millis) -> Lease {
-        Lease {
-            stream_id: id,
-            heartbeat_interval: self.config.streams.heartbeat_interval_secs,
-            expires_at: rfc3339(expires_at),
+            store,
+            bus,
+            clock,
+            plans,
+            lease_ms: config.lease_secs as Millis * 1000,
+            heartbeat_interval_secs: config.heartbeat_interval_secs,
+            sessions,
+            activity,
         }
     }
 
@@ -72,17 +61,12 @@ impl Usher {
     /// the profile the device is on. Another profile than the device's may
     /// be named only if it is unlocked (a locked one must be picked, with its
     /// PIN, first); the device stays on its own profile either way.
-    pub async fn start_stream(
+    pub async fn start(
         &self,
         session: &CachedSession,
-        title: &str,
-        profile_id: Option<String>,
+        title: StreamTitle,
+        profile_id: Option<ProfileId>,
     ) -> Result<Lease> {
-        let title = StreamTitle::parse(title).map_err(|e| Error::InvalidTitle(e.to_string()))?;
-        // A malformed id names no profile of this account.
-        let profile_id = profile_id
-            .map(|id| id.parse().map_err(|_| Error::UnknownProfile))
-            .transpose()?;
         let new = NewStream {
             id: StreamId::new(),
             account_id: session.account_id,
@@ -90,7 +74,7 @@ impl Usher {
             title,
             profile_id,
             now: self.clock.now(),
-            lease_ms: self.lease_ms(),
+            lease_ms: self.lease_ms,
         };
         match self.store.start_stream(&new, &self.plans).await? {
             StartOutcome::Started {
@@ -100,23 +84,20 @@ impl Usher {
             } => {
                 let ended: Vec<EndedStream> = replaced.into_iter().chain(expired).collect();
                 for e in &ended {
-                    self.announce_stream_end(*e).await;
+                    self.announce_end(*e).await;
                 }
                 self.publish(Event::DevicesChanged {
                     account_id: session.account_id,
                 })
                 .await;
-                self.record_streams_ended(&ended, Some(session)).await;
+                self.record_ended(&ended, Some(session)).await;
                 self.record_stream_started(session, &stream).await;
                 Ok(self.lease(stream.id, stream.lease_expires_at))
             }
             StartOutcome::Full { limit, active } => {
                 self.record_stream_refused(session, new.title.as_str(), limit)
                     .await;
-                Err(Error::TooManyStreams {
-                    limit,
-                    active: active.into_iter().map(Into::into).collect(),
-                })
+                Err(Error::TooManyStreams { limit, active })
             }
             StartOutcome::ProfileRequired => Err(Error::ProfileRequired),
             StartOutcome::PinRequired => Err(Error::PinRequired),
@@ -135,7 +116,7 @@ impl Usher {
         let now = self.clock.now();
         match self
             .store
-            .heartbeat(session.id, id, now, self.lease_ms())
+            .heartbeat(session.id, id, now, self.lease_ms)
             .await?
         {
             HeartbeatOutcome::Extended(stream) => {
@@ -146,8 +127,8 @@ impl Usher {
                 expired_now,
             } => {
                 if let Some(ended) = expired_now {
-                    self.announce_stream_end(ended).await;
-                    self.record_streams_ended(&[ended], None).await;
+                    self.announce_end(ended).await;
+                    self.record_ended(&[ended], None).await;
                 }
                 Err(Error::StreamEnded(reason))
             }
@@ -156,7 +137,7 @@ impl Usher {
     }
 
     /// Stops a stream of the account: the caller's own, or remotely another device's.
-    pub async fn stop_stream(&self, session: &CachedSession, id: StreamId) -> Result<()> {
+    pub async fn stop(&self, session: &CachedSession, id: StreamId) -> Result<()> {
         let now = self.clock.now();
         match self
             .store
@@ -164,8 +145,8 @@ impl Usher {
             .await?
         {
             StopOutcome::Stopped(ended) => {
-                self.announce_stream_end(ended).await;
-                self.record_streams_ended(&[ended], Some(session)).await;
+                self.announce_end(ended).await;
+                self.record_ended(&[ended], Some(session)).await;
                 Ok(())
             }
             StopOutcome::AlreadyEnded => Ok(()),
@@ -174,12 +155,8 @@ impl Usher {
     }
 
     /// Streams that count against the account's plan now.
-    pub async fn active_streams(
-        &self,
-        account: crate::domain::AccountId,
-    ) -> Result<Vec<ActiveStreamView>> {
-        let live = self.store.live_streams(account, self.clock.now()).await?;
-        Ok(live.into_iter().map(Into::into).collect())
+    pub async fn active(&self, account: AccountId) -> Result<Vec<ActiveStream>> {
+        Ok(self.store.live_streams(account, self.clock.now()).await?)
     }
 
     /// Ends lapsed leases and tells their devices. Admission never waits for
@@ -187,13 +164,14 @@ impl Usher {
     pub async fn expire_leases(&self) -> Result<usize> {
         let ended = self.store.expire_leases(self.clock.now()).await?;
         for e in &ended {
-            self.announce_stream_end(*e).await;
+            self.announce_end(*e).await;
         }
-        self.record_streams_ended(&ended, None).await;
+        self.record_ended(&ended, None).await;
         Ok(ended.len())
     }
 
-    pub(crate) async fn announce_stream_end(&self, e: EndedStream) {
+    /// Tells every node that a stream ended.
+    pub async fn announce_end(&self, e: EndedStream) {
         self.publish(Event::StreamStopped {
             stream_id: e.stream_id,
             session_id: e.session_id,
@@ -201,5 +179,17 @@ impl Usher {
             reason: e.reason,
         })
         .await;
+    }
+
+    fn lease(&self, id: StreamId, expires_at: Millis) -> Lease {
+        Lease {
+            stream_id: id,
+            heartbeat_interval: self.heartbeat_interval_secs,
+            expires_at,
+        }
+    }
+
+    async fn publish(&self, event: Event) {
+        crate::bus::publish(&*self.bus, event).await;
     }
 }

@@ -1,4 +1,4 @@
-//! The activity page and the sign-in alert banner's actions.
+//! `/account/activity`: the account's history, filtered by kind.
 
 use askama::Template;
 use axum::extract::{Query, State};
@@ -6,15 +6,14 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::auth::{see_other, Browser, CheckedForm, PageId};
-use super::forms::CsrfOnly;
-use super::views::{error_page, render};
-use crate::activity::service::{ActivityView, PageRequest};
+use super::alerts::alert_text;
+use super::auth::{see_other, Browser};
+use super::layout::{error_page, render, utc_minute};
+use crate::activity::http::parse_filter;
 use crate::activity::ActivityKind;
-use crate::alerts::AlertView;
-use crate::domain::EventId;
 use crate::error::Error;
-use crate::http::AppState;
+use crate::http::state::AppState;
+use crate::store::ActivityRecord;
 
 /// The kinds the page's filter offers, with their labels.
 const FILTERS: [(&str, &str); 6] = [
@@ -63,16 +62,17 @@ pub async fn page(
     Query(params): Query<ActivityParams>,
 ) -> Response {
     let kind = params.kind.unwrap_or_default();
-    let request = PageRequest {
-        limit: None,
-        before: params.before,
-        kind: Some(kind.clone()),
+    let page = parse_filter(None, params.before.as_deref(), Some(&kind));
+    let page = match page {
+        Ok(filter) => {
+            state
+                .activity()
+                .page(browser.session.account_id, filter)
+                .await
+        }
+        Err(e) => Err(e),
     };
-    let page = match state
-        .usher
-        .activity_page(browser.session.account_id, &request)
-        .await
-    {
+    let page = match page {
         Ok(page) => page,
         Err(Error::InvalidParameter { .. }) => return see_other("/account/activity", &[]),
         Err(e) => return error_page(e),
@@ -102,7 +102,7 @@ pub async fn page(
     )
 }
 
-fn row(e: ActivityView) -> ActivityRow {
+fn row(e: ActivityRecord) -> ActivityRow {
     let d = &e.detail;
     let text = |key: &str| d.get(key).and_then(|v| v.as_str()).unwrap_or("").to_owned();
     let by = d
@@ -164,27 +164,14 @@ fn row(e: ActivityView) -> ActivityRow {
         }
     };
     ActivityRow {
-        event_id: e.event_id.to_string(),
+        event_id: e.id.to_string(),
         kind: e.kind.as_str(),
-        at: e.at.get(..16).unwrap_or(&e.at).replace('T', " ") + " UTC",
+        at: utc_minute(e.at),
         what,
-        device: e.device.map(|d| d.name),
-        ip: e.ip,
+        device: e.device_name,
+        ip: e.ip.map(|ip| ip.to_string()),
         place: e.location.as_ref().and_then(place),
     }
-}
-
-/// "New sign-in from a new country and a new kind of device".
-fn alert_text(reasons: &[&str]) -> String {
-    let parts: Vec<&str> = reasons
-        .iter()
-        .map(|r| match *r {
-            "new_country" => "a new country",
-            "new_device_type" => "a new kind of device",
-            _ => "somewhere new",
-        })
-        .collect();
-    format!("New sign-in from {}", parts.join(" and "))
 }
 
 /// A location as words: "local network", or "Lisbon, Lisbon, Portugal".
@@ -200,82 +187,4 @@ pub fn place(location: &serde_json::Value) -> Option<String> {
         .filter_map(|k| location.get(*k).and_then(|v| v.as_str()))
         .collect();
     (!parts.is_empty()).then(|| parts.join(", "))
-}
-
-/// An open alert as the banner shows it.
-pub struct AlertBanner {
-    pub alert_id: String,
-    pub text: String,
-    pub device: String,
-    pub place: Option<String>,
-    pub at: String,
-    /// The alerted device is still signed in and is not this browser.
-    pub can_sign_out: bool,
-}
-
-impl AlertBanner {
-    fn new(a: AlertView, this_browser: &str) -> Self {
-        let reasons: Vec<&str> = a
-            .reasons
-            .as_array()
-            .map(|r| r.iter().filter_map(|v| v.as_str()).collect())
-            .unwrap_or_default();
-        AlertBanner {
-            alert_id: a.alert_id.to_string(),
-            text: alert_text(&reasons),
-            device: a.device["name"].as_str().unwrap_or("a device").to_owned(),
-            place: place(&a.location),
-            at: a.at.get(..16).unwrap_or(&a.at).replace('T', " ") + " UTC",
-            can_sign_out: a.device_signed_in
-                && a.device["session_id"].as_str() != Some(this_browser),
-        }
-    }
-}
-
-/// The open alerts of the browser's account, for a page's banner.
-pub async fn banners(state: &AppState, browser: &Browser) -> Vec<AlertBanner> {
-    match state.usher.open_alerts(browser.session.account_id).await {
-        Ok(alerts) => {
-            let this_browser = browser.session.id.to_string();
-            alerts
-                .into_iter()
-                .map(|a| AlertBanner::new(a, &this_browser))
-                .collect()
-        }
-        Err(e) => {
-            tracing::warn!(error = %e, "could not read alerts for the banner");
-            Vec::new()
-        }
-    }
-}
-
-pub async fn dismiss(
-    State(state): State<AppState>,
-    PageId(id): PageId<EventId>,
-    CheckedForm { browser, .. }: CheckedForm<CsrfOnly>,
-) -> Response {
-    match state
-        .usher
-        .dismiss_alert(browser.session.account_id, id)
-        .await
-    {
-        Ok(_) => see_other("/account?notice=alert_dismissed", &[]),
-        Err(e) => error_page(e),
-    }
-}
-
-pub async fn sign_out_device(
-    State(state): State<AppState>,
-    PageId(id): PageId<EventId>,
-    CheckedForm { browser, .. }: CheckedForm<CsrfOnly>,
-) -> Response {
-    match state
-        .usher
-        .sign_out_alerted_device(&browser.session, id, browser.ip)
-        .await
-    {
-        Ok(true) => see_other("/account?notice=alert_device_signed_out", &[]),
-        Ok(false) => see_other("/account?notice=alert_dismissed", &[]),
-        Err(e) => error_page(e),
-    }
 }

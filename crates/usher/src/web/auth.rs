@@ -12,10 +12,10 @@ use axum::Form;
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use serde::de::DeserializeOwned;
 
-use super::views::message_page;
+use super::layout::message_page;
 use crate::error::Error;
 use crate::http::extract::ClientIp;
-use crate::http::AppState;
+use crate::http::state::AppState;
 use crate::sessions::browser::csrf_token;
 use crate::sessions::cache::CachedSession;
 
@@ -42,7 +42,11 @@ impl FromRequestParts<AppState> for Browser {
         let Some(cookie) = jar.get(SESSION_COOKIE) else {
             return Err(to_sign_in(None, state));
         };
-        match state.usher.authenticate_browser(cookie.value(), ip).await {
+        match state
+            .sessions()
+            .authenticate_browser(cookie.value(), ip)
+            .await
+        {
             Ok(session) => {
                 let csrf = csrf_token(&session).unwrap_or_default();
                 Ok(Browser { session, csrf, ip })
@@ -51,7 +55,7 @@ impl FromRequestParts<AppState> for Browser {
                 Err(to_sign_in(Some(&format!("signed_out_{reason}")), state))
             }
             Err(e @ (Error::Unavailable(_) | Error::Internal(_) | Error::Overloaded)) => {
-                Err(super::views::error_page(e))
+                Err(super::layout::error_page(e))
             }
             Err(_) => Err(to_sign_in(None, state)),
         }
@@ -60,8 +64,8 @@ impl FromRequestParts<AppState> for Browser {
 
 impl Browser {
     /// This browser, as the cause of a change.
-    pub fn actor(&self) -> crate::core::Actor<'_> {
-        crate::core::Actor::device(&self.session, self.ip)
+    pub fn actor(&self) -> crate::sessions::Actor<'_> {
+        crate::sessions::Actor::device(&self.session, self.ip)
     }
 
     /// Whether a form's CSRF token is this session's.
@@ -95,7 +99,7 @@ impl<S: Send + Sync, T: std::str::FromStr> FromRequestParts<S> for PageId<T> {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Response> {
-        let not_found = || super::views::error_page(Error::NotFound);
+        let not_found = || super::layout::error_page(Error::NotFound);
         let axum::extract::Path(raw) =
             axum::extract::Path::<String>::from_request_parts(parts, state)
                 .await
@@ -141,11 +145,11 @@ pub fn csrf_refused() -> Response {
 
 /// The session cookie for a browser that just signed in.
 pub fn session_cookie(value: String, state: &AppState) -> Cookie<'static> {
-    let idle = state.usher.config.sessions.idle_timeout_secs;
+    let idle = state.config.sessions.idle_timeout_secs;
     Cookie::build((SESSION_COOKIE, value))
         .path("/account")
         .http_only(true)
-        .secure(state.usher.config.web.secure_cookies)
+        .secure(state.config.web.secure_cookies)
         .same_site(SameSite::Lax)
         .max_age(cookie::time::Duration::seconds(
             idle.min(i64::MAX as u64) as i64
@@ -158,7 +162,7 @@ pub fn removal(name: &'static str, state: &AppState) -> Cookie<'static> {
     let mut cookie = Cookie::build((name, ""))
         .path("/account")
         .http_only(true)
-        .secure(state.usher.config.web.secure_cookies)
+        .secure(state.config.web.secure_cookies)
         .same_site(SameSite::Lax)
         .build();
     cookie.make_removal();

@@ -9,7 +9,8 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use futures_util::{Stream, StreamExt};
 
 use super::auth::Browser;
-use crate::http::AppState;
+use crate::domain::SignOutReason;
+use crate::http::state::AppState;
 use crate::live::Outbound;
 
 pub async fn stream(
@@ -18,12 +19,12 @@ pub async fn stream(
 ) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
     let session = browser.session;
     let (registration, rx) = state
-        .usher
+        .services
         .live
         .register(session.id, Some(session.account_id));
     // Registered before this check, so a revocation is either seen here or
     // arrives through the queue (as for the WebSocket channel).
-    let revoked_already = session.revoked().map(|r| r.reason.as_str().to_owned());
+    let revoked_already = session.revoked().map(|r| r.reason);
     let start = Step {
         rx,
         _registration: registration,
@@ -36,13 +37,13 @@ pub async fn stream(
         }
         if let Some(reason) = step.pending_sign_out.take() {
             step.done = true;
-            return Some((Ok(Event::default().event("signed_out").data(reason)), step));
+            return Some((Ok(signed_out(reason)), step));
         }
         let event = match step.rx.recv().await? {
             Outbound::Event(_) => Event::default().event("devices").data("changed"),
-            Outbound::SignedOut(text) => {
+            Outbound::SignedOut { reason, .. } => {
                 step.done = true;
-                Event::default().event("signed_out").data(reason_of(&text))
+                signed_out(reason)
             }
         };
         Some((Ok(event), step))
@@ -56,14 +57,11 @@ struct Step {
     rx: tokio::sync::mpsc::Receiver<Outbound>,
     /// Held for the stream's life; dropping it leaves the registry.
     _registration: crate::live::registry::Registration,
-    pending_sign_out: Option<String>,
+    pending_sign_out: Option<SignOutReason>,
     done: bool,
 }
 
-/// The `reason` of a `signed_out` live message.
-fn reason_of(text: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(text)
-        .ok()
-        .and_then(|v| v.get("reason").and_then(|r| r.as_str()).map(str::to_owned))
-        .unwrap_or_else(|| "remote".to_owned())
+/// `event: signed_out`, with the reason as its data.
+fn signed_out(reason: SignOutReason) -> Event {
+    Event::default().event("signed_out").data(reason.as_str())
 }

@@ -4,12 +4,17 @@
 //! post. Routes and the DOM contract are in `docs/account-pages.md`.
 
 mod activity;
+mod alerts;
 mod auth;
+mod devices;
 mod events;
 mod forms;
-mod pages;
+mod layout;
+mod overview;
+mod password;
 mod profiles;
-mod views;
+mod sign_in;
+mod sign_out_all;
 
 use axum::http::{header, HeaderValue};
 use axum::response::IntoResponse;
@@ -17,47 +22,41 @@ use axum::routing::{get, post};
 use axum::Router;
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::http::AppState;
+use crate::http::state::AppState;
 
 pub fn router() -> Router<AppState> {
     let pages = Router::new()
-        .route("/account", get(pages::overview))
-        .route(
-            "/account/sign-in",
-            get(pages::sign_in_page).post(forms::sign_in),
-        )
-        .route("/account/sign-out", post(forms::sign_out))
-        .route("/account/devices", get(pages::devices))
-        .route("/account/devices/list", get(pages::devices_fragment))
+        .route("/account", get(overview::page))
+        .route("/account/sign-in", get(sign_in::page).post(sign_in::submit))
+        .route("/account/sign-out", post(sign_in::sign_out))
+        .route("/account/devices", get(devices::page))
+        .route("/account/devices/list", get(devices::fragment))
         .route(
             "/account/devices/sign-out-all",
-            get(pages::sign_out_all_page).post(forms::sign_out_all),
+            get(sign_out_all::page).post(sign_out_all::submit),
         )
         .route(
             "/account/devices/{session_id}/sign-out",
-            post(forms::sign_out_device),
+            post(devices::sign_out),
         )
         .route(
             "/account/devices/{session_id}/rename",
-            post(forms::rename_device),
+            post(devices::rename),
         )
-        .route("/account/streams/list", get(pages::streams_fragment))
+        .route("/account/streams/list", get(overview::streams))
         .route(
             "/account/streams/{stream_id}/stop",
-            post(forms::stop_stream),
+            post(overview::stop_stream),
         )
         .route(
             "/account/password",
-            get(pages::password_page).post(forms::change_password),
+            get(password::page).post(password::submit),
         )
         .route("/account/activity", get(activity::page))
-        .route(
-            "/account/alerts/{alert_id}/dismiss",
-            post(activity::dismiss),
-        )
+        .route("/account/alerts/{alert_id}/dismiss", post(alerts::dismiss))
         .route(
             "/account/alerts/{alert_id}/sign-out",
-            post(activity::sign_out_device),
+            post(alerts::sign_out_device),
         )
         .route("/account/profiles", get(profiles::page).post(profiles::add))
         .route("/account/profiles/settings", post(profiles::settings))

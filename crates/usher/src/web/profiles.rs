@@ -12,19 +12,35 @@ use serde::Deserialize;
 
 use super::auth::{carries_csrf, see_other, Browser, CheckedForm, PageId};
 use super::forms::CsrfOnly;
-use super::pages::Notice;
-use super::views::{error_page, render};
-use crate::domain::ProfileId;
+use super::layout::{error_page, render, Notice};
+use crate::domain::{Pin, ProfileId, ProfileName};
 use crate::error::Error;
-use crate::http::AppState;
-use crate::profiles::service::{ProfileView, MAX_PROFILES};
+use crate::http::state::AppState;
+use crate::profiles::MAX_PROFILES;
+use crate::store::ProfileRecord;
 
 /// One profile's row, with the error of its last refused form.
 pub struct ProfileRow {
-    pub view: ProfileView,
+    pub profile_id: ProfileId,
+    pub name: String,
+    pub locked: bool,
+    pub default: bool,
     pub error: Option<String>,
     /// Which of its panels to show open: `rename`, `pin` or `delete`.
     pub open: &'static str,
+}
+
+impl ProfileRow {
+    fn new(p: ProfileRecord) -> Self {
+        Self {
+            profile_id: p.id,
+            name: p.name,
+            locked: p.pin_hash.is_some(),
+            default: p.is_default,
+            error: None,
+            open: "",
+        }
+    }
 }
 
 #[derive(Template)]
@@ -64,7 +80,7 @@ async fn render_page(
     notice: Option<&'static str>,
     failed: Option<(Failed<'_>, String)>,
 ) -> Response {
-    let list = match state.usher.profiles(browser.session.account_id).await {
+    let list = match state.profiles().list(browser.session.account_id).await {
         Ok(list) => list,
         Err(e) => return error_page(e),
     };
@@ -72,16 +88,11 @@ async fn render_page(
         notice,
         csrf: browser.csrf,
         active: "profiles",
-        default_locked: list.profiles.iter().any(|p| p.default && p.locked),
-        profiles: list
+        default_locked: list
             .profiles
-            .into_iter()
-            .map(|view| ProfileRow {
-                view,
-                error: None,
-                open: "",
-            })
-            .collect(),
+            .iter()
+            .any(|p| p.is_default && p.pin_hash.is_some()),
+        profiles: list.profiles.into_iter().map(ProfileRow::new).collect(),
         max_profiles: MAX_PROFILES,
         require_pin_to_add: list.require_pin_to_add,
         add_name: String::new(),
@@ -94,7 +105,7 @@ async fn render_page(
             page.add_error = Some(text);
         }
         Some((Failed::Profile { id, open }, text)) => {
-            if let Some(row) = page.profiles.iter_mut().find(|r| r.view.profile_id == id) {
+            if let Some(row) = page.profiles.iter_mut().find(|r| r.profile_id == id) {
                 row.error = Some(text);
                 row.open = open;
             }
@@ -109,7 +120,9 @@ async fn render_page(
 /// failures no form can fix.
 async fn refused(state: &AppState, browser: Browser, failed: Failed<'_>, e: Error) -> Response {
     let (status, text) = match e {
-        Error::InvalidProfileName(detail) => (StatusCode::UNPROCESSABLE_ENTITY, detail),
+        Error::InvalidProfileName(invalid) => {
+            (StatusCode::UNPROCESSABLE_ENTITY, invalid.to_string())
+        }
         Error::InvalidPin => (
             StatusCode::UNPROCESSABLE_ENTITY,
             "A PIN is exactly four digits (0-9).".to_owned(),
@@ -169,7 +182,14 @@ pub async fn add(
 ) -> Response {
     let actor = browser.actor();
     let pin = form.pin.as_deref().filter(|p| !p.is_empty());
-    match state.usher.create_profile(&actor, &form.name, pin).await {
+    let parsed = ProfileName::parse(&form.name)
+        .map_err(Error::from)
+        .and_then(|name| Ok((name, pin.map(Pin::parse).transpose()?)));
+    let created = match parsed {
+        Ok((name, pin)) => state.profiles().create(&actor, name, pin).await,
+        Err(e) => Err(e),
+    };
+    match created {
         Ok(_) => see_other("/account/profiles?notice=profile_added", &[]),
         Err(e) => refused(&state, browser, Failed::Add { name: &form.name }, e).await,
     }
@@ -188,7 +208,11 @@ pub async fn rename(
     CheckedForm { browser, form }: CheckedForm<RenameForm>,
 ) -> Response {
     let actor = browser.actor();
-    match state.usher.rename_profile(&actor, id, &form.name).await {
+    let renamed = match ProfileName::parse(&form.name) {
+        Ok(name) => state.profiles().rename(&actor, id, name).await,
+        Err(e) => Err(e.into()),
+    };
+    match renamed {
         Ok(_) => see_other("/account/profiles?notice=profile_renamed", &[]),
         Err(e) => refused(&state, browser, Failed::Profile { id, open: "rename" }, e).await,
     }
@@ -200,7 +224,7 @@ pub async fn delete(
     CheckedForm { browser, .. }: CheckedForm<CsrfOnly>,
 ) -> Response {
     let actor = browser.actor();
-    match state.usher.delete_profile(&actor, id).await {
+    match state.profiles().delete(&actor, id).await {
         Ok(()) => see_other("/account/profiles?notice=profile_deleted", &[]),
         Err(e) => refused(&state, browser, Failed::Profile { id, open: "delete" }, e).await,
     }
@@ -220,11 +244,16 @@ pub async fn set_pin(
     CheckedForm { browser, form }: CheckedForm<PinForm>,
 ) -> Response {
     let actor = browser.actor();
-    match state
-        .usher
-        .set_profile_pin(&actor, id, form.password, &form.pin)
-        .await
-    {
+    let set = match Pin::parse(&form.pin) {
+        Ok(pin) => {
+            state
+                .profiles()
+                .set_pin(&actor, id, form.password, pin)
+                .await
+        }
+        Err(e) => Err(e.into()),
+    };
+    match set {
         Ok(_) => see_other("/account/profiles?notice=profile_locked", &[]),
         Err(e) => refused(&state, browser, Failed::Profile { id, open: "pin" }, e).await,
     }
@@ -243,11 +272,7 @@ pub async fn remove_pin(
     CheckedForm { browser, form }: CheckedForm<PasswordForm>,
 ) -> Response {
     let actor = browser.actor();
-    match state
-        .usher
-        .remove_profile_pin(&actor, id, form.password)
-        .await
-    {
+    match state.profiles().remove_pin(&actor, id, form.password).await {
         Ok(_) => see_other("/account/profiles?notice=pin_removed", &[]),
         Err(e) => refused(&state, browser, Failed::Profile { id, open: "pin" }, e).await,
     }
@@ -268,7 +293,7 @@ pub async fn settings(
     let actor = browser.actor();
     let on = form.require_pin_to_add.is_some();
     match state
-        .usher
+        .profiles()
         .set_require_pin_to_add(&actor, form.password, on)
         .await
     {

@@ -396,7 +396,7 @@ async fn events_older_than_the_retention_period_are_pruned() {
     let new = ada.sign_in("New phone", DeviceType::Phone).await;
     assert_eq!(history(&new).await.len(), 2);
 
-    let pruned = app.usher().prune_activity().await.expect("pruned");
+    let pruned = app.services().activity.prune().await.expect("pruned");
 
     assert_eq!(pruned, 1);
     let events = history(&new).await;

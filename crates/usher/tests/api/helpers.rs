@@ -13,7 +13,7 @@ use tempfile::TempDir;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use usher::clock::{Clock, ManualClock};
-use usher::core::Usher;
+use usher::services::Services;
 use usher::{App, Config};
 use usher_client::{
     Client, Device, DeviceInfo, DeviceType, Lease, LiveConnection, LiveEvent, Method, Problem,
@@ -65,7 +65,7 @@ pub struct TestApp {
     pub address: SocketAddr,
     pub clock: ManualClock,
     client: Client,
-    usher: Arc<Usher>,
+    services: Services,
     shutdown: CancellationToken,
     server: Option<JoinHandle<anyhow::Result<()>>>,
     config: Config,
@@ -91,14 +91,14 @@ impl TestApp {
             .await
             .expect("the server starts");
         let address = app.address();
-        let usher = app.usher();
+        let services = app.services();
         let shutdown = app.shutdown_token();
         let server = tokio::spawn(app.run_until_stopped());
         TestApp {
             address,
             clock,
             client: Client::new(&format!("http://{address}")).expect("valid base URL"),
-            usher,
+            services,
             shutdown,
             server: Some(server),
             config,
@@ -155,16 +155,17 @@ impl TestApp {
         DateTime::from_timestamp_millis(self.clock.now()).expect("the clock is in range")
     }
 
-    /// The domain behind the server, for what only an operator can do.
-    pub fn usher(&self) -> &Usher {
-        &self.usher
+    /// The services behind the server, for what only an operator can do.
+    pub fn services(&self) -> &Services {
+        &self.services
     }
 
     /// Moves `account` to `plan`, as `usher account set-plan` does.
     pub async fn set_plan(&self, account: &TestAccount, plan: &str) {
         let id = account.id.parse().expect("an account id");
-        self.usher()
-            .set_plan(id, plan.to_owned())
+        self.services()
+            .accounts
+            .set_plan(id, usher::domain::PlanName(plan.to_owned()))
             .await
             .expect("the plan is changed");
     }

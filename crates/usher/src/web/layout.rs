@@ -1,13 +1,33 @@
-//! What the pages show: askama templates and the small helpers they use.
+//! What every page shares: rendering, message and error pages, notices,
+//! relative times.
 
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
+use serde::Deserialize;
 
-use crate::devices::service::DeviceView;
 use crate::domain::Millis;
 use crate::error::Error;
-use crate::streams::service::ActiveStreamView;
+
+/// `?notice=`: a code for the message a page shows after a redirect.
+#[derive(Deserialize, Default)]
+pub struct Notice {
+    notice: Option<String>,
+}
+
+impl Notice {
+    pub fn text(&self) -> Option<&'static str> {
+        self.notice.as_deref().and_then(notice_text)
+    }
+}
+
+/// "2024-05-01 12:34 UTC": a time as the activity page and banners show it.
+pub fn utc_minute(at: Millis) -> String {
+    chrono::DateTime::from_timestamp_millis(at)
+        .unwrap_or_default()
+        .format("%Y-%m-%d %H:%M UTC")
+        .to_string()
+}
 
 /// Renders a template as a page, or a plain error if rendering fails.
 pub fn render(status: StatusCode, template: &impl Template) -> Response {
@@ -117,67 +137,6 @@ pub fn ago(then: Millis, now: Millis) -> String {
     };
     format!("{n} {unit}{} ago", if n == 1 { "" } else { "s" })
 }
-
-/// A device row as the devices page shows it.
-pub struct DeviceRow {
-    pub view: DeviceView,
-    pub last_active: String,
-    pub type_label: &'static str,
-    pub icon: &'static str,
-}
-
-impl DeviceRow {
-    pub fn new(view: DeviceView, now: Millis) -> Self {
-        let last_active = chrono::DateTime::parse_from_rfc3339(&view.last_active_at)
-            .map(|t| ago(t.timestamp_millis(), now))
-            .unwrap_or_default();
-        let (type_label, icon) = type_label_and_icon(view.kind);
-        DeviceRow {
-            view,
-            last_active,
-            type_label,
-            icon,
-        }
-    }
-}
-
-/// An active stream as the overview shows it.
-pub struct StreamRow {
-    pub view: ActiveStreamView,
-    pub started: String,
-}
-
-impl StreamRow {
-    pub fn new(view: ActiveStreamView, now: Millis) -> Self {
-        let started = chrono::DateTime::parse_from_rfc3339(&view.started_at)
-            .map(|t| ago(t.timestamp_millis(), now))
-            .unwrap_or_default();
-        StreamRow { view, started }
-    }
-}
-
-/// A readable label and an inline SVG icon per device type (24x24, currentColor).
-fn type_label_and_icon(kind: &str) -> (&'static str, &'static str) {
-    match kind {
-        "tv" => ("TV", ICON_TV),
-        "phone" => ("Phone", ICON_PHONE),
-        "tablet" => ("Tablet", ICON_TABLET),
-        "browser" => ("Web browser", ICON_BROWSER),
-        "console" => ("Game console", ICON_CONSOLE),
-        "streaming_stick" => ("Streaming stick", ICON_STICK),
-        "desktop" => ("Computer", ICON_DESKTOP),
-        _ => ("Other device", ICON_OTHER),
-    }
-}
-
-const ICON_TV: &str = r#"<svg viewBox="0 0 24 24" aria-hidden="true"><rect x="2" y="4" width="20" height="13" rx="2"/><path d="M8 21h8M12 17v4"/></svg>"#;
-const ICON_PHONE: &str = r#"<svg viewBox="0 0 24 24" aria-hidden="true"><rect x="7" y="2" width="10" height="20" rx="2"/><path d="M11 18h2"/></svg>"#;
-const ICON_TABLET: &str = r#"<svg viewBox="0 0 24 24" aria-hidden="true"><rect x="4" y="2" width="16" height="20" rx="2"/><path d="M11 18h2"/></svg>"#;
-const ICON_BROWSER: &str = r#"<svg viewBox="0 0 24 24" aria-hidden="true"><rect x="2" y="4" width="20" height="16" rx="2"/><path d="M2 9h20M6 6.5h.01M9 6.5h.01"/></svg>"#;
-const ICON_CONSOLE: &str = r#"<svg viewBox="0 0 24 24" aria-hidden="true"><path d="M6 8h12a4 4 0 0 1 4 4v1a4 4 0 0 1-7 2.6L14 15h-4l-1 .6A4 4 0 0 1 2 13v-1a4 4 0 0 1 4-4z"/><path d="M7 11v3M5.5 12.5h3M16 12h.01M18 13.5h.01"/></svg>"#;
-const ICON_STICK: &str = r#"<svg viewBox="0 0 24 24" aria-hidden="true"><rect x="3" y="9" width="14" height="6" rx="1.5"/><path d="M17 11h4v2h-4"/></svg>"#;
-const ICON_DESKTOP: &str = r#"<svg viewBox="0 0 24 24" aria-hidden="true"><rect x="3" y="3" width="18" height="12" rx="2"/><path d="M8 21h8M10 15l-1 6M14 15l1 6"/></svg>"#;
-const ICON_OTHER: &str = r#"<svg viewBox="0 0 24 24" aria-hidden="true"><circle cx="12" cy="12" r="9"/><path d="M12 8v4M12 16h.01"/></svg>"#;
 
 #[cfg(test)]
 mod tests {

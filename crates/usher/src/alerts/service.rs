@@ -1,0 +1,174 @@
+//! [`Alerts`]: raising an alert when a sign-in comes from a country or a
+//! kind of device the account has never used, listing and dismissing them.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use crate::activity::{Activity, ActivityDevice, ActivityKind, NewActivity};
+use crate::clock::SharedClock;
+use crate::config::AlertConfig;
+use crate::domain::{rfc3339, AccountId, DeviceInfo, EventId, SessionId};
+use crate::error::{Error, Result};
+use crate::geo::Geo;
+use crate::store::{AlertRecord, SharedStore};
+
+/// A new sign-in, as the alert check sees it.
+pub struct SignIn<'a> {
+    pub account_id: AccountId,
+    pub session_id: SessionId,
+    pub device: &'a DeviceInfo,
+    pub ip: Option<IpAddr>,
+    /// `app` or `browser`.
+    pub via: &'static str,
+}
+
+/// An open alert, and whether its device may still be signed in (so it
+/// can be signed out).
+#[derive(Debug)]
+pub struct OpenAlert {
+    pub alert: AlertRecord,
+    pub device_signed_in: bool,
+}
+
+/// Sign-in alerts and their webhook outbox.
+pub struct Alerts {
+    pub(super) store: SharedStore,
+    pub(super) clock: SharedClock,
+    geo: Arc<Geo>,
+    activity: Arc<Activity>,
+    /// Whether a webhook is configured (alerts are then queued for it).
+    deliver: bool,
+    /// Wakes the webhook worker when an alert is queued for delivery.
+    pub(super) wakeup: tokio::sync::Notify,
+    pub(super) config: AlertConfig,
+}
+
+impl Alerts {
+    pub fn new(
+        config: &AlertConfig,
+        store: SharedStore,
+        clock: SharedClock,
+        geo: Arc<Geo>,
+        activity: Arc<Activity>,
+    ) -> Self {
+        Self {
+            store,
+            clock,
+            geo,
+            activity,
+            deliver: config.webhook_url.is_some(),
+            wakeup: tokio::sync::Notify::new(),
+            config: config.clone(),
+        }
+    }
+
+    /// Records a successful sign-in and raises an alert when its country or
+    /// device type is new to the account. Never fails the sign-in.
+    pub async fn signed_in(&self, s: SignIn<'_>) {
+        let device = ActivityDevice {
+            session_id: Some(s.session_id),
+            name: s.device.name.as_str().to_owned(),
+            kind: s.device.kind,
+        };
+        self.activity
+            .record(NewActivity {
+                account_id: s.account_id,
+                kind: ActivityKind::SignIn,
+                device: Some(device.clone()),
+                ip: s.ip,
+                detail: serde_json::json!({ "via": s.via }),
+            })
+            .await;
+        let location = s.ip.and_then(|ip| self.geo.locate(ip));
+        let country = location
+            .as_ref()
+            .filter(|l| !l.local)
+            .and_then(|l| l.country_code.clone());
+        let now = self.clock.now();
+        let new = match self
+            .store
+            .note_sign_in(s.account_id, country.as_deref(), s.device.kind, now)
+            .await
+        {
+            Ok(new) => new,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not check the sign-in for alerts");
+                return;
+            }
+        };
+        let mut reasons = Vec::new();
+        if new.country {
+            reasons.push("new_country");
+        }
+        if new.device_type {
+            reasons.push("new_device_type");
+        }
+        if reasons.is_empty() {
+            return;
+        }
+        let event = self.activity.stored(NewActivity {
+            account_id: s.account_id,
+            kind: ActivityKind::Alert,
+            device: Some(device),
+            ip: s.ip,
+            detail: serde_json::json!({ "reasons": reasons, "country": country }),
+        });
+        let body = serde_json::json!({
+            "type": "sign_in_alert",
+            "alert_id": event.id,
+            "account_id": s.account_id,
+            "at": rfc3339(event.at),
+            "reasons": reasons,
+            "device": {
+                "session_id": s.session_id,
+                "name": s.device.name.as_str(),
+                "type": s.device.kind.as_str(),
+                "model": s.device.model,
+            },
+            "ip": s.ip.map(|ip| ip.to_string()),
+            "location": event.location,
+        });
+        let alert = AlertRecord {
+            id: event.id,
+            account_id: s.account_id,
+            session_id: s.session_id,
+            at: event.at,
+            body,
+        };
+        let deliver = self.deliver;
+        match self.store.raise_alert(&alert, &event, deliver).await {
+            Ok(()) => {
+                tracing::info!(account = %s.account_id, alert = %alert.id, ?reasons, "sign-in alert raised");
+                if deliver {
+                    self.wakeup.notify_one();
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "could not store a sign-in alert"),
+        }
+    }
+
+    /// Alerts of the account not yet dismissed, newest first;
+    /// `signed_in` tells whether a session may still be signed in.
+    pub async fn open(
+        &self,
+        account: AccountId,
+        signed_in: impl Fn(SessionId) -> bool,
+    ) -> Result<Vec<OpenAlert>> {
+        let records = self.store.open_alerts(account).await?;
+        Ok(records
+            .into_iter()
+            .map(|alert| OpenAlert {
+                device_signed_in: signed_in(alert.session_id),
+                alert,
+            })
+            .collect())
+    }
+
+    /// Dismisses an alert; 404 when it is not an open alert of this account.
+    pub async fn dismiss(&self, account: AccountId, id: EventId) -> Result<AlertRecord> {
+        self.store
+            .dismiss_alert(account, id, self.clock.now())
+            .await?
+            .ok_or(Error::NotFound)
+    }
+}

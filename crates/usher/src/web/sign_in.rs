@@ -1,0 +1,181 @@
+//! `/account/sign-in` and `/account/sign-out`: a browser signing in to the
+//! account pages (a device session of type `browser`) and out again.
+
+use askama::Template;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Query, State};
+use axum::http::header::{SET_COOKIE, USER_AGENT};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::Response;
+use axum::Form;
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use serde::Deserialize;
+use subtle::ConstantTimeEq;
+
+use super::auth::{
+    csrf_refused, removal, see_other, session_cookie, to_sign_in, CheckedForm, SESSION_COOKIE,
+    SIGN_IN_CSRF_COOKIE,
+};
+use super::forms::{unreadable, CsrfOnly};
+use super::layout::{error_page, render, Notice};
+use crate::domain::SignOutReason;
+use crate::error::Error;
+use crate::http::extract::ClientIp;
+use crate::http::state::AppState;
+
+#[derive(Template)]
+#[template(path = "sign_in.html")]
+pub struct SignInPage<'a> {
+    pub notice: Option<&'static str>,
+    pub error: Option<&'a str>,
+    pub email: &'a str,
+    pub csrf: &'a str,
+}
+
+/// The sign-in form. Sets a fresh pre-sign-in CSRF cookie that the form echoes.
+pub async fn page(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    Query(notice): Query<Notice>,
+) -> Response {
+    if let Some(cookie) = jar.get(SESSION_COOKIE) {
+        if state
+            .sessions()
+            .authenticate_browser(cookie.value(), None)
+            .await
+            .is_ok()
+        {
+            return super::auth::see_other("/account/devices", &[]);
+        }
+    }
+    sign_in_form(&state, StatusCode::OK, notice.text(), None, "")
+}
+
+/// Renders the sign-in form with a new pre-sign-in CSRF value.
+pub fn sign_in_form(
+    state: &AppState,
+    status: StatusCode,
+    notice: Option<&'static str>,
+    error: Option<&str>,
+    email: &str,
+) -> Response {
+    let csrf = uuid::Uuid::new_v4().simple().to_string();
+    let cookie = Cookie::build((SIGN_IN_CSRF_COOKIE, csrf.clone()))
+        .path("/account")
+        .http_only(true)
+        .secure(state.config.web.secure_cookies)
+        .same_site(SameSite::Strict)
+        .build();
+    let mut response = render(
+        status,
+        &SignInPage {
+            notice,
+            error,
+            email,
+            csrf: &csrf,
+        },
+    );
+    if let Ok(value) = cookie.to_string().parse() {
+        response.headers_mut().append(SET_COOKIE, value);
+    }
+    response
+}
+
+#[derive(Deserialize)]
+pub struct SignInForm {
+    email: String,
+    password: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    jar: CookieJar,
+    form: Result<Form<SignInForm>, FormRejection>,
+) -> Response {
+    let Form(form) = match form {
+        Ok(form) => form,
+        Err(rejection) => return unreadable(rejection),
+    };
+    // Before sign-in there is no session to bind a token to: the form must
+    // echo the random value of a SameSite=Strict cookie (double submit).
+    let echoed = jar
+        .get(SIGN_IN_CSRF_COOKIE)
+        .is_some_and(|c| bool::from(c.value().as_bytes().ct_eq(form.csrf.as_bytes())));
+    if !echoed {
+        return csrf_refused();
+    }
+    let user_agent = headers
+        .get(USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    match state
+        .sessions()
+        .sign_in_browser(&form.email, form.password, user_agent, ip)
+        .await
+    {
+        Ok(signed_in) => see_other(
+            "/account/devices",
+            &[
+                session_cookie(signed_in.cookie, &state),
+                removal(SIGN_IN_CSRF_COOKIE, &state),
+            ],
+        ),
+        Err(Error::InvalidCredentials) => sign_in_form(
+            &state,
+            StatusCode::UNAUTHORIZED,
+            None,
+            Some("The email or password is wrong."),
+            &form.email,
+        ),
+        Err(Error::TooManyAttempts { retry_after }) => {
+            let text = format!(
+                "Too many sign-in attempts. Wait {} seconds, then try again.",
+                retry_after.as_secs().max(1)
+            );
+            sign_in_form(
+                &state,
+                StatusCode::TOO_MANY_REQUESTS,
+                None,
+                Some(&text),
+                &form.email,
+            )
+        }
+        Err(Error::DeviceLimitReached { limit, .. }) => {
+            let text = format!(
+                "Your plan allows {limit} signed-in devices. Sign one out from a device that is signed in, then try again."
+            );
+            sign_in_form(
+                &state,
+                StatusCode::FORBIDDEN,
+                None,
+                Some(&text),
+                &form.email,
+            )
+        }
+        Err(e) => error_page(e),
+    }
+}
+
+pub async fn sign_out(
+    State(state): State<AppState>,
+    CheckedForm { browser, .. }: CheckedForm<CsrfOnly>,
+) -> Response {
+    let session = &browser.session;
+    match state
+        .sessions()
+        .revoke(
+            session.account_id,
+            session.id,
+            SignOutReason::SelfSignOut,
+            browser.actor(),
+        )
+        .await
+    {
+        Ok(_) => to_sign_in(Some("signed_out"), &state),
+        Err(e) => error_page(e),
+    }
+}

@@ -1,0 +1,62 @@
+//! `/account/devices/sign-out-all`: signing out every other device (or
+//! every device, this browser too).
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+
+use super::auth::{carries_csrf, see_other, to_sign_in, Browser, CheckedForm};
+use super::devices::devices_of;
+use super::layout::{error_page, render};
+use crate::http::state::AppState;
+
+#[derive(Template)]
+#[template(path = "sign_out_all.html")]
+pub struct SignOutAllPage {
+    pub notice: Option<&'static str>,
+    pub csrf: String,
+    pub active: &'static str,
+    pub others: usize,
+}
+
+pub async fn page(State(state): State<AppState>, browser: Browser) -> Response {
+    match devices_of(&state, &browser).await {
+        Ok(devices) => render(
+            StatusCode::OK,
+            &SignOutAllPage {
+                notice: None,
+                csrf: browser.csrf,
+                active: "devices",
+                others: devices.iter().filter(|d| !d.current).count(),
+            },
+        ),
+        Err(response) => response,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct SignOutAllForm {
+    #[serde(default)]
+    csrf: String,
+    include_current: Option<String>,
+}
+
+pub async fn submit(
+    State(state): State<AppState>,
+    CheckedForm { browser, form }: CheckedForm<SignOutAllForm>,
+) -> Response {
+    let include_current = form.include_current.is_some();
+    match state
+        .sessions()
+        .sign_out_all(&browser.session, include_current, browser.ip)
+        .await
+    {
+        Ok(_) if include_current => to_sign_in(Some("signed_out_all_devices"), &state),
+        Ok(_) => see_other("/account/devices?notice=signed_out_all", &[]),
+        Err(e) => error_page(e),
+    }
+}
+
+carries_csrf!(SignOutAllForm);
