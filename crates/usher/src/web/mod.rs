@@ -17,7 +17,7 @@ mod sign_in;
 mod sign_out_all;
 
 use axum::http::{header, HeaderValue};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Redirect};
 use axum::routing::{get, post};
 use axum::Router;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -78,8 +78,17 @@ pub fn router() -> Router<AppState> {
         )
         .route("/account/events", get(events::stream))
         .route("/account/static/app.css", get(stylesheet))
-        .route("/account/static/app.js", get(script));
+        .route("/account/static/app.js", get(script))
+        .route("/account/static/favicon.svg", get(favicon))
+        .route("/favicon.ico", get(favicon))
+        // A browser pointed at the server's address lands on the account pages.
+        .route("/", get(to_account_pages))
+        .route("/account/", get(to_account_pages));
     security_headers(pages)
+}
+
+async fn to_account_pages() -> Redirect {
+    Redirect::to("/account")
 }
 
 /// Headers for every account page: no framing, no referrer, no inline
@@ -120,5 +129,16 @@ async fn script() -> impl IntoResponse {
             (header::CACHE_CONTROL, "public, max-age=300"),
         ],
         include_str!("../../static/app.js"),
+    )
+}
+
+/// The icon browsers ask for at `/favicon.ico` and the pages link to.
+async fn favicon() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, "image/svg+xml"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
+        include_str!("../../static/favicon.svg"),
     )
 }
