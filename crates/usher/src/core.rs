@@ -84,8 +84,11 @@ impl Usher {
         .await?;
         Ok(Self {
             hasher: PasswordHasher::start(&config.password_hashing)?,
-            throttle: SignInThrottle::new(&config.throttle),
-            pin_throttle: crate::profiles::throttle::PinThrottle::new(&config.profiles),
+            throttle: SignInThrottle::new(&config.throttle, Arc::clone(&clock)),
+            pin_throttle: crate::profiles::throttle::PinThrottle::new(
+                &config.profiles,
+                Arc::clone(&clock),
+            ),
             tokens,
             sessions: SessionCache::new(activity_resolution(&config)),
             plans: config.plans(),
