@@ -2,7 +2,7 @@
 
 use usher_client::{DeviceInfo, DeviceType, Method, SignOutReason};
 
-use crate::helpers::*;
+use usher_testkit::*;
 
 #[tokio::test]
 async fn creating_an_account_answers_201_with_its_id() {

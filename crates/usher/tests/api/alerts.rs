@@ -14,7 +14,7 @@ use usher::config::Secret;
 use usher::Config;
 use usher_client::{ActivityQuery, DeviceType, SignOutReason};
 
-use crate::helpers::*;
+use usher_testkit::*;
 
 const SECRET: &str = "a webhook secret of some length";
 

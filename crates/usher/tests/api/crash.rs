@@ -2,8 +2,8 @@
 
 use usher_client::{DeviceType, SignOutReason};
 
-use crate::helpers::*;
 use crate::server_process::ServerProcess;
+use usher_testkit::*;
 
 #[tokio::test]
 async fn a_sign_out_survives_a_crash() {

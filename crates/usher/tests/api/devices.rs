@@ -2,7 +2,7 @@
 
 use usher_client::{Device, DeviceInfo, DeviceType, SignOutReason};
 
-use crate::helpers::*;
+use usher_testkit::*;
 
 fn find<'a>(devices: &'a [Device], device: &TestDevice) -> &'a Device {
     devices

@@ -5,7 +5,7 @@ use std::time::Duration;
 use usher::Config;
 use usher_client::{DeviceType, SignOutReason};
 
-use crate::helpers::*;
+use usher_testkit::*;
 
 const IDLE: Duration = Duration::from_secs(3600);
 const MINUTE: Duration = Duration::from_secs(60);

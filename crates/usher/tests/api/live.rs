@@ -2,7 +2,7 @@
 
 use usher_client::{DeviceType, LiveAuth, LiveEvent, SignOutReason, CLOSE_GOING_AWAY, SUBPROTOCOL};
 
-use crate::helpers::*;
+use usher_testkit::*;
 
 #[tokio::test]
 async fn a_browser_opens_the_channel_with_its_token_as_a_subprotocol() {
@@ -13,7 +13,7 @@ async fn a_browser_opens_the_channel_with_its_token_as_a_subprotocol() {
 
     let connection = browser.client.connect_with_subprotocol_token(false).await;
     let mut live = Live::opened(connection, browser.session_id()).await;
-    assert_eq!(live.connection().protocol(), Some(SUBPROTOCOL));
+    assert_eq!(live.protocol(), Some(SUBPROTOCOL));
 
     phone
         .client

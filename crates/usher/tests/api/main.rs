@@ -4,10 +4,7 @@
 //! it through the typed client, and asserts what a device or its owner would
 //! see. Time is moved with a manual clock; events are awaited, never slept for.
 
-mod helpers;
 mod server_process;
-#[path = "../support/postgres.rs"]
-mod support;
 
 mod accounts;
 mod activity;

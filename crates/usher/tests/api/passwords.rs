@@ -2,7 +2,7 @@
 
 use usher_client::{DeviceType, SignOutReason};
 
-use crate::helpers::*;
+use usher_testkit::*;
 
 const NEW_PASSWORD: &str = "tangerine submarine orchestra";
 

@@ -7,7 +7,7 @@ use usher::domain::Plan;
 use usher::Config;
 use usher_client::{Device, DeviceInfo, DeviceType};
 
-use crate::helpers::*;
+use usher_testkit::*;
 
 /// A plan with two streams for at most two signed-in devices.
 fn duo_plan(config: &mut Config) {

@@ -1,10 +1,12 @@
 //! Which profile a device is on: picking one (with its PIN when locked),
 //! wrong-PIN throttling, and the lock that sends devices back to the picker.
 
+use std::time::Duration;
+
 use usher::Config;
 use usher_client::{DeviceType, Method, StreamStopReason};
 
-use crate::helpers::*;
+use usher_testkit::*;
 
 #[tokio::test]
 async fn a_device_picks_a_locked_profile_with_its_pin() {
@@ -65,6 +67,46 @@ async fn wrong_pins_are_throttled_per_profile() {
         .await
         .expect_problem(429, "too_many_attempts");
     expect_json(&tv.pick_profile(&teens, Some("5678")).await, 200);
+}
+
+/// The `Retry-After` of a refused PIN, checked against the problem body.
+fn retry_after_of(answer: &usher_client::RawResponse) -> u64 {
+    let problem = answer.expect_problem(429, "too_many_attempts");
+    let retry_after: u64 = answer
+        .header("retry-after")
+        .expect("a Retry-After header")
+        .parse()
+        .expect("Retry-After in seconds");
+    assert_eq!(problem.retry_after, Some(retry_after));
+    retry_after
+}
+
+#[tokio::test]
+async fn a_locked_out_profile_takes_its_pin_again_once_its_retry_after_has_passed() {
+    let app = TestApp::spawn_with(|config: &mut Config| {
+        config.profiles.pin_burst = 2;
+        config.profiles.pin_period_secs = 60;
+    })
+    .await;
+    let tv = app.signed_in("ada").await;
+    let kids = tv.add_profile("Kids").await;
+    tv.lock_profile(&kids, "1234").await;
+    for _ in 0..2 {
+        tv.pick_profile(&kids, Some("0000"))
+            .await
+            .expect_problem(403, "wrong_pin");
+    }
+    let retry_after = retry_after_of(&tv.pick_profile(&kids, Some("0000")).await);
+    assert!(retry_after >= 1, "Retry-After: {retry_after}");
+
+    // A second short of it, even the right PIN waits, for the second left.
+    app.advance(Duration::from_secs(retry_after - 1));
+    let answer = tv.pick_profile(&kids, Some("1234")).await;
+    assert_eq!(retry_after_of(&answer), 1);
+
+    app.advance(Duration::from_secs(1));
+    let picked = expect_json(&tv.pick_profile(&kids, Some("1234")).await, 200);
+    assert_eq!(picked["profile_id"], kids.as_str());
 }
 
 #[tokio::test]

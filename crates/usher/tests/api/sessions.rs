@@ -5,7 +5,7 @@ use std::time::Duration;
 use usher::clock::Clock;
 use usher_client::{DeviceType, LiveEvent, SignOutReason};
 
-use crate::helpers::*;
+use usher_testkit::*;
 
 #[tokio::test]
 async fn a_device_signed_out_remotely_is_told_at_once_and_refused_after() {

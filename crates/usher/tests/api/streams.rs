@@ -8,7 +8,7 @@ use serde_json::json;
 use usher::Config;
 use usher_client::{DeviceType, Method, RawResponse, SignOutReason, StreamStopReason};
 
-use crate::helpers::*;
+use usher_testkit::*;
 
 /// The default lease (`streams.lease_secs`).
 const LEASE: Duration = Duration::from_secs(60);

@@ -1,15 +1,17 @@
 //! Brute-force protection on sign-in.
 
+use std::time::Duration;
+
 use usher::Config;
 use usher_client::{DeviceInfo, DeviceType, Method};
 
-use crate::helpers::*;
+use usher_testkit::*;
 
 const BURST: u32 = 3;
 
 /// Asserts the next sign-in of `email` with `password` is throttled, through a
-/// raw request so the `Retry-After` header itself is checked.
-async fn assert_throttled(app: &TestApp, email: &str, password: &str) {
+/// raw request so the `Retry-After` header itself is checked; its seconds.
+async fn assert_throttled(app: &TestApp, email: &str, password: &str) -> u64 {
     let body = serde_json::json!({
         "email": email,
         "password": password,
@@ -31,6 +33,7 @@ async fn assert_throttled(app: &TestApp, email: &str, password: &str) {
         .expect("Retry-After in seconds");
     assert!(retry_after >= 1, "Retry-After: {retry_after}");
     assert_eq!(problem.retry_after, Some(retry_after));
+    retry_after
 }
 
 #[tokio::test]
@@ -78,4 +81,29 @@ async fn sign_in_attempts_are_limited_per_address() {
     }
 
     assert_throttled(&app, &ada.email, PASSWORD).await;
+}
+
+#[tokio::test]
+async fn a_throttled_sign_in_succeeds_again_once_its_retry_after_has_passed() {
+    let app = TestApp::spawn_with(|config: &mut Config| {
+        config.throttle.account_burst = BURST;
+        config.throttle.account_period_secs = 60;
+    })
+    .await;
+    let ada = app.account("ada").await;
+    for _ in 0..BURST {
+        ada.try_sign_in("a wrong guess, again")
+            .await
+            .expect_problem(401, "invalid_credentials");
+    }
+    let retry_after = assert_throttled(&app, &ada.email, PASSWORD).await;
+
+    // A second short of it, the account still waits, for the second left.
+    app.advance(Duration::from_secs(retry_after - 1));
+    assert_eq!(assert_throttled(&app, &ada.email, PASSWORD).await, 1);
+
+    app.advance(Duration::from_secs(1));
+    ada.try_sign_in(PASSWORD)
+        .await
+        .expect("the right password signs in once Retry-After has passed");
 }

@@ -9,7 +9,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::Value;
 use usher_client::{Method, RawResponse};
 
-use crate::helpers::*;
+use usher_testkit::*;
 
 /// `GET /v1/devices` with `authorization` as the header's value, if any.
 async fn devices_with(app: &TestApp, authorization: Option<&str>) -> RawResponse {
