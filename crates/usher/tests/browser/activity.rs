@@ -2,8 +2,8 @@
 
 use usher_client::{DeviceType, SignOutReason};
 
-use crate::browser::Browser;
-use crate::server::TestApp;
+use usher_testkit::browser::Browser;
+use usher_testkit::TestApp;
 
 #[tokio::test]
 async fn the_activity_page_shows_who_did_what_newest_first_and_filters_by_kind() {
@@ -83,7 +83,7 @@ async fn an_alert_banner_signs_a_new_kind_of_device_out_in_one_click() {
     assert!(!browser.has("section.alert-banner").await);
 
     let tablet = account
-        .sign_in("Unknown tablet", DeviceType::Tablet, "Tab S9")
+        .sign_in_model("Unknown tablet", DeviceType::Tablet, "Tab S9")
         .await;
     let mut tablet_live = tablet.live().await;
     browser.visit("/account").await;

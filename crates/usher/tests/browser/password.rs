@@ -2,8 +2,8 @@
 
 use usher_client::SignOutReason;
 
-use crate::browser::Browser;
-use crate::server::TestApp;
+use usher_testkit::browser::Browser;
+use usher_testkit::TestApp;
 
 const NEW_PASSWORD: &str = "a much longer new passphrase";
 const SIGN_OUT_ALL: &str = "form#password-form input[type=checkbox][name=sign_out_all_devices]";
@@ -97,7 +97,7 @@ async fn a_wrong_current_password_changes_nothing() {
     browser.wait_for_path("/account/password").await;
     tv.assert_signed_in().await;
     account
-        .sign_in("Check", usher_client::DeviceType::Phone, "Pixel")
+        .sign_in_model("Check", usher_client::DeviceType::Phone, "Pixel")
         .await;
     browser.close().await;
 }

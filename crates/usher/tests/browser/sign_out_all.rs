@@ -2,9 +2,8 @@
 
 use usher_client::SignOutReason;
 
-use crate::browser::Browser;
-use crate::devices::row;
-use crate::server::TestApp;
+use usher_testkit::browser::{device_row, Browser};
+use usher_testkit::TestApp;
 
 const CHECKBOX: &str = "form#sign-out-all-form input[type=checkbox][name=include_current]";
 
@@ -18,7 +17,7 @@ async fn signing_out_everywhere_else_keeps_this_browser_signed_in() {
     let mut phone_live = phone.live().await;
     let browser = Browser::open(&app).await;
     browser.sign_in(&account).await;
-    browser.wait_for(&row(tv.session_id())).await;
+    browser.wait_for(&device_row(tv.session_id())).await;
 
     browser.click("a#sign-out-all").await;
     browser.wait_for("form#sign-out-all-form").await;
@@ -38,8 +37,8 @@ async fn signing_out_everywhere_else_keeps_this_browser_signed_in() {
         .await;
     browser.wait_for_path("/account/devices").await;
     browser.wait_for("div.notice").await;
-    browser.wait_gone(&row(tv.session_id())).await;
-    browser.wait_gone(&row(phone.session_id())).await;
+    browser.wait_gone(&device_row(tv.session_id())).await;
+    browser.wait_gone(&device_row(phone.session_id())).await;
     assert!(
         browser.has("ul#devices li.device.current").await,
         "this browser stays"
@@ -95,7 +94,7 @@ async fn leaving_the_confirmation_page_signs_nobody_out() {
     browser.wait_for("form#sign-out-all-form").await;
     browser.click(r#"nav a[href="/account/devices"]"#).await;
 
-    browser.wait_for(&row(tv.session_id())).await;
+    browser.wait_for(&device_row(tv.session_id())).await;
     tv.assert_signed_in().await;
     browser.close().await;
 }

@@ -2,8 +2,8 @@
 
 use usher_client::StreamStopReason;
 
-use crate::browser::Browser;
-use crate::server::TestApp;
+use usher_testkit::browser::Browser;
+use usher_testkit::TestApp;
 
 fn stream_row(stream_id: &str) -> String {
     format!(r#"ul#streams li.stream[data-stream-id="{stream_id}"]"#)
