@@ -2,7 +2,9 @@
 //! its live channel, pick and lock profiles.
 
 use serde_json::{json, Value};
-use usher_client::{Client, Lease, Method, RawResponse, SessionTokens, SignOutReason};
+use usher_client::{
+    Client, Lease, Method, RawResponse, SessionTokens, SignOutReason, StreamStopReason,
+};
 
 use crate::{expect_json, ExpectProblem, Live, PASSWORD};
 
@@ -37,6 +39,39 @@ impl TestDevice {
             .start_stream(title, None)
             .await
             .unwrap_or_else(|e| panic!("{title} should start on {}: {e}", self.session_id()))
+    }
+
+    /// Asserts that starting `title` is refused `409 too_many_streams`.
+    pub async fn assert_plan_full(&self, title: &str) {
+        self.client
+            .start_stream(title, None)
+            .await
+            .expect_problem(409, "too_many_streams");
+    }
+
+    /// Stops `stream_id` (this device's or another's), which must succeed.
+    pub async fn stop(&self, stream_id: &str) {
+        self.client
+            .stop_stream(stream_id)
+            .await
+            .unwrap_or_else(|e| panic!("{stream_id} should stop: {e}"));
+    }
+
+    /// Asserts a heartbeat of `stream_id` is refused `410 stream_ended`
+    /// with `reason`.
+    pub async fn assert_stream_ended(&self, stream_id: &str, reason: StreamStopReason) {
+        self.client
+            .heartbeat(stream_id)
+            .await
+            .expect_stream_ended(reason);
+    }
+
+    /// Signs `other` out from this device's device list, which must succeed.
+    pub async fn sign_out(&self, other: &TestDevice) {
+        self.client
+            .sign_out_device(other.session_id())
+            .await
+            .unwrap_or_else(|e| panic!("{} should sign out: {e}", other.session_id()));
     }
 
     /// The ids of the streams holding the account's slots, sorted.

@@ -65,6 +65,10 @@ impl<T: Debug> ExpectProblem for usher_client::Result<T> {
 pub trait RawProblem {
     /// Asserts a problem+json answer with `status` and `code`.
     fn expect_problem(&self, status: u16, code: &str) -> Problem;
+
+    /// Asserts `429 too_many_attempts` with a `Retry-After` header (at
+    /// least a second) that the body repeats; its seconds.
+    fn expect_retry_after(&self) -> u64;
 }
 
 impl RawProblem for RawResponse {
@@ -91,5 +95,18 @@ impl RawProblem for RawResponse {
             "a problem has a title: {summary}"
         );
         problem
+    }
+
+    #[track_caller]
+    fn expect_retry_after(&self) -> u64 {
+        let problem = self.expect_problem(429, "too_many_attempts");
+        let retry_after: u64 = self
+            .header("retry-after")
+            .expect("a Retry-After header")
+            .parse()
+            .expect("Retry-After in seconds");
+        assert!(retry_after >= 1, "Retry-After: {retry_after}");
+        assert_eq!(problem.retry_after, Some(retry_after));
+        retry_after
     }
 }

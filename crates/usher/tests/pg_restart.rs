@@ -44,20 +44,12 @@ async fn nodes_ride_out_a_postgresql_restart_without_losing_acknowledged_writes(
         .on(cluster.node(1))
         .sign_in("Phone", DeviceType::Tv)
         .await;
-    phone
-        .client
-        .sign_out_device(tv.session_id())
-        .await
-        .expect("acknowledged");
+    phone.sign_out(&tv).await;
 
     postgres("stop").await;
     let outcome = AssertUnwindSafe(async {
         // Session checks are answered from memory.
-        phone
-            .client
-            .current_session()
-            .await
-            .expect("the phone is still signed in");
+        phone.assert_signed_in().await;
         tv.assert_refused_by(cluster.node(0), SignOutReason::Remote)
             .await;
         // What needs the database says so, and when to come back.
@@ -89,11 +81,6 @@ async fn nodes_ride_out_a_postgresql_restart_without_losing_acknowledged_writes(
     cluster.add_node().await;
     tv.assert_refused_by(cluster.node(2), SignOutReason::Remote)
         .await;
-    phone
-        .on(cluster.node(2))
-        .client
-        .current_session()
-        .await
-        .expect("the phone, on the new node");
+    phone.on(cluster.node(2)).assert_signed_in().await;
     gus.sign_in("Laptop", DeviceType::Tv).await;
 }

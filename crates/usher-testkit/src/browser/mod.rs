@@ -69,6 +69,14 @@ impl Browser {
         Self::launch(app, Viewport::LAPTOP, &[]).await
     }
 
+    /// Opens a laptop-sized browser on `app` and signs `account` in through
+    /// the sign-in form; it shows the devices page.
+    pub async fn signed_in(app: &TestApp, account: &TestAccount) -> Self {
+        let browser = Self::open(app).await;
+        browser.sign_in(account).await;
+        browser
+    }
+
     /// Opens a browser for screenshots: `viewport`-sized, without the
     /// desktop scrollbar a phone would not show.
     pub async fn open_for_screenshots(app: &TestApp, viewport: Viewport) -> Self {

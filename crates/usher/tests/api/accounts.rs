@@ -105,10 +105,7 @@ async fn the_overview_shows_plan_limits_and_signed_in_devices() {
     assert_eq!(overview.streams_in_use, 0);
     assert_eq!(overview.devices_signed_in, 2);
 
-    tv.client
-        .sign_out_device(phone.session_id())
-        .await
-        .expect("phone signed out");
+    tv.sign_out(&phone).await;
     let overview = tv.client.account().await.expect("overview");
     assert_eq!(overview.devices_signed_in, 1);
 }

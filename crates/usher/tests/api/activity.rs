@@ -59,11 +59,7 @@ async fn sign_ins_failures_and_remote_sign_outs_are_recorded_with_who_did_them()
         .await
         .expect_problem(401, "invalid_credentials");
     let phone = ada.sign_in("Ada's phone", DeviceType::Phone).await;
-    phone
-        .client
-        .sign_out_device(tv.session_id())
-        .await
-        .expect("the TV is signed out");
+    phone.sign_out(&tv).await;
 
     let events = history(&phone).await;
     assert_eq!(
@@ -207,22 +203,10 @@ async fn streams_started_stopped_and_refused_are_recorded() {
     let tv = ada.sign_in("TV", DeviceType::Tv).await;
     let phone = ada.sign_in("Phone", DeviceType::Phone).await;
     let lease = tv.play("Nosferatu").await;
-    phone
-        .client
-        .start_stream("Metropolis", None)
-        .await
-        .expect_problem(409, "too_many_streams");
-    phone
-        .client
-        .stop_stream(&lease.stream_id)
-        .await
-        .expect("stopped remotely");
+    phone.assert_plan_full("Metropolis").await;
+    phone.stop(&lease.stream_id).await;
     let second = tv.play("Nosferatu").await;
-    phone
-        .client
-        .sign_out_device(tv.session_id())
-        .await
-        .expect("signed out");
+    phone.sign_out(&tv).await;
 
     let events = history(&phone).await;
     let streams: Vec<&ActivityEvent> = events

@@ -231,11 +231,7 @@ async fn another_accounts_alert_is_not_found() {
         .await
         .expect_problem(404, "not_found");
     assert_eq!(ada_phone.client.alerts().await.expect("alerts").len(), 1);
-    ada_phone
-        .client
-        .current_session()
-        .await
-        .expect("still signed in");
+    ada_phone.assert_signed_in().await;
 }
 
 #[tokio::test]

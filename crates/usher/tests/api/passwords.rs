@@ -53,11 +53,7 @@ async fn a_password_change_can_keep_devices_signed_in() {
         .expect("password changed");
 
     for device in [&laptop, &tv] {
-        device
-            .client
-            .current_session()
-            .await
-            .expect("still signed in");
+        device.assert_signed_in().await;
     }
     assert_eq!(laptop.device_list().await, session_ids(&[&laptop, &tv]));
     ada.try_sign_in(PASSWORD)
@@ -88,11 +84,7 @@ async fn a_password_change_needs_the_current_password_and_a_strong_new_one() {
     }
 
     // Nothing changed: the device is signed in and the old password works.
-    laptop
-        .client
-        .current_session()
-        .await
-        .expect("still signed in");
+    laptop.assert_signed_in().await;
     ada.try_sign_in(PASSWORD)
         .await
         .expect("the old password still works");

@@ -25,15 +25,7 @@ async fn assert_throttled(app: &TestApp, email: &str, password: &str) -> u64 {
         .send()
         .await
         .expect("an answer");
-    let problem = answer.expect_problem(429, "too_many_attempts");
-    let retry_after: u64 = answer
-        .header("retry-after")
-        .expect("a Retry-After header")
-        .parse()
-        .expect("Retry-After in seconds");
-    assert!(retry_after >= 1, "Retry-After: {retry_after}");
-    assert_eq!(problem.retry_after, Some(retry_after));
-    retry_after
+    answer.expect_retry_after()
 }
 
 #[tokio::test]

@@ -10,8 +10,7 @@ use usher_testkit::TestApp;
 async fn a_tv_signing_in_appears_without_a_reload_and_shows_what_it_plays() {
     let app = TestApp::spawn().await;
     let account = app.account("alex").await;
-    let browser = Browser::open(&app).await;
-    browser.sign_in(&account).await;
+    let browser = Browser::signed_in(&app, &account).await;
     browser.wait_live().await;
     browser.mark_document().await;
 
@@ -72,10 +71,7 @@ async fn a_tv_signing_in_appears_without_a_reload_and_shows_what_it_plays() {
         .await;
     assert!(browser.same_document().await, "the list updated in place");
 
-    tv.client
-        .stop_stream(&lease.stream_id)
-        .await
-        .expect("the TV stops");
+    tv.stop(&lease.stream_id).await;
     browser
         .wait_gone(&format!("{tv_row} .device-playing"))
         .await;
@@ -91,8 +87,7 @@ async fn signing_a_tv_out_tells_the_tv_at_once_and_removes_its_row() {
     let phone = account.phone().await;
     let mut tv_live = tv.live().await;
     let mut phone_live = phone.live().await;
-    let browser = Browser::open(&app).await;
-    browser.sign_in(&account).await;
+    let browser = Browser::signed_in(&app, &account).await;
     let tv_row = device_row(tv.session_id());
     browser.wait_for(&tv_row).await;
 
@@ -124,8 +119,7 @@ async fn a_signed_out_device_that_was_playing_is_told_its_stream_stopped_too() {
     let tv = account.tv().await;
     let mut tv_live = tv.live().await;
     let lease = tv.play("Dune").await;
-    let browser = Browser::open(&app).await;
-    browser.sign_in(&account).await;
+    let browser = Browser::signed_in(&app, &account).await;
     let tv_row = device_row(tv.session_id());
     browser
         .wait_for_text(&format!("{tv_row} .device-playing"), "Dune", |t| {
@@ -150,8 +144,7 @@ async fn renaming_a_device_shows_the_new_name_to_the_page_and_the_device() {
     let app = TestApp::spawn().await;
     let account = app.account("alex").await;
     let tv = account.tv().await;
-    let browser = Browser::open(&app).await;
-    browser.sign_in(&account).await;
+    let browser = Browser::signed_in(&app, &account).await;
     let tv_row = device_row(tv.session_id());
     browser.wait_for(&tv_row).await;
 

@@ -9,9 +9,7 @@ use usher_testkit::TestApp;
 async fn signing_in_lands_on_the_devices_page_with_this_browser_marked() {
     let app = TestApp::spawn().await;
     let account = app.account("alex").await;
-    let browser = Browser::open(&app).await;
-
-    browser.sign_in(&account).await;
+    let browser = Browser::signed_in(&app, &account).await;
 
     assert_eq!(browser.location().await, "/account/devices");
     assert_eq!(

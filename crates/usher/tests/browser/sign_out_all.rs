@@ -15,8 +15,7 @@ async fn signing_out_everywhere_else_keeps_this_browser_signed_in() {
     let phone = account.phone().await;
     let mut tv_live = tv.live().await;
     let mut phone_live = phone.live().await;
-    let browser = Browser::open(&app).await;
-    browser.sign_in(&account).await;
+    let browser = Browser::signed_in(&app, &account).await;
     browser.wait_for(&device_row(tv.session_id())).await;
 
     browser.click("a#sign-out-all").await;
@@ -58,8 +57,7 @@ async fn signing_out_everywhere_including_here_lands_on_sign_in() {
     let account = app.account("alex").await;
     let tv = account.tv().await;
     let mut tv_live = tv.live().await;
-    let browser = Browser::open(&app).await;
-    browser.sign_in(&account).await;
+    let browser = Browser::signed_in(&app, &account).await;
 
     browser.visit("/account/devices/sign-out-all").await;
     browser.set_checkbox(CHECKBOX, true).await;
@@ -87,8 +85,7 @@ async fn leaving_the_confirmation_page_signs_nobody_out() {
     let app = TestApp::spawn().await;
     let account = app.account("alex").await;
     let tv = account.tv().await;
-    let browser = Browser::open(&app).await;
-    browser.sign_in(&account).await;
+    let browser = Browser::signed_in(&app, &account).await;
 
     browser.click("a#sign-out-all").await;
     browser.wait_for("form#sign-out-all-form").await;

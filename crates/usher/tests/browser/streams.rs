@@ -22,8 +22,7 @@ async fn stopping_a_stream_from_the_overview_tells_the_tv_and_frees_the_slot() {
         .expect("the account")
         .plan
         .max_streams;
-    let browser = Browser::open(&app).await;
-    browser.sign_in(&account).await;
+    let browser = Browser::signed_in(&app, &account).await;
     browser.click(r#"nav a[href="/account"]"#).await;
     browser.wait_for("#streams-in-use").await;
     assert!(browser

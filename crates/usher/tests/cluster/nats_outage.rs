@@ -20,11 +20,7 @@ async fn a_revocation_while_nats_is_down_still_reaches_every_node() {
     let lease = tv.play("Vertigo").await;
 
     nats.kill().await;
-    phone
-        .client
-        .sign_out_device(tv.session_id())
-        .await
-        .expect("the sign-out is acknowledged with the bus down");
+    phone.sign_out(&tv).await;
 
     // From the revocation log alone, each node tells the device in the
     // same order the bus would: its stream ended, then it was signed out.
@@ -45,10 +41,6 @@ async fn a_revocation_while_nats_is_down_still_reaches_every_node() {
         .sign_in("Laptop", DeviceType::Tv)
         .await;
     let mut laptop_on_a = laptop.on(cluster.node(0)).live().await;
-    phone
-        .client
-        .sign_out_device(laptop.session_id())
-        .await
-        .expect("signed out");
+    phone.sign_out(&laptop).await;
     laptop_on_a.expect_signed_out(SignOutReason::Remote).await;
 }

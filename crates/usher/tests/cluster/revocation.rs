@@ -14,19 +14,11 @@ async fn a_device_on_node_a_signed_out_through_node_b_is_refused_by_node_c() {
         .sign_in("Phone", DeviceType::Tv)
         .await;
     // Node C has seen the TV as signed in, so it has it cached.
-    tv.on(cluster.node(2))
-        .client
-        .current_session()
-        .await
-        .expect("C knows the TV");
+    tv.on(cluster.node(2)).assert_signed_in().await;
     let mut on_a = tv.live().await;
     let mut on_c = tv.on(cluster.node(2)).live().await;
 
-    phone
-        .client
-        .sign_out_device(tv.session_id())
-        .await
-        .expect("signed out through B");
+    phone.sign_out(&tv).await;
 
     on_a.expect_signed_out(SignOutReason::Remote).await;
     // C marks its cache before it tells its connections, so once the TV's
@@ -36,12 +28,7 @@ async fn a_device_on_node_a_signed_out_through_node_b_is_refused_by_node_c() {
         .await;
     tv.assert_refused_by(cluster.node(0), SignOutReason::Remote)
         .await;
-    phone
-        .on(cluster.node(2))
-        .client
-        .current_session()
-        .await
-        .expect("the phone is unaffected");
+    phone.on(cluster.node(2)).assert_signed_in().await;
 }
 
 #[tokio::test]
@@ -73,12 +60,7 @@ async fn sign_out_all_through_one_node_reaches_devices_on_every_node() {
             .assert_refused_by(cluster.node(*i), SignOutReason::AllDevices)
             .await;
     }
-    keeper
-        .on(cluster.node(2))
-        .client
-        .current_session()
-        .await
-        .expect("the caller stays signed in");
+    keeper.on(cluster.node(2)).assert_signed_in().await;
 }
 
 #[tokio::test]
@@ -137,10 +119,6 @@ async fn a_node_shutting_down_closes_its_live_connections_and_devices_move_on() 
         .on(cluster.node(0))
         .sign_in("Phone", DeviceType::Tv)
         .await;
-    phone
-        .client
-        .sign_out_device(tv.session_id())
-        .await
-        .expect("signed out");
+    phone.sign_out(&tv).await;
     again.expect_signed_out(SignOutReason::Remote).await;
 }
