@@ -4,10 +4,12 @@
 //! connection, sharing nothing but the database and NATS, as separate
 //! machines would.
 
+use std::collections::HashSet;
 use std::process::Stdio;
 use std::sync::Arc;
 
 use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use usher::clock::SystemClock;
@@ -132,17 +134,15 @@ pub async fn is_ready(node: &Client) -> bool {
     ready.is_ok_and(|r| r.status == 200)
 }
 
-/// Waits until every node says it is ready again (after NATS or PostgreSQL
-/// came back). Nothing announces a reconnection, so this is the one probe
-/// that asks again at a pace; [`PATIENCE`] bounds it, and it asserts no time.
+/// Waits until every node says it is ready again, after PostgreSQL came
+/// back: each node is asked again as soon as it has answered (a readiness
+/// answer pings the database, which paces the questions), within
+/// [`PATIENCE`].
 pub async fn await_ready(cluster: &Cluster, what: &str) {
-    /// Between two questions: keeps the probe from flooding a shared machine.
-    const PACE: std::time::Duration = std::time::Duration::from_millis(50);
     for (i, node) in cluster.nodes.iter().enumerate() {
-        let mut pace = tokio::time::interval(PACE);
         let asking = async {
             while !is_ready(&node.client).await {
-                pace.tick().await;
+                tokio::task::yield_now().await;
             }
         };
         tokio::time::timeout(PATIENCE, asking)
@@ -151,14 +151,19 @@ pub async fn await_ready(cluster: &Cluster, what: &str) {
     }
 }
 
-/// A NATS server of the test's own, which it may stop and start.
+/// A NATS server of the test's own, which it may stop and start. It runs
+/// with protocol tracing, so the test hears each client subscribe.
 pub struct PrivateNats {
     pub port: u16,
     child: Option<tokio::process::Child>,
+    /// The client (connection) id of each `SUB` the running server received.
+    subscribers: mpsc::UnboundedReceiver<String>,
 }
 
 /// What nats-server logs once it accepts clients.
 const NATS_READY: &str = "Server is ready";
+/// How a traced `SUB` from a client starts, after its `cid:N - `.
+const NATS_SUB: &str = "<<- [SUB ";
 
 impl PrivateNats {
     pub async fn start() -> Self {
@@ -166,7 +171,12 @@ impl PrivateNats {
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
-        let mut nats = PrivateNats { port, child: None };
+        let (_, subscribers) = mpsc::unbounded_channel();
+        let mut nats = PrivateNats {
+            port,
+            child: None,
+            subscribers,
+        };
         nats.restart().await;
         nats
     }
@@ -181,7 +191,7 @@ impl PrivateNats {
         let binary =
             std::env::var("USHER_TEST_NATS_SERVER").unwrap_or_else(|_| "nats-server".into());
         let mut child = tokio::process::Command::new(&binary)
-            .args(["-a", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(["-a", "127.0.0.1", "-p", &self.port.to_string(), "-V"])
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .kill_on_drop(true)
@@ -203,9 +213,34 @@ impl PrivateNats {
         tokio::time::timeout(PATIENCE, ready)
             .await
             .expect("nats-server is ready in time");
+        let (subscribed, subscribers) = mpsc::unbounded_channel();
+        self.subscribers = subscribers;
         // Keep reading, so the server never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = log.next_line().await {} });
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = log.next_line().await {
+                if let Some(client) = subscribing_client(&line) {
+                    let _ = subscribed.send(client.to_owned());
+                }
+            }
+        });
         self.child = Some(child);
+    }
+
+    /// Waits until `clients` different clients have subscribed to the
+    /// server started last. A reconnecting client marks itself connected
+    /// before it subscribes again, so a node heard here reports its bus
+    /// ready.
+    pub async fn await_subscribers(&mut self, clients: usize) {
+        let mut heard = HashSet::new();
+        let hearing = async {
+            while heard.len() < clients {
+                let client = self.subscribers.recv().await.expect("nats-server runs");
+                heard.insert(client);
+            }
+        };
+        tokio::time::timeout(PATIENCE, hearing)
+            .await
+            .unwrap_or_else(|_| panic!("{clients} clients did not subscribe within {PATIENCE:?}"));
     }
 
     /// Kills the server (as a crash would) and waits until it is gone.
@@ -214,4 +249,10 @@ impl PrivateNats {
             child.kill().await.expect("NATS stops");
         }
     }
+}
+
+/// The `cid:N` of a traced `SUB` line.
+fn subscribing_client(line: &str) -> Option<&str> {
+    let (before, _) = line.split_once(NATS_SUB)?;
+    before.split(" - ").find(|part| part.starts_with("cid:"))
 }

@@ -3,7 +3,7 @@
 //! them again.
 
 use usher_client::{DeviceType, SignOutReason, StreamStopReason};
-use usher_testkit::cluster::{await_ready, Cluster, PrivateNats};
+use usher_testkit::cluster::{is_ready, Cluster, PrivateNats};
 
 #[tokio::test]
 async fn a_revocation_while_nats_is_down_still_reaches_every_node() {
@@ -35,7 +35,10 @@ async fn a_revocation_while_nats_is_down_still_reaches_every_node() {
     }
 
     nats.restart().await;
-    await_ready(&cluster, "the node reconnecting to NATS").await;
+    nats.await_subscribers(3).await;
+    for i in 0..3 {
+        assert!(is_ready(cluster.node(i)).await, "node {i} is ready again");
+    }
     let laptop = fay
         .on(cluster.node(2))
         .sign_in("Laptop", DeviceType::Tv)
