@@ -54,7 +54,7 @@ async fn sign_in_attempts_are_limited_per_account() {
 async fn sign_in_attempts_are_limited_per_address() {
     let app = TestApp::spawn_with(|config: &mut Config| {
         config.throttle.ip_burst = BURST;
-        // No attempt comes back during the test, however slow the machine.
+        // The limit recovers only when the test moves the clock.
         config.throttle.ip_period_ms = 3_600_000;
     })
     .await;
