@@ -2,7 +2,7 @@
 
 use usher_client::{Client, DeviceInfo, DeviceType, SessionTokens};
 
-use crate::{TestDevice, PASSWORD};
+use crate::{ExpectProblem, TestDevice, PASSWORD};
 
 /// An account whose password the test knows.
 #[derive(Debug, Clone)]
@@ -89,5 +89,19 @@ impl TestAccount {
     pub async fn try_sign_in(&self, password: &str) -> usher_client::Result<SessionTokens> {
         let phone = DeviceInfo::new("Phone", DeviceType::Phone);
         self.client.sign_in(&self.email, password, &phone).await
+    }
+
+    /// Asserts a sign-in with `password` is refused `401 invalid_credentials`.
+    pub async fn assert_password_refused(&self, password: &str) {
+        self.try_sign_in(password)
+            .await
+            .expect_problem(401, "invalid_credentials");
+    }
+
+    /// Asserts a sign-in with `password` succeeds.
+    pub async fn assert_password_works(&self, password: &str) {
+        if let Err(e) = self.try_sign_in(password).await {
+            panic!("{} should sign in with {password:?}: {e}", self.email);
+        }
     }
 }

@@ -55,9 +55,7 @@ async fn sign_ins_failures_and_remote_sign_outs_are_recorded_with_who_did_them()
     let app = TestApp::spawn().await;
     let ada = app.account("ada").await;
     let tv = ada.sign_in("Living Room TV", DeviceType::Tv).await;
-    ada.try_sign_in("not the password")
-        .await
-        .expect_problem(401, "invalid_credentials");
+    ada.assert_password_refused("not the password").await;
     let phone = ada.sign_in("Ada's phone", DeviceType::Phone).await;
     phone.sign_out(&tv).await;
 

@@ -43,12 +43,8 @@ async fn a_password_change_survives_a_crash() {
 
     let restarted = ServerProcess::start(data.path()).await;
     let ada = ada.on(&restarted.client());
-    ada.try_sign_in(PASSWORD)
-        .await
-        .expect_problem(401, "invalid_credentials");
-    ada.try_sign_in(NEW_PASSWORD)
-        .await
-        .expect("the new password works");
+    ada.assert_password_refused(PASSWORD).await;
+    ada.assert_password_works(NEW_PASSWORD).await;
     tv.on(&restarted.client())
         .assert_signed_out(SignOutReason::PasswordChanged)
         .await;
