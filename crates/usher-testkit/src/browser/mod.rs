@@ -5,10 +5,11 @@
 //! logged.
 
 mod chromedriver;
+mod webdriver;
 
 use fantoccini::elements::Element;
-use fantoccini::error::{CmdError, ErrorStatus};
-use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
+use fantoccini::error::CmdError;
+use fantoccini::wd::Capabilities;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{json, Value};
@@ -16,19 +17,12 @@ use tempfile::TempDir;
 
 pub use chromedriver::chromium;
 use chromedriver::Chromedriver;
+use webdriver::{is_stale, present, tail, BrowserLog, PAGE_CHANGE};
 
 use crate::{TestAccount, TestApp, PATIENCE};
 
 /// The name of the account pages' session cookie.
 pub const SESSION_COOKIE: &str = "usher_session";
-
-/// Resolves on the page's next DOM change, or at once when the page is
-/// replaced (the script dies with it). The page's own short backstop covers a
-/// change that landed between a probe and this observer.
-const PAGE_CHANGE: &str = "const done = arguments[arguments.length - 1];
-    const observer = new MutationObserver(() => { observer.disconnect(); done(); });
-    observer.observe(document, { subtree: true, childList: true, attributes: true, characterData: true });
-    setTimeout(() => { observer.disconnect(); done(); }, 100);";
 
 /// The CSS selector of the devices page's row for `session_id`.
 pub fn device_row(session_id: &str) -> String {
@@ -456,7 +450,7 @@ impl Browser {
         }
     }
 
-    /// Returns once the page has changed (see [`PAGE_CHANGE`]).
+    /// Returns once the page has changed (see `webdriver::PAGE_CHANGE`).
     async fn page_changes(&self) {
         // An error means the page went away mid-script: a change too.
         let _ = self.client.execute_async(PAGE_CHANGE, vec![]).await;
@@ -491,48 +485,5 @@ impl Browser {
             Ok(other) => other.to_string(),
             Err(e) => format!("(no console log: {e})"),
         }
-    }
-}
-
-/// `Some(element)` when found, `None` when not (yet) there.
-fn present(found: Result<Element, CmdError>) -> Result<Option<Element>, CmdError> {
-    match found {
-        Ok(element) => Ok(Some(element)),
-        Err(CmdError::Standard(e)) if e.error == ErrorStatus::NoSuchElement => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-fn is_stale(error: &CmdError) -> bool {
-    matches!(error, CmdError::Standard(e) if e.error == ErrorStatus::StaleElementReference)
-}
-
-fn tail(text: &str, chars: usize) -> String {
-    let skip = text.chars().count().saturating_sub(chars);
-    text.chars().skip(skip).collect()
-}
-
-/// chromedriver's log endpoint (not in the W3C protocol): the browser
-/// console, which shows script and Content-Security-Policy errors.
-#[derive(Debug)]
-struct BrowserLog;
-
-impl WebDriverCompatibleCommand for BrowserLog {
-    fn endpoint(
-        &self,
-        base_url: &url::Url,
-        session_id: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!(
-            "session/{}/se/log",
-            session_id.unwrap_or_default()
-        ))
-    }
-
-    fn method_and_body(&self, _: &url::Url) -> (reqwest::Method, Option<String>) {
-        (
-            reqwest::Method::POST,
-            Some(json!({ "type": "browser" }).to_string()),
-        )
     }
 }
