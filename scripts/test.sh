@@ -8,7 +8,10 @@
 #     missing (no test tool downloads a browser of its own).
 #
 # It runs the whole workspace's tests on the embedded store (SQLite), then the
-# API suite again on PostgreSQL. Cluster tests always use PostgreSQL and NATS.
+# API and browser suites again on PostgreSQL. Cluster tests always use
+# PostgreSQL and NATS. Every suite gets its servers, accounts, devices and
+# browsers from crates/usher-testkit. The README's screenshots are not tests:
+# `cargo run -p usher --example screenshots` writes them.
 # Every test database is created under one per-run database that is dropped
 # at exit, so nothing is left behind.
 set -euo pipefail

@@ -1,7 +1,5 @@
 //! The typed client and live channel against a stand-in server.
 
-mod common;
-
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::Path;
 use axum::extract::Query;
@@ -15,7 +13,7 @@ use usher_client::{
     CLOSE_SIGNED_OUT,
 };
 
-use common::{bearer, problem, serve};
+use usher_testkit::stand_in::{bearer, problem, serve};
 
 #[tokio::test]
 async fn sign_in_sends_the_documented_body() {

@@ -1,13 +1,10 @@
 //! The `usher device` simulator against a stand-in server: token refresh,
 //! revoked sessions, the state file and `watch` reconnects.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
@@ -18,7 +15,8 @@ use axum::{Json, Router};
 use serde_json::{json, Value};
 use usher_client::device_cli::{exit_code, run, DeviceArgs, DeviceCommand, EXIT_SIGNED_OUT};
 
-use common::{bearer, problem, serve};
+use usher_testkit::stand_in::{bearer, problem, serve};
+use usher_testkit::PATIENCE;
 
 /// What the stand-in server saw, and where the device keeps its state.
 struct Mock {
@@ -260,7 +258,7 @@ async fn watch_refreshes_reconnects_and_stops_when_signed_out() {
     let base = serve(router).await;
 
     let watch = run(args(&base, &mock, DeviceCommand::Watch { devices: false }));
-    tokio::time::timeout(Duration::from_secs(10), watch)
+    tokio::time::timeout(PATIENCE, watch)
         .await
         .expect("watch ends")
         .expect("exits cleanly after signed_out");

@@ -1,13 +1,10 @@
 //! `usher device play` and `stop` against a stand-in server: heartbeats, the
 //! stream recorded in the state file, and how each ending is reported.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path as UrlPath, State};
@@ -16,18 +13,21 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{any, delete, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
+use tokio::sync::Notify;
 use usher_client::device_cli::{exit_code, run, DeviceArgs, DeviceCommand, EXIT_SIGNED_OUT};
 
-use common::{bearer, problem, serve};
+use usher_testkit::stand_in::{bearer, problem, serve};
+use usher_testkit::PATIENCE;
 
 /// What the live channel does after `hello`.
 #[derive(Clone, Copy)]
 enum Script {
     /// Nothing more; the connection stays open.
     Quiet,
-    /// `stream_stopped reason=remote` after a while.
-    RemoteStopAfter(Duration),
-    /// Stream ended by sign-out, then `signed_out`, then close 4001.
+    /// `stream_stopped reason=remote` once the first heartbeat has come.
+    RemoteStopAfterHeartbeat,
+    /// Once the stream has started: ended by sign-out, then `signed_out`,
+    /// then close 4001.
     SignedOut,
 }
 
@@ -40,6 +40,10 @@ struct Mock {
     /// Whether the state file named the stream while it was being kept.
     recorded: AtomicBool,
     stopped: Mutex<Vec<String>>,
+    /// Told when a stream starts, and on each heartbeat: what the live
+    /// script waits for instead of a clock.
+    started: Notify,
+    heartbeat: Notify,
 }
 
 type Shared = State<Arc<Mock>>;
@@ -53,6 +57,8 @@ fn setup(script: Script, heartbeats_allowed: usize) -> (tempfile::TempDir, Arc<M
         heartbeats: AtomicUsize::new(0),
         recorded: AtomicBool::new(false),
         stopped: Mutex::new(Vec::new()),
+        started: Notify::new(),
+        heartbeat: Notify::new(),
     });
     write_state(&mock.state_path, None);
     (dir, mock)
@@ -95,9 +101,10 @@ fn lease() -> Value {
     json!({"stream_id": "str_1", "heartbeat_interval": 1, "expires_at": "2026-11-21T08:04:26Z"})
 }
 
-async fn start(headers: HeaderMap, Json(body): Json<Value>) -> Response {
+async fn start(State(mock): Shared, headers: HeaderMap, Json(body): Json<Value>) -> Response {
     assert_eq!(bearer(&headers), Some("at_2"));
     assert_eq!(body, json!({"title": "Dune"}));
+    mock.started.notify_one();
     (StatusCode::CREATED, Json(lease())).into_response()
 }
 
@@ -106,7 +113,9 @@ async fn heartbeat(State(mock): Shared, UrlPath(id): UrlPath<String>) -> Respons
     if saved_stream(&mock.state_path)["stream_id"] == "str_1" {
         mock.recorded.store(true, Ordering::SeqCst);
     }
-    if mock.heartbeats.fetch_add(1, Ordering::SeqCst) >= mock.heartbeats_allowed {
+    let allowed = mock.heartbeats.fetch_add(1, Ordering::SeqCst) < mock.heartbeats_allowed;
+    mock.heartbeat.notify_one();
+    if !allowed {
         return problem(410, "stream_ended", json!({"reason": "stopped"}));
     }
     Json(lease()).into_response()
@@ -118,25 +127,24 @@ async fn stop(State(mock): Shared, UrlPath(id): UrlPath<String>) -> StatusCode {
 }
 
 async fn live(State(mock): Shared, upgrade: WebSocketUpgrade) -> Response {
-    let script = mock.script;
-    upgrade.on_upgrade(move |socket| live_script(socket, script))
+    upgrade.on_upgrade(move |socket| live_script(socket, mock))
 }
 
-async fn live_script(mut socket: WebSocket, script: Script) {
+async fn live_script(mut socket: WebSocket, mock: Arc<Mock>) {
     let send = |frame: Value| Message::text(frame.to_string());
     let _ = socket
         .send(send(json!({"type": "hello", "session_id": "ses_1"})))
         .await;
-    match script {
+    match mock.script {
         Script::Quiet => {}
-        Script::RemoteStopAfter(delay) => {
-            tokio::time::sleep(delay).await;
+        Script::RemoteStopAfterHeartbeat => {
+            mock.heartbeat.notified().await;
             let stopped =
                 json!({"type": "stream_stopped", "stream_id": "str_1", "reason": "remote"});
             let _ = socket.send(send(stopped)).await;
         }
         Script::SignedOut => {
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            mock.started.notified().await;
             let stopped =
                 json!({"type": "stream_stopped", "stream_id": "str_1", "reason": "signed_out"});
             let signed_out =
@@ -163,14 +171,14 @@ fn router(mock: &Arc<Mock>) -> Router {
 }
 
 async fn run_play(base: &str, mock: &Mock) -> anyhow::Result<()> {
-    tokio::time::timeout(Duration::from_secs(10), run(args(base, mock, play("Dune"))))
+    tokio::time::timeout(PATIENCE, run(args(base, mock, play("Dune"))))
         .await
         .expect("play ends")
 }
 
 #[tokio::test]
 async fn play_heartbeats_until_stopped_remotely_then_exits_0() {
-    let (_dir, mock) = setup(Script::RemoteStopAfter(Duration::from_millis(1600)), 100);
+    let (_dir, mock) = setup(Script::RemoteStopAfterHeartbeat, 100);
     let base = serve(router(&mock)).await;
 
     run_play(&base, &mock)

@@ -6,18 +6,11 @@
 //! A binary of its own: it stops the shared PostgreSQL server, so no other
 //! test may run beside it (cargo runs test binaries one after another).
 
-#[path = "support/postgres.rs"]
-mod support;
-
-#[allow(dead_code)]
-#[path = "support/cluster.rs"]
-mod harness;
-
 use std::panic::AssertUnwindSafe;
 
 use futures_util::FutureExt;
-use harness::*;
-use usher_client::{Client, Method, SignOutReason};
+use usher_client::{Client, DeviceType, Method, SignOutReason};
+use usher_testkit::cluster::{await_ready, Cluster};
 
 /// Runs the test command's PostgreSQL control command with `action`.
 async fn postgres(action: &str) {
@@ -45,30 +38,22 @@ async fn ready(node: &Client) -> u16 {
 #[tokio::test]
 async fn nodes_ride_out_a_postgresql_restart_without_losing_acknowledged_writes() {
     let mut cluster = Cluster::start(2).await;
-    let email = account(cluster.node(0), "gus", None).await;
-    let tv = Device::sign_in(cluster.node(0), &email, "TV").await;
-    let phone = Device::sign_in(cluster.node(1), &email, "Phone").await;
-    phone
+    let gus = cluster.account("gus", None).await;
+    let tv = gus.sign_in("TV", DeviceType::Tv).await;
+    let phone = gus
         .on(cluster.node(1))
-        .sign_out_device(&tv.session_id)
-        .await
-        .expect("acknowledged");
+        .sign_in("Phone", DeviceType::Tv)
+        .await;
+    phone.sign_out(&tv).await;
 
     postgres("stop").await;
     let outcome = AssertUnwindSafe(async {
         // Session checks are answered from memory.
-        phone
-            .on(cluster.node(1))
-            .current_session()
-            .await
-            .expect("the phone is still signed in");
-        assert_refused(&tv, cluster.node(0), SignOutReason::Remote).await;
+        phone.assert_signed_in().await;
+        tv.assert_refused_by(cluster.node(0), SignOutReason::Remote)
+            .await;
         // What needs the database says so, and when to come back.
-        let err = phone
-            .on(cluster.node(1))
-            .devices()
-            .await
-            .expect_err("no database");
+        let err = phone.client.devices().await.expect_err("no database");
         assert_eq!(err.status(), Some(503), "{err}");
         assert_eq!(err.code(), Some("unavailable"), "{err}");
         assert!(
@@ -85,27 +70,17 @@ async fn nodes_ride_out_a_postgresql_restart_without_losing_acknowledged_writes(
         std::panic::resume_unwind(panic);
     }
 
-    for i in 0..2 {
-        let node = cluster.node(i).clone();
-        wait_until("the node becoming ready again", || {
-            let node = node.clone();
-            async move { ready(&node).await == 200 }
-        })
-        .await;
-    }
+    await_ready(&cluster, "the node becoming ready again").await;
     let listed = phone
-        .on(cluster.node(1))
+        .client
         .devices()
         .await
         .expect("the phone's device list");
     assert_eq!(listed.len(), 1, "only the phone is signed in: {listed:?}");
     // A node that never saw the TV reads its sign-out from the database.
     cluster.add_node().await;
-    assert_refused(&tv, cluster.node(2), SignOutReason::Remote).await;
-    phone
-        .on(cluster.node(2))
-        .current_session()
-        .await
-        .expect("the phone, on the new node");
-    Device::sign_in(cluster.node(0), &email, "Laptop").await;
+    tv.assert_refused_by(cluster.node(2), SignOutReason::Remote)
+        .await;
+    phone.on(cluster.node(2)).assert_signed_in().await;
+    gus.sign_in("Laptop", DeviceType::Tv).await;
 }

@@ -8,14 +8,44 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use governor::clock::Clock;
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use governor::middleware::NoOpMiddleware;
+use governor::nanos::Nanos;
+use governor::state::keyed::DashMapStateStore;
+use governor::{Quota, RateLimiter};
 
+use crate::clock::SharedClock;
 use crate::config::ThrottleConfig;
 use crate::domain::Email;
 
+/// The service's injected clock as `governor` reads time, so that limits
+/// recover on the same clock as everything else (tests move a manual clock
+/// past a `Retry-After` instead of waiting it out). On the wall clock a step
+/// backwards only holds a key back a little longer; GCRA stays correct.
+#[derive(Clone)]
+pub(crate) struct ThrottleClock(SharedClock);
+
+impl ThrottleClock {
+    pub(crate) fn new(clock: SharedClock) -> Self {
+        Self(clock)
+    }
+}
+
+impl Clock for ThrottleClock {
+    type Instant = Nanos;
+
+    fn now(&self) -> Nanos {
+        let millis = u64::try_from(self.0.now()).unwrap_or(0);
+        Nanos::new(millis.saturating_mul(1_000_000))
+    }
+}
+
+/// A keyed GCRA limiter on the injected clock.
+pub(crate) type KeyedLimiter<K> =
+    RateLimiter<K, DashMapStateStore<K>, ThrottleClock, NoOpMiddleware<Nanos>>;
+
 pub struct SignInThrottle {
-    by_account: DefaultKeyedRateLimiter<String>,
-    by_ip: DefaultKeyedRateLimiter<IpAddr>,
+    by_account: KeyedLimiter<String>,
+    by_ip: KeyedLimiter<IpAddr>,
 }
 
 pub(crate) fn quota(burst: u32, period: Duration) -> Quota {
@@ -26,16 +56,21 @@ pub(crate) fn quota(burst: u32, period: Duration) -> Quota {
 }
 
 impl SignInThrottle {
-    pub fn new(config: &ThrottleConfig) -> Self {
+    /// Limits on `clock`, the service's injected clock.
+    pub fn new(config: &ThrottleConfig, clock: SharedClock) -> Self {
+        let clock = ThrottleClock::new(clock);
         Self {
-            by_account: RateLimiter::keyed(quota(
-                config.account_burst,
-                Duration::from_secs(config.account_period_secs),
-            )),
-            by_ip: RateLimiter::keyed(quota(
-                config.ip_burst,
-                Duration::from_millis(config.ip_period_ms),
-            )),
+            by_account: RateLimiter::dashmap_with_clock(
+                quota(
+                    config.account_burst,
+                    Duration::from_secs(config.account_period_secs),
+                ),
+                clock.clone(),
+            ),
+            by_ip: RateLimiter::dashmap_with_clock(
+                quota(config.ip_burst, Duration::from_millis(config.ip_period_ms)),
+                clock,
+            ),
         }
     }
 

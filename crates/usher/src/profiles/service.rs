@@ -58,11 +58,11 @@ pub struct ProfilePorts {
 impl Profiles {
     pub fn new(config: &ProfileConfig, ports: ProfilePorts) -> Self {
         Self {
+            pin_throttle: PinThrottle::new(config, Arc::clone(&ports.clock)),
             store: ports.store,
             bus: ports.bus,
             clock: ports.clock,
             hasher: ports.hasher,
-            pin_throttle: PinThrottle::new(config),
             sessions: ports.sessions,
             streams: ports.streams,
             activity: ports.activity,

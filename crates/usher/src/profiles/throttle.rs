@@ -11,20 +11,23 @@
 //! per profile runs at a time on a node; a guess arriving meanwhile is
 //! answered 429 at once, so the allowance holds however guesses are sent.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use dashmap::DashMap;
-use governor::clock::Clock;
-use governor::{DefaultKeyedRateLimiter, RateLimiter};
+use governor::clock::Clock as _;
+use governor::RateLimiter;
 
-use crate::auth::throttle::quota;
+use crate::auth::throttle::{quota, KeyedLimiter, ThrottleClock};
+use crate::clock::SharedClock;
 use crate::config::ProfileConfig;
-use crate::domain::ProfileId;
+use crate::domain::{Millis, ProfileId};
 
 pub struct PinThrottle {
-    wrong: DefaultKeyedRateLimiter<ProfileId>,
-    blocked: DashMap<ProfileId, Instant>,
+    wrong: KeyedLimiter<ProfileId>,
+    /// Until when (on the injected clock) each blocked profile stays blocked.
+    blocked: DashMap<ProfileId, Millis>,
     checking: DashMap<ProfileId, ()>,
+    clock: SharedClock,
 }
 
 /// A PIN check in progress; the profile is free for the next when dropped.
@@ -43,14 +46,19 @@ impl Drop for PinCheck<'_> {
 const BUSY_WAIT: Duration = Duration::from_secs(1);
 
 impl PinThrottle {
-    pub fn new(config: &ProfileConfig) -> Self {
+    /// Limits on `clock`, the service's injected clock.
+    pub fn new(config: &ProfileConfig, clock: SharedClock) -> Self {
         Self {
-            wrong: RateLimiter::keyed(quota(
-                config.pin_burst,
-                Duration::from_secs(config.pin_period_secs),
-            )),
+            wrong: RateLimiter::dashmap_with_clock(
+                quota(
+                    config.pin_burst,
+                    Duration::from_secs(config.pin_period_secs),
+                ),
+                ThrottleClock::new(clock.clone()),
+            ),
             blocked: DashMap::new(),
             checking: DashMap::new(),
+            clock,
         }
     }
 
@@ -58,10 +66,9 @@ impl PinThrottle {
     /// another check of it is in progress.
     pub fn begin(&self, profile: ProfileId) -> Result<PinCheck<'_>, Duration> {
         if let Some(until) = self.blocked.get(&profile).map(|until| *until) {
-            if let Some(wait) = until.checked_duration_since(Instant::now()) {
-                if !wait.is_zero() {
-                    return Err(wait);
-                }
+            let left = until - self.clock.now();
+            if left > 0 {
+                return Err(Duration::from_millis(left.unsigned_abs()));
             }
         }
         match self.checking.entry(profile) {
@@ -83,7 +90,8 @@ impl PinThrottle {
             Ok(()) => Ok(()),
             Err(not_until) => {
                 let wait = not_until.wait_time_from(self.wrong.clock().now());
-                self.blocked.insert(profile, Instant::now() + wait);
+                let until = self.clock.now().saturating_add(wait.as_millis() as Millis);
+                self.blocked.insert(profile, until);
                 Err(wait)
             }
         }
@@ -91,7 +99,7 @@ impl PinThrottle {
 
     /// Forgets profiles whose limits have fully recovered (bounded memory).
     pub fn tidy(&self) {
-        let now = Instant::now();
+        let now = self.clock.now();
         self.blocked.retain(|_, until| *until > now);
         self.wrong.retain_recent();
         self.wrong.shrink_to_fit();
@@ -103,10 +111,13 @@ mod tests {
     use super::*;
 
     fn throttle(burst: u32) -> PinThrottle {
-        PinThrottle::new(&ProfileConfig {
-            pin_burst: burst,
-            pin_period_secs: 3_600,
-        })
+        PinThrottle::new(
+            &ProfileConfig {
+                pin_burst: burst,
+                pin_period_secs: 3_600,
+            },
+            std::sync::Arc::new(crate::clock::ManualClock::default()),
+        )
     }
 
     #[test]

@@ -78,10 +78,10 @@ impl Sessions {
         Ok(Self {
             store: ports.store,
             bus: ports.bus,
+            throttle: SignInThrottle::new(&config.throttle, Arc::clone(&ports.clock)),
             clock: ports.clock,
             tokens,
             hasher: ports.hasher,
-            throttle: SignInThrottle::new(&config.throttle),
             cache: SessionCache::new(last_seen_resolution(config)),
             plans: config.plans(),
             geo: ports.geo,

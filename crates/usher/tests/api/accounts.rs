@@ -2,7 +2,7 @@
 
 use usher_client::{DeviceInfo, DeviceType, Method, SignOutReason};
 
-use crate::helpers::*;
+use usher_testkit::*;
 
 #[tokio::test]
 async fn creating_an_account_answers_201_with_its_id() {
@@ -105,10 +105,7 @@ async fn the_overview_shows_plan_limits_and_signed_in_devices() {
     assert_eq!(overview.streams_in_use, 0);
     assert_eq!(overview.devices_signed_in, 2);
 
-    tv.client
-        .sign_out_device(phone.session_id())
-        .await
-        .expect("phone signed out");
+    tv.sign_out(&phone).await;
     let overview = tv.client.account().await.expect("overview");
     assert_eq!(overview.devices_signed_in, 1);
 }
@@ -143,5 +140,5 @@ async fn signing_in_beyond_the_plans_device_cap_is_refused() {
     // Signing one out frees its place.
     tv.client.sign_out_current().await.expect("signed out");
     tv.assert_signed_out(SignOutReason::SelfSignOut).await;
-    ada.try_sign_in(PASSWORD).await.expect("room for one more");
+    ada.assert_password_works(PASSWORD).await;
 }

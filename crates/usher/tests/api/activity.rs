@@ -6,7 +6,7 @@ use std::time::Duration;
 use serde_json::json;
 use usher_client::{ActivityEvent, ActivityQuery, DeviceType, Method, SignOutReason};
 
-use crate::helpers::*;
+use usher_testkit::*;
 
 /// Every event of the account, newest first, read page by page.
 async fn history(device: &TestDevice) -> Vec<ActivityEvent> {
@@ -55,15 +55,9 @@ async fn sign_ins_failures_and_remote_sign_outs_are_recorded_with_who_did_them()
     let app = TestApp::spawn().await;
     let ada = app.account("ada").await;
     let tv = ada.sign_in("Living Room TV", DeviceType::Tv).await;
-    ada.try_sign_in("not the password")
-        .await
-        .expect_problem(401, "invalid_credentials");
+    ada.assert_password_refused("not the password").await;
     let phone = ada.sign_in("Ada's phone", DeviceType::Phone).await;
-    phone
-        .client
-        .sign_out_device(tv.session_id())
-        .await
-        .expect("the TV is signed out");
+    phone.sign_out(&tv).await;
 
     let events = history(&phone).await;
     assert_eq!(
@@ -207,22 +201,10 @@ async fn streams_started_stopped_and_refused_are_recorded() {
     let tv = ada.sign_in("TV", DeviceType::Tv).await;
     let phone = ada.sign_in("Phone", DeviceType::Phone).await;
     let lease = tv.play("Nosferatu").await;
-    phone
-        .client
-        .start_stream("Metropolis", None)
-        .await
-        .expect_problem(409, "too_many_streams");
-    phone
-        .client
-        .stop_stream(&lease.stream_id)
-        .await
-        .expect("stopped remotely");
+    phone.assert_plan_full("Metropolis").await;
+    phone.stop(&lease.stream_id).await;
     let second = tv.play("Nosferatu").await;
-    phone
-        .client
-        .sign_out_device(tv.session_id())
-        .await
-        .expect("signed out");
+    phone.sign_out(&tv).await;
 
     let events = history(&phone).await;
     let streams: Vec<&ActivityEvent> = events
@@ -396,7 +378,7 @@ async fn events_older_than_the_retention_period_are_pruned() {
     let new = ada.sign_in("New phone", DeviceType::Phone).await;
     assert_eq!(history(&new).await.len(), 2);
 
-    let pruned = app.services().activity.prune().await.expect("pruned");
+    let pruned = app.prune_activity().await;
 
     assert_eq!(pruned, 1);
     let events = history(&new).await;

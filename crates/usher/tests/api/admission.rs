@@ -13,7 +13,7 @@ use rand::{Rng, SeedableRng};
 use tokio::task::JoinSet;
 use usher_client::{DeviceType, Lease};
 
-use crate::helpers::*;
+use usher_testkit::*;
 
 /// Devices signed in to the racing account.
 const DEVICES: usize = 8;

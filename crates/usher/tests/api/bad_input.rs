@@ -3,7 +3,7 @@
 
 use usher_client::{DeviceType, Method, RawResponse};
 
-use crate::helpers::*;
+use usher_testkit::*;
 
 /// Every endpoint that takes a JSON body; `{id}` stands for a session id.
 const JSON_ENDPOINTS: [(&str, &str); 7] = [

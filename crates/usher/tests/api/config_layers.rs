@@ -3,8 +3,8 @@
 
 use usher_client::{Client, DeviceType};
 
-use crate::helpers::*;
 use crate::server_process::ServerProcess;
+use usher_testkit::*;
 
 /// What a fresh account on the default plan sees of two settings.
 async fn token_lifetime_and_streams(server: &Client) -> (u64, u32) {

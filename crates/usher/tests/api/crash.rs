@@ -2,8 +2,8 @@
 
 use usher_client::{DeviceType, SignOutReason};
 
-use crate::helpers::*;
 use crate::server_process::ServerProcess;
+use usher_testkit::*;
 
 #[tokio::test]
 async fn a_sign_out_survives_a_crash() {
@@ -13,11 +13,7 @@ async fn a_sign_out_survives_a_crash() {
     let tv = ada.sign_in("Living Room TV", DeviceType::Tv).await;
     let phone = ada.sign_in("Phone", DeviceType::Phone).await;
 
-    phone
-        .client
-        .sign_out_device(tv.session_id())
-        .await
-        .expect("signed out");
+    phone.sign_out(&tv).await;
     server.kill().await;
 
     let restarted = ServerProcess::start(data.path()).await;
@@ -47,12 +43,8 @@ async fn a_password_change_survives_a_crash() {
 
     let restarted = ServerProcess::start(data.path()).await;
     let ada = ada.on(&restarted.client());
-    ada.try_sign_in(PASSWORD)
-        .await
-        .expect_problem(401, "invalid_credentials");
-    ada.try_sign_in(NEW_PASSWORD)
-        .await
-        .expect("the new password works");
+    ada.assert_password_refused(PASSWORD).await;
+    ada.assert_password_works(NEW_PASSWORD).await;
     tv.on(&restarted.client())
         .assert_signed_out(SignOutReason::PasswordChanged)
         .await;
@@ -81,11 +73,7 @@ async fn the_operator_signs_an_account_out_everywhere_while_the_server_runs() {
     tv_live.expect_signed_out(SignOutReason::Admin).await;
     tv.assert_signed_out(SignOutReason::Admin).await;
     phone.assert_signed_out(SignOutReason::Admin).await;
-    bobs_tv
-        .client
-        .current_session()
-        .await
-        .expect("another account is untouched");
+    bobs_tv.assert_signed_in().await;
     let owner = ada.sign_in("Laptop", DeviceType::Desktop).await;
     let events = owner
         .client

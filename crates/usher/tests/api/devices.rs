@@ -2,7 +2,7 @@
 
 use usher_client::{Device, DeviceInfo, DeviceType, SignOutReason};
 
-use crate::helpers::*;
+use usher_testkit::*;
 
 fn find<'a>(devices: &'a [Device], device: &TestDevice) -> &'a Device {
     devices
@@ -146,10 +146,7 @@ async fn signing_out_this_device_by_id_counts_as_signing_itself_out() {
     let app = TestApp::spawn().await;
     let tv = app.signed_in("ada").await;
     let mut live = tv.live().await;
-    tv.client
-        .sign_out_device(tv.session_id())
-        .await
-        .expect("signed out");
+    tv.sign_out(&tv).await;
     live.expect_signed_out(SignOutReason::SelfSignOut).await;
     tv.assert_signed_out(SignOutReason::SelfSignOut).await;
 }
@@ -180,11 +177,7 @@ async fn another_account_cannot_see_rename_or_sign_out_your_devices() {
     let listed = ada_phone.client.devices().await.expect("device list");
     assert_eq!(listed.len(), 2);
     assert_eq!(find(&listed, &ada_tv).name, "Ada's TV");
-    ada_tv
-        .client
-        .current_session()
-        .await
-        .expect("Ada's TV still works");
+    ada_tv.assert_signed_in().await;
 }
 
 #[tokio::test]
@@ -193,11 +186,7 @@ async fn an_unknown_or_signed_out_device_is_not_found() {
     let ada = app.account("ada").await;
     let tv = ada.sign_in("TV", DeviceType::Tv).await;
     let phone = ada.sign_in("Phone", DeviceType::Phone).await;
-    phone
-        .client
-        .sign_out_device(tv.session_id())
-        .await
-        .expect("signed out");
+    phone.sign_out(&tv).await;
     phone
         .client
         .sign_out_device(tv.session_id())

@@ -5,7 +5,7 @@ use std::time::Duration;
 use usher::Config;
 use usher_client::{DeviceType, SignOutReason};
 
-use crate::helpers::*;
+use usher_testkit::*;
 
 const IDLE: Duration = Duration::from_secs(3600);
 const MINUTE: Duration = Duration::from_secs(60);
@@ -46,11 +46,7 @@ async fn a_device_in_use_does_not_expire() {
     // the clock moved. The phone, used 40 minutes ago, must not.
     tv_live.expect_signed_out(SignOutReason::IdleExpired).await;
     assert_eq!(phone.device_list().await, session_ids(&[&phone]));
-    phone
-        .client
-        .current_session()
-        .await
-        .expect("still signed in");
+    phone.assert_signed_in().await;
 
     // Its channel stays open until something about the phone happens.
     phone.client.sign_out_current().await.expect("signed out");
@@ -77,9 +73,5 @@ async fn a_refresh_counts_as_use() {
 
     tv_live.expect_signed_out(SignOutReason::IdleExpired).await;
     let phone = TestDevice::new(&app.client(), fresh);
-    phone
-        .client
-        .current_session()
-        .await
-        .expect("still signed in");
+    phone.assert_signed_in().await;
 }

@@ -2,7 +2,7 @@
 
 use usher_client::{DeviceType, LiveAuth, LiveEvent, SignOutReason, CLOSE_GOING_AWAY, SUBPROTOCOL};
 
-use crate::helpers::*;
+use usher_testkit::*;
 
 #[tokio::test]
 async fn a_browser_opens_the_channel_with_its_token_as_a_subprotocol() {
@@ -13,13 +13,9 @@ async fn a_browser_opens_the_channel_with_its_token_as_a_subprotocol() {
 
     let connection = browser.client.connect_with_subprotocol_token(false).await;
     let mut live = Live::opened(connection, browser.session_id()).await;
-    assert_eq!(live.connection().protocol(), Some(SUBPROTOCOL));
+    assert_eq!(live.protocol(), Some(SUBPROTOCOL));
 
-    phone
-        .client
-        .sign_out_device(browser.session_id())
-        .await
-        .expect("signed out");
+    phone.sign_out(&browser).await;
     live.expect_signed_out(SignOutReason::Remote).await;
     browser
         .client
@@ -79,11 +75,7 @@ async fn only_watchers_of_that_account_hear_about_its_devices() {
 
     // Two changes to Ada's list, then Grace's page is signed out.
     let ada_phone = ada.sign_in("Phone", DeviceType::Phone).await;
-    ada_phone
-        .client
-        .sign_out_device(ada_tv.session_id())
-        .await
-        .expect("signed out");
+    ada_phone.sign_out(&ada_tv).await;
     grace.client.sign_out_current().await.expect("signed out");
 
     // Ada's TV does not watch: it hears only about itself.

@@ -14,8 +14,8 @@ use usher::config::ForwardedHeader;
 use usher::{App, Config};
 use usher_client::{Device, Location, Method, SessionTokens};
 
-use crate::helpers::*;
 use crate::server_process::{fails_to_start, ServerProcess};
+use usher_testkit::*;
 
 fn city_database() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/geo/city.mmdb")

@@ -4,10 +4,7 @@
 //! it through the typed client, and asserts what a device or its owner would
 //! see. Time is moved with a manual clock; events are awaited, never slept for.
 
-mod helpers;
 mod server_process;
-#[path = "../support/postgres.rs"]
-mod support;
 
 mod accounts;
 mod activity;
@@ -17,6 +14,7 @@ mod bad_input;
 mod config_layers;
 mod crash;
 mod devices;
+mod front_door;
 mod idle;
 mod live;
 mod locations;

@@ -2,7 +2,7 @@
 
 use usher_client::{DeviceType, SignOutReason};
 
-use crate::helpers::*;
+use usher_testkit::*;
 
 const NEW_PASSWORD: &str = "tangerine submarine orchestra";
 
@@ -31,12 +31,8 @@ async fn a_password_change_signs_out_every_device_by_default() {
         .assert_signed_out(SignOutReason::PasswordChanged)
         .await;
     tv.assert_signed_out(SignOutReason::PasswordChanged).await;
-    ada.try_sign_in(PASSWORD)
-        .await
-        .expect_problem(401, "invalid_credentials");
-    ada.try_sign_in(NEW_PASSWORD)
-        .await
-        .expect("the new password works");
+    ada.assert_password_refused(PASSWORD).await;
+    ada.assert_password_works(NEW_PASSWORD).await;
 }
 
 #[tokio::test]
@@ -53,19 +49,11 @@ async fn a_password_change_can_keep_devices_signed_in() {
         .expect("password changed");
 
     for device in [&laptop, &tv] {
-        device
-            .client
-            .current_session()
-            .await
-            .expect("still signed in");
+        device.assert_signed_in().await;
     }
     assert_eq!(laptop.device_list().await, session_ids(&[&laptop, &tv]));
-    ada.try_sign_in(PASSWORD)
-        .await
-        .expect_problem(401, "invalid_credentials");
-    ada.try_sign_in(NEW_PASSWORD)
-        .await
-        .expect("the new password works");
+    ada.assert_password_refused(PASSWORD).await;
+    ada.assert_password_works(NEW_PASSWORD).await;
 }
 
 #[tokio::test]
@@ -88,12 +76,6 @@ async fn a_password_change_needs_the_current_password_and_a_strong_new_one() {
     }
 
     // Nothing changed: the device is signed in and the old password works.
-    laptop
-        .client
-        .current_session()
-        .await
-        .expect("still signed in");
-    ada.try_sign_in(PASSWORD)
-        .await
-        .expect("the old password still works");
+    laptop.assert_signed_in().await;
+    ada.assert_password_works(PASSWORD).await;
 }

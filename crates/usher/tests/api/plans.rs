@@ -7,7 +7,7 @@ use usher::domain::Plan;
 use usher::Config;
 use usher_client::{Device, DeviceInfo, DeviceType};
 
-use crate::helpers::*;
+use usher_testkit::*;
 
 /// A plan with two streams for at most two signed-in devices.
 fn duo_plan(config: &mut Config) {
@@ -39,10 +39,7 @@ async fn the_account_shows_its_plan_and_streams_in_use() {
     let dune = tv.play("Dune").await;
     phone.play("Arrival").await;
     assert_eq!(streams_in_use(&phone).await, 2);
-    tv.client
-        .stop_stream(&dune.stream_id)
-        .await
-        .expect("stopped");
+    tv.stop(&dune.stream_id).await;
     assert_eq!(streams_in_use(&phone).await, 1);
     // A lease that lapsed no longer counts, whether or not anything tidied it.
     app.advance(Duration::from_secs(61));
@@ -88,10 +85,7 @@ async fn a_smaller_plan_never_cuts_running_streams() {
     assert_eq!(refused.problem().and_then(|p| p.limit()), Some(1));
     assert_eq!(refused.active_streams().map(|a| a.len()), Some(2));
 
-    tv.client
-        .stop_stream(&dune.stream_id)
-        .await
-        .expect("stopped");
+    tv.stop(&dune.stream_id).await;
     let refused = tablet
         .client
         .start_stream("Heat", None)
@@ -103,11 +97,7 @@ async fn a_smaller_plan_never_cuts_running_streams() {
     };
     assert_eq!(watching.stream_id, arrival.stream_id);
 
-    phone
-        .client
-        .stop_stream(&arrival.stream_id)
-        .await
-        .expect("stopped");
+    phone.stop(&arrival.stream_id).await;
     let heat = tablet.play("Heat").await;
     assert_eq!(tv.streams_playing().await, [heat.stream_id]);
 

@@ -1,10 +1,12 @@
 //! Which profile a device is on: picking one (with its PIN when locked),
 //! wrong-PIN throttling, and the lock that sends devices back to the picker.
 
+use std::time::Duration;
+
 use usher::Config;
 use usher_client::{DeviceType, Method, StreamStopReason};
 
-use crate::helpers::*;
+use usher_testkit::*;
 
 #[tokio::test]
 async fn a_device_picks_a_locked_profile_with_its_pin() {
@@ -32,17 +34,24 @@ async fn a_device_picks_a_locked_profile_with_its_pin() {
     assert_eq!(tv.current_profile().await, Some(default));
 }
 
-#[tokio::test]
-async fn wrong_pins_are_throttled_per_profile() {
+/// A server allowing `burst` wrong PINs per `period_secs`, and its TV with
+/// a Kids profile locked with 1234.
+async fn locked_kids(burst: u32, period_secs: u64) -> (TestApp, TestDevice, String) {
     let app = TestApp::spawn_with(|config: &mut Config| {
-        config.profiles.pin_burst = 2;
-        config.profiles.pin_period_secs = 3_600;
+        config.profiles.pin_burst = burst;
+        config.profiles.pin_period_secs = period_secs;
     })
     .await;
     let tv = app.signed_in("ada").await;
     let kids = tv.add_profile("Kids").await;
-    let teens = tv.add_profile("Teens").await;
     tv.lock_profile(&kids, "1234").await;
+    (app, tv, kids)
+}
+
+#[tokio::test]
+async fn wrong_pins_are_throttled_per_profile() {
+    let (_app, tv, kids) = locked_kids(2, 3_600).await;
+    let teens = tv.add_profile("Teens").await;
     tv.lock_profile(&teens, "5678").await;
 
     for _ in 0..2 {
@@ -50,15 +59,9 @@ async fn wrong_pins_are_throttled_per_profile() {
             .await
             .expect_problem(403, "wrong_pin");
     }
-    let answer = tv.pick_profile(&kids, Some("0000")).await;
-    let problem = answer.expect_problem(429, "too_many_attempts");
-    let retry_after: u64 = answer
-        .header("retry-after")
-        .expect("a Retry-After header")
-        .parse()
-        .expect("Retry-After in seconds");
-    assert!(retry_after >= 1, "Retry-After: {retry_after}");
-    assert_eq!(problem.retry_after, Some(retry_after));
+    tv.pick_profile(&kids, Some("0000"))
+        .await
+        .expect_retry_after();
 
     // Even the right PIN waits now; another profile does not.
     tv.pick_profile(&kids, Some("1234"))
@@ -68,15 +71,31 @@ async fn wrong_pins_are_throttled_per_profile() {
 }
 
 #[tokio::test]
+async fn a_locked_out_profile_takes_its_pin_again_once_its_retry_after_has_passed() {
+    let (app, tv, kids) = locked_kids(2, 60).await;
+    for _ in 0..2 {
+        tv.pick_profile(&kids, Some("0000"))
+            .await
+            .expect_problem(403, "wrong_pin");
+    }
+    let retry_after = tv
+        .pick_profile(&kids, Some("0000"))
+        .await
+        .expect_retry_after();
+
+    // A second short of it, even the right PIN waits, for the second left.
+    app.advance(Duration::from_secs(retry_after - 1));
+    let answer = tv.pick_profile(&kids, Some("1234")).await;
+    assert_eq!(answer.expect_retry_after(), 1);
+
+    app.advance(Duration::from_secs(1));
+    let picked = expect_json(&tv.pick_profile(&kids, Some("1234")).await, 200);
+    assert_eq!(picked["profile_id"], kids.as_str());
+}
+
+#[tokio::test]
 async fn guesses_sent_at_once_get_no_more_tries_than_the_allowance() {
-    let app = TestApp::spawn_with(|config: &mut Config| {
-        config.profiles.pin_burst = 3;
-        config.profiles.pin_period_secs = 3_600;
-    })
-    .await;
-    let tv = app.signed_in("ada").await;
-    let kids = tv.add_profile("Kids").await;
-    tv.lock_profile(&kids, "1234").await;
+    let (_app, tv, kids) = locked_kids(3, 3_600).await;
 
     // Twenty wrong guesses at once, as a script would send them.
     let guesses = (0..20).map(|n| {
@@ -123,10 +142,8 @@ async fn locking_a_profile_sends_its_devices_back_to_the_picker() {
         .start_stream("Bluey", Some(&kids))
         .await
         .expect_problem(403, "pin_required");
-    tv.client
-        .heartbeat(&lease.stream_id)
-        .await
-        .expect_stream_ended(StreamStopReason::ProfileLocked);
+    tv.assert_stream_ended(&lease.stream_id, StreamStopReason::ProfileLocked)
+        .await;
     let devices = phone.client.devices().await.expect("the device list");
     let tv_row = devices
         .iter()

@@ -4,7 +4,7 @@
 use serde_json::json;
 use usher_client::{DeviceType, Method};
 
-use crate::helpers::*;
+use usher_testkit::*;
 
 #[tokio::test]
 async fn an_account_starts_with_one_default_profile_its_devices_are_on() {

@@ -8,7 +8,7 @@ use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
 use usher_client::Client;
 
-use crate::helpers::PATIENCE;
+use usher_testkit::PATIENCE;
 
 /// What `usher serve` prints on standard output once it accepts connections.
 const READY_PREFIX: &str = "usher listening on ";
@@ -166,7 +166,7 @@ async fn database_url_of(data_dir: &Path) -> String {
     if let Ok(url) = std::fs::read_to_string(&file) {
         return url;
     }
-    let url = crate::helpers::database_url(data_dir).await;
+    let url = usher_testkit::database_url(data_dir).await;
     std::fs::write(&file, &url).expect("remember the database URL");
     url
 }

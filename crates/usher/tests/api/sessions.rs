@@ -5,7 +5,7 @@ use std::time::Duration;
 use usher::clock::Clock;
 use usher_client::{DeviceType, LiveEvent, SignOutReason};
 
-use crate::helpers::*;
+use usher_testkit::*;
 
 #[tokio::test]
 async fn a_device_signed_out_remotely_is_told_at_once_and_refused_after() {
@@ -15,11 +15,7 @@ async fn a_device_signed_out_remotely_is_told_at_once_and_refused_after() {
     let phone = ada.sign_in("Phone", DeviceType::Phone).await;
     let mut tv_live = tv.live().await;
 
-    phone
-        .client
-        .sign_out_device(tv.session_id())
-        .await
-        .expect("signed out");
+    phone.sign_out(&tv).await;
 
     let event = tv_live.expect_signed_out(SignOutReason::Remote).await;
     let LiveEvent::SignedOut { at, .. } = event else {
@@ -32,11 +28,7 @@ async fn a_device_signed_out_remotely_is_told_at_once_and_refused_after() {
     );
     tv.assert_signed_out(SignOutReason::Remote).await;
     assert_eq!(phone.device_list().await, session_ids(&[&phone]));
-    phone
-        .client
-        .current_session()
-        .await
-        .expect("the phone still works");
+    phone.assert_signed_in().await;
 }
 
 #[tokio::test]

@@ -8,7 +8,7 @@ use serde_json::json;
 use usher::Config;
 use usher_client::{DeviceType, Method, RawResponse, SignOutReason, StreamStopReason};
 
-use crate::helpers::*;
+use usher_testkit::*;
 
 /// The default lease (`streams.lease_secs`).
 const LEASE: Duration = Duration::from_secs(60);
@@ -110,10 +110,7 @@ async fn the_device_list_shows_what_each_device_is_playing() {
     }
     assert_eq!(devices.len(), 2);
 
-    tv.client
-        .stop_stream(&dune.stream_id)
-        .await
-        .expect("stopped");
+    tv.stop(&dune.stream_id).await;
     let devices = phone.client.devices().await.expect("the device list");
     assert!(devices.iter().all(|d| d.streaming.is_none()), "{devices:?}");
 }
@@ -127,28 +124,16 @@ async fn stopping_a_stream_frees_its_slot_at_once() {
     let mut tv_live = tv.live().await;
     let dune = tv.play("Dune").await;
 
-    tv.client
-        .stop_stream(&dune.stream_id)
-        .await
-        .expect("stopped");
+    tv.stop(&dune.stream_id).await;
     let arrival = phone.play("Arrival").await;
 
     assert_eq!(tv.streams_playing().await, [arrival.stream_id]);
-    tv.client
-        .heartbeat(&dune.stream_id)
-        .await
-        .expect_stream_ended(StreamStopReason::Stopped);
-    tv.client
-        .stop_stream(&dune.stream_id)
-        .await
-        .expect("stopping an ended stream again is harmless");
+    tv.assert_stream_ended(&dune.stream_id, StreamStopReason::Stopped)
+        .await;
+    tv.stop(&dune.stream_id).await;
     // A device is not told about the stop it asked for: the next thing its
     // channel carries is what happens to it next.
-    phone
-        .client
-        .sign_out_device(tv.session_id())
-        .await
-        .expect("signed out");
+    phone.sign_out(&tv).await;
     tv_live.expect_signed_out(SignOutReason::Remote).await;
 }
 
@@ -161,23 +146,17 @@ async fn a_remote_stop_frees_the_slot_and_tells_the_device() {
     let mut tv_live = tv.live().await;
     let dune = tv.play("Dune").await;
 
-    phone
-        .client
-        .stop_stream(&dune.stream_id)
-        .await
-        .expect("stopped remotely");
+    phone.stop(&dune.stream_id).await;
     let arrival = phone.play("Arrival").await;
 
     tv_live
         .expect_stream_stopped(&dune.stream_id, StreamStopReason::Remote)
         .await;
-    tv.client
-        .heartbeat(&dune.stream_id)
-        .await
-        .expect_stream_ended(StreamStopReason::Remote);
+    tv.assert_stream_ended(&dune.stream_id, StreamStopReason::Remote)
+        .await;
     assert_eq!(tv.streams_playing().await, [arrival.stream_id]);
     // The TV stays signed in: only its stream was stopped.
-    tv.client.current_session().await.expect("still signed in");
+    tv.assert_signed_in().await;
 }
 
 #[tokio::test]
@@ -189,11 +168,7 @@ async fn signing_a_device_out_ends_its_stream_and_frees_the_slot() {
     let mut tv_live = tv.live().await;
     let dune = tv.play("Dune").await;
 
-    phone
-        .client
-        .sign_out_device(tv.session_id())
-        .await
-        .expect("signed out");
+    phone.sign_out(&tv).await;
     let arrival = phone.play("Arrival").await;
 
     tv_live
@@ -292,11 +267,7 @@ async fn a_heartbeat_extends_the_lease() {
     // Past the first expiry the renewed lease still holds the only slot.
     app.advance(50 * SECOND);
     assert!(app.now() > lease.expires_at && app.now() < renewed.expires_at);
-    phone
-        .client
-        .start_stream("Arrival", None)
-        .await
-        .expect_problem(409, "too_many_streams");
+    phone.assert_plan_full("Arrival").await;
     assert_eq!(phone.streams_playing().await, [lease.stream_id.as_str()]);
     let again = tv.client.heartbeat(&lease.stream_id).await.expect("kept");
     assert_eq!(again.expires_at, app.now() + LEASE);
@@ -377,11 +348,7 @@ async fn a_lapsed_lease_frees_its_slot_without_any_background_job() {
     let dune = tv.play("Dune").await;
 
     app.advance(LEASE - SECOND);
-    phone
-        .client
-        .start_stream("Arrival", None)
-        .await
-        .expect_problem(409, "too_many_streams");
+    phone.assert_plan_full("Arrival").await;
     app.advance(SECOND);
     assert_eq!(app.now(), dune.expires_at);
     assert!(phone.streams_playing().await.is_empty());
@@ -391,10 +358,8 @@ async fn a_lapsed_lease_frees_its_slot_without_any_background_job() {
     tv_live
         .expect_stream_stopped(&dune.stream_id, StreamStopReason::LeaseExpired)
         .await;
-    tv.client
-        .heartbeat(&dune.stream_id)
-        .await
-        .expect_stream_ended(StreamStopReason::LeaseExpired);
+    tv.assert_stream_ended(&dune.stream_id, StreamStopReason::LeaseExpired)
+        .await;
     assert_eq!(tv.streams_playing().await, [arrival.stream_id]);
 }
 
@@ -406,17 +371,13 @@ async fn a_heartbeat_after_the_lease_lapsed_is_too_late() {
     let dune = tv.play("Dune").await;
 
     app.advance(LEASE + SECOND);
-    tv.client
-        .heartbeat(&dune.stream_id)
-        .await
-        .expect_stream_ended(StreamStopReason::LeaseExpired);
+    tv.assert_stream_ended(&dune.stream_id, StreamStopReason::LeaseExpired)
+        .await;
     tv_live
         .expect_stream_stopped(&dune.stream_id, StreamStopReason::LeaseExpired)
         .await;
-    tv.client
-        .heartbeat(&dune.stream_id)
-        .await
-        .expect_stream_ended(StreamStopReason::LeaseExpired);
+    tv.assert_stream_ended(&dune.stream_id, StreamStopReason::LeaseExpired)
+        .await;
     let again = tv.play("Dune").await;
     assert_eq!(tv.streams_playing().await, [again.stream_id]);
 }
@@ -433,10 +394,8 @@ async fn the_reaper_tells_a_vanished_device_its_lease_expired() {
     tv_live
         .expect_stream_stopped(&dune.stream_id, StreamStopReason::LeaseExpired)
         .await;
-    tv.client
-        .heartbeat(&dune.stream_id)
-        .await
-        .expect_stream_ended(StreamStopReason::LeaseExpired);
+    tv.assert_stream_ended(&dune.stream_id, StreamStopReason::LeaseExpired)
+        .await;
     assert!(tv.streams_playing().await.is_empty());
 }
 
@@ -463,20 +422,14 @@ async fn starting_again_on_the_same_device_replaces_its_stream() {
         (only.stream_id.as_str(), only.title.as_str()),
         (arrival.stream_id.as_str(), "Arrival")
     );
-    tv.client
-        .heartbeat(&dune.stream_id)
-        .await
-        .expect_stream_ended(StreamStopReason::Replaced);
+    tv.assert_stream_ended(&dune.stream_id, StreamStopReason::Replaced)
+        .await;
     tv.client
         .heartbeat(&arrival.stream_id)
         .await
         .expect("the new stream is kept");
     // Replacing never frees a second slot.
-    phone
-        .client
-        .start_stream("Heat", None)
-        .await
-        .expect_problem(409, "too_many_streams");
+    phone.assert_plan_full("Heat").await;
 }
 
 /// Sends `body` to `POST /v1/streams` as `device`.
@@ -546,11 +499,7 @@ async fn a_signed_out_device_cannot_start_or_keep_a_stream() {
     let tv = ada.sign_in("Living Room TV", DeviceType::Tv).await;
     let phone = ada.sign_in("Ada's phone", DeviceType::Phone).await;
     let dune = tv.play("Dune").await;
-    phone
-        .client
-        .sign_out_device(tv.session_id())
-        .await
-        .expect("signed out");
+    phone.sign_out(&tv).await;
 
     let reason = SignOutReason::Remote;
     tv.client

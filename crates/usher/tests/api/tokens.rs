@@ -9,7 +9,7 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::Value;
 use usher_client::{Method, RawResponse};
 
-use crate::helpers::*;
+use usher_testkit::*;
 
 /// `GET /v1/devices` with `authorization` as the header's value, if any.
 async fn devices_with(app: &TestApp, authorization: Option<&str>) -> RawResponse {
@@ -101,15 +101,8 @@ async fn a_token_with_a_tampered_payload_is_refused() {
     );
     assert_refused(&app, &extended, "invalid_token").await;
 
-    grace
-        .client
-        .current_session()
-        .await
-        .expect("Grace's real token works");
-    ada.client
-        .current_session()
-        .await
-        .expect("Ada's real token works");
+    grace.assert_signed_in().await;
+    ada.assert_signed_in().await;
 }
 
 #[tokio::test]
@@ -170,10 +163,7 @@ async fn a_token_from_another_usher_is_refused() {
 async fn an_expired_token_is_refused_until_refreshed() {
     let app = TestApp::spawn().await;
     let tv = app.signed_in("ada").await;
-    tv.client
-        .current_session()
-        .await
-        .expect("a fresh token works");
+    tv.assert_signed_in().await;
 
     app.advance(Duration::from_secs(15 * 60 + 1));
 
@@ -188,11 +178,7 @@ async fn an_expired_token_is_refused_until_refreshed() {
         .await
         .expect("an expired access token does not end the session");
     let refreshed = TestDevice::new(&app.client(), fresh);
-    refreshed
-        .client
-        .current_session()
-        .await
-        .expect("the new token works");
+    refreshed.assert_signed_in().await;
 }
 
 #[tokio::test]

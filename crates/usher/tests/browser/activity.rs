@@ -2,8 +2,8 @@
 
 use usher_client::{DeviceType, SignOutReason};
 
-use crate::browser::Browser;
-use crate::server::TestApp;
+use usher_testkit::browser::Browser;
+use usher_testkit::TestApp;
 
 #[tokio::test]
 async fn the_activity_page_shows_who_did_what_newest_first_and_filters_by_kind() {
@@ -11,13 +11,8 @@ async fn the_activity_page_shows_who_did_what_newest_first_and_filters_by_kind()
     let account = app.account("alex").await;
     let tv = account.tv().await;
     let phone = account.phone().await;
-    phone
-        .client
-        .sign_out_device(tv.session_id())
-        .await
-        .expect("the TV is signed out");
-    let browser = Browser::open(&app).await;
-    browser.sign_in(&account).await;
+    phone.sign_out(&tv).await;
+    let browser = Browser::signed_in(&app, &account).await;
 
     browser.click(r#"nav a[href="/account/activity"]"#).await;
     browser.wait_for_path("/account/activity").await;
@@ -65,8 +60,7 @@ async fn an_alert_banner_signs_a_new_kind_of_device_out_in_one_click() {
     let app = TestApp::spawn().await;
     let account = app.account("alex").await;
     let _tv = account.tv().await;
-    let browser = Browser::open(&app).await;
-    browser.sign_in(&account).await;
+    let browser = Browser::signed_in(&app, &account).await;
     browser.visit("/account").await;
     // This browser is itself a new kind of device: "It was me".
     browser.wait_for("section.alert-banner").await;
@@ -83,7 +77,7 @@ async fn an_alert_banner_signs_a_new_kind_of_device_out_in_one_click() {
     assert!(!browser.has("section.alert-banner").await);
 
     let tablet = account
-        .sign_in("Unknown tablet", DeviceType::Tablet, "Tab S9")
+        .sign_in_model("Unknown tablet", DeviceType::Tablet, "Tab S9")
         .await;
     let mut tablet_live = tablet.live().await;
     browser.visit("/account").await;

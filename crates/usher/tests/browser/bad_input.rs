@@ -8,9 +8,8 @@ use reqwest::redirect::Policy;
 use reqwest::StatusCode;
 use usher_client::{SignOutReason, StreamStopReason};
 
-use crate::browser::{Browser, SESSION_COOKIE};
-use crate::devices::row;
-use crate::server::{TestApp, PASSWORD};
+use usher_testkit::browser::{device_row, Browser, SESSION_COOKIE};
+use usher_testkit::{TestApp, PASSWORD};
 
 /// Form posts sent outside the browser, with the browser's cookie, so a test
 /// can choose the fields and see the status.
@@ -89,9 +88,8 @@ async fn a_post_with_a_missing_or_forged_csrf_token_is_refused_and_changes_nothi
     let tv = account.tv().await;
     let mut tv_live = tv.live().await;
     let lease = tv.play("Dune").await;
-    let browser = Browser::open(&app).await;
-    browser.sign_in(&account).await;
-    let tv_row = row(tv.session_id());
+    let browser = Browser::signed_in(&app, &account).await;
+    let tv_row = device_row(tv.session_id());
     browser.wait_for(&tv_row).await;
     let forms = Forms::of(&app, &browser).await;
     let sign_out_tv = format!("/account/devices/{}/sign-out", tv.session_id());
@@ -221,8 +219,7 @@ async fn a_revoked_cookie_leads_to_sign_in_with_a_notice() {
     let app = TestApp::spawn().await;
     let account = app.account("alex").await;
     let phone = account.phone().await;
-    let browser = Browser::open(&app).await;
-    browser.sign_in(&account).await;
+    let browser = Browser::signed_in(&app, &account).await;
     let this_browser = browser
         .attr("ul#devices li.device.current", "data-session-id")
         .await;
@@ -251,8 +248,7 @@ async fn a_revoked_cookie_leads_to_sign_in_with_a_notice() {
 async fn an_idle_expired_cookie_leads_to_sign_in_with_a_notice() {
     let app = TestApp::spawn().await;
     let account = app.account("alex").await;
-    let browser = Browser::open(&app).await;
-    browser.sign_in(&account).await;
+    let browser = Browser::signed_in(&app, &account).await;
 
     app.advance(app.idle_timeout() + std::time::Duration::from_secs(60));
     browser.visit("/account/devices").await;
@@ -307,9 +303,8 @@ async fn another_accounts_ids_in_a_form_are_not_found_and_change_nothing() {
     let mut bobs_live = bobs_tv.live().await;
     let bobs_stream = bobs_tv.play("Dune").await;
     let alexs_phone = alex.phone().await;
-    let browser = Browser::open(&app).await;
-    browser.sign_in(&alex).await;
-    let phone_row = row(alexs_phone.session_id());
+    let browser = Browser::signed_in(&app, &alex).await;
+    let phone_row = device_row(alexs_phone.session_id());
     browser.wait_for(&phone_row).await;
     let csrf = csrf_of(&browser, &format!("{phone_row} form.sign-out-form")).await;
     let forms = Forms::of(&app, &browser).await;
@@ -360,7 +355,7 @@ async fn another_accounts_ids_in_a_form_are_not_found_and_change_nothing() {
     browser.visit("/account/devices").await;
     browser.wait_for(&phone_row).await;
     assert!(
-        !browser.has(&row(bobs_tv.session_id())).await,
+        !browser.has(&device_row(bobs_tv.session_id())).await,
         "Bob's TV is not Alex's"
     );
     browser.close().await;
@@ -372,9 +367,8 @@ async fn a_sign_out_form_submitted_twice_explains_the_second_time() {
     let account = app.account("alex").await;
     let tv = account.tv().await;
     let mut tv_live = tv.live().await;
-    let browser = Browser::open(&app).await;
-    browser.sign_in(&account).await;
-    let tv_row = row(tv.session_id());
+    let browser = Browser::signed_in(&app, &account).await;
+    let tv_row = device_row(tv.session_id());
     browser.wait_for(&tv_row).await;
     let csrf = csrf_of(&browser, &format!("{tv_row} form.sign-out-form")).await;
     let action = format!("/account/devices/{}/sign-out", tv.session_id());

@@ -3,26 +3,20 @@
 
 use usher_client::{SignOutReason, StreamStopReason};
 
-use crate::browser::Browser;
-use crate::server::TestApp;
-
-/// The CSS selector of `session_id`'s row.
-pub fn row(session_id: &str) -> String {
-    format!(r#"ul#devices li.device[data-session-id="{session_id}"]"#)
-}
+use usher_testkit::browser::{device_row, Browser};
+use usher_testkit::TestApp;
 
 #[tokio::test]
 async fn a_tv_signing_in_appears_without_a_reload_and_shows_what_it_plays() {
     let app = TestApp::spawn().await;
     let account = app.account("alex").await;
-    let browser = Browser::open(&app).await;
-    browser.sign_in(&account).await;
+    let browser = Browser::signed_in(&app, &account).await;
     browser.wait_live().await;
     browser.mark_document().await;
 
     let tv = account.tv().await;
 
-    let tv_row = row(tv.session_id());
+    let tv_row = device_row(tv.session_id());
     browser
         .wait_for_text(&format!("{tv_row} .device-name"), "the TV's name", |t| {
             t.contains("Living Room TV")
@@ -77,10 +71,7 @@ async fn a_tv_signing_in_appears_without_a_reload_and_shows_what_it_plays() {
         .await;
     assert!(browser.same_document().await, "the list updated in place");
 
-    tv.client
-        .stop_stream(&lease.stream_id)
-        .await
-        .expect("the TV stops");
+    tv.stop(&lease.stream_id).await;
     browser
         .wait_gone(&format!("{tv_row} .device-playing"))
         .await;
@@ -96,9 +87,8 @@ async fn signing_a_tv_out_tells_the_tv_at_once_and_removes_its_row() {
     let phone = account.phone().await;
     let mut tv_live = tv.live().await;
     let mut phone_live = phone.live().await;
-    let browser = Browser::open(&app).await;
-    browser.sign_in(&account).await;
-    let tv_row = row(tv.session_id());
+    let browser = Browser::signed_in(&app, &account).await;
+    let tv_row = device_row(tv.session_id());
     browser.wait_for(&tv_row).await;
 
     browser
@@ -110,7 +100,7 @@ async fn signing_a_tv_out_tells_the_tv_at_once_and_removes_its_row() {
     browser.wait_for("div.notice").await;
     tv.assert_signed_out(SignOutReason::Remote).await;
     assert!(
-        browser.has(&row(phone.session_id())).await,
+        browser.has(&device_row(phone.session_id())).await,
         "the phone is still listed"
     );
     assert!(
@@ -129,9 +119,8 @@ async fn a_signed_out_device_that_was_playing_is_told_its_stream_stopped_too() {
     let tv = account.tv().await;
     let mut tv_live = tv.live().await;
     let lease = tv.play("Dune").await;
-    let browser = Browser::open(&app).await;
-    browser.sign_in(&account).await;
-    let tv_row = row(tv.session_id());
+    let browser = Browser::signed_in(&app, &account).await;
+    let tv_row = device_row(tv.session_id());
     browser
         .wait_for_text(&format!("{tv_row} .device-playing"), "Dune", |t| {
             t.contains("Dune")
@@ -155,9 +144,8 @@ async fn renaming_a_device_shows_the_new_name_to_the_page_and_the_device() {
     let app = TestApp::spawn().await;
     let account = app.account("alex").await;
     let tv = account.tv().await;
-    let browser = Browser::open(&app).await;
-    browser.sign_in(&account).await;
-    let tv_row = row(tv.session_id());
+    let browser = Browser::signed_in(&app, &account).await;
+    let tv_row = device_row(tv.session_id());
     browser.wait_for(&tv_row).await;
 
     // Rename sits behind a disclosure toggle, as a plain form.

@@ -1,8 +1,8 @@
 //! The harness itself: the system browser starts, reaches the server, and
 //! holds the session cookie the account pages set.
 
-use crate::browser::Browser;
-use crate::server::TestApp;
+use usher_testkit::browser::Browser;
+use usher_testkit::TestApp;
 
 #[tokio::test]
 async fn the_system_browser_reaches_the_server() {

@@ -4,19 +4,14 @@
 //! chromedriver and a headless Debian Chromium with a fresh profile, and
 //! drives the pages as a user would; TVs and phones sign in through the API
 //! and hold live channels, so a test can assert what a device is told.
-//! Everything is awaited with WebDriver polls or live events, never slept for.
+//! Everything is awaited (a page change, a live event), never slept for.
 //!
 //! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (Debian's `chromium`
 //! and `chromium-driver`; `scripts/test.sh` installs them), or other paths in
 //! `USHER_TEST_CHROMIUM` / `USHER_TEST_CHROMEDRIVER`. Without them every test
-//! fails and says so. `USHER_TEST_STORE=postgres` runs them on PostgreSQL;
-//! `USHER_SCREENSHOTS=1` also writes the README's screenshots.
-
-mod browser;
-mod chromedriver;
-mod server;
-#[path = "../support/postgres.rs"]
-mod support;
+//! fails and says so. `USHER_TEST_STORE=postgres` runs them on PostgreSQL.
+//! The README's screenshots are a program on the same harness:
+//! `cargo run -p usher --example screenshots`.
 
 mod activity;
 mod bad_input;
@@ -24,7 +19,6 @@ mod devices;
 mod harness;
 mod password;
 mod profiles;
-mod screenshots;
 mod sign_in;
 mod sign_out_all;
 mod streams;

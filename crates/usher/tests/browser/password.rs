@@ -2,8 +2,8 @@
 
 use usher_client::SignOutReason;
 
-use crate::browser::Browser;
-use crate::server::TestApp;
+use usher_testkit::browser::Browser;
+use usher_testkit::TestApp;
 
 const NEW_PASSWORD: &str = "a much longer new passphrase";
 const SIGN_OUT_ALL: &str = "form#password-form input[type=checkbox][name=sign_out_all_devices]";
@@ -25,8 +25,7 @@ async fn changing_the_password_signs_out_every_device_and_this_browser_by_defaul
     let mut account = app.account("alex").await;
     let tv = account.tv().await;
     let mut tv_live = tv.live().await;
-    let browser = Browser::open(&app).await;
-    browser.sign_in(&account).await;
+    let browser = Browser::signed_in(&app, &account).await;
 
     fill_password_form(&browser, &account.password, NEW_PASSWORD).await;
     assert!(browser.is_checked(SIGN_OUT_ALL).await, "checked by default");
@@ -60,8 +59,7 @@ async fn unchecking_sign_out_keeps_every_device_signed_in() {
     let account = app.account("alex").await;
     let tv = account.tv().await;
     let mut tv_live = tv.live().await;
-    let browser = Browser::open(&app).await;
-    browser.sign_in(&account).await;
+    let browser = Browser::signed_in(&app, &account).await;
 
     fill_password_form(&browser, &account.password, NEW_PASSWORD).await;
     browser.set_checkbox(SIGN_OUT_ALL, false).await;
@@ -83,8 +81,7 @@ async fn a_wrong_current_password_changes_nothing() {
     let app = TestApp::spawn().await;
     let account = app.account("alex").await;
     let tv = account.tv().await;
-    let browser = Browser::open(&app).await;
-    browser.sign_in(&account).await;
+    let browser = Browser::signed_in(&app, &account).await;
 
     fill_password_form(&browser, "not my password", NEW_PASSWORD).await;
     browser
@@ -97,7 +94,7 @@ async fn a_wrong_current_password_changes_nothing() {
     browser.wait_for_path("/account/password").await;
     tv.assert_signed_in().await;
     account
-        .sign_in("Check", usher_client::DeviceType::Phone, "Pixel")
+        .sign_in_model("Check", usher_client::DeviceType::Phone, "Pixel")
         .await;
     browser.close().await;
 }

@@ -3,8 +3,8 @@
 
 use usher_client::StreamStopReason;
 
-use crate::browser::Browser;
-use crate::server::TestApp;
+use usher_testkit::browser::Browser;
+use usher_testkit::TestApp;
 
 /// The CSS selector of the row of the profile called `name` (by its id).
 fn row(profile_id: &str) -> String {
@@ -29,8 +29,7 @@ async fn add_profile(browser: &Browser, name: &str) {
 async fn a_profile_is_added_and_locked_with_a_pin_and_its_tv_goes_back_to_the_picker() {
     let app = TestApp::spawn().await;
     let account = app.account("alex").await;
-    let browser = Browser::open(&app).await;
-    browser.sign_in(&account).await;
+    let browser = Browser::signed_in(&app, &account).await;
     open_profiles_page(&browser).await;
     assert_eq!(browser.count("ul#profiles li.profile").await, 1);
     assert!(browser.has("ul#profiles li.profile .profile-default").await);
@@ -47,7 +46,7 @@ async fn a_profile_is_added_and_locked_with_a_pin_and_its_tv_goes_back_to_the_pi
 
     // A TV watching on Kids is sent back to the picker when it is locked.
     let tv = account.tv().await;
-    let kids = tv.pick_profile("Kids").await;
+    let kids = tv.pick_profile_named("Kids").await;
     let mut tv_live = tv.live().await;
     let lease = tv.play("Bluey").await;
     let kids_row = row(&kids);
@@ -85,12 +84,11 @@ async fn a_wrong_password_or_pin_is_shown_next_to_the_form_and_nothing_changes()
     let app = TestApp::spawn().await;
     let account = app.account("alex").await;
     let tv = account.tv().await;
-    let browser = Browser::open(&app).await;
-    browser.sign_in(&account).await;
+    let browser = Browser::signed_in(&app, &account).await;
     open_profiles_page(&browser).await;
     add_profile(&browser, "Kids").await;
     browser.wait_for("div.notice").await;
-    let kids = tv.pick_profile("Kids").await;
+    let kids = tv.pick_profile_named("Kids").await;
     let kids_row = row(&kids);
 
     let lock = |pin: &'static str, password: &'static str| {

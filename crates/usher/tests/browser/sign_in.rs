@@ -2,16 +2,14 @@
 
 use usher_client::DeviceType;
 
-use crate::browser::Browser;
-use crate::server::TestApp;
+use usher_testkit::browser::Browser;
+use usher_testkit::TestApp;
 
 #[tokio::test]
 async fn signing_in_lands_on_the_devices_page_with_this_browser_marked() {
     let app = TestApp::spawn().await;
     let account = app.account("alex").await;
-    let browser = Browser::open(&app).await;
-
-    browser.sign_in(&account).await;
+    let browser = Browser::signed_in(&app, &account).await;
 
     assert_eq!(browser.location().await, "/account/devices");
     assert_eq!(
@@ -77,7 +75,7 @@ async fn a_wrong_password_shows_an_error_and_stays_on_sign_in() {
     assert!(
         cookies
             .iter()
-            .all(|c| c.name() != crate::browser::SESSION_COOKIE),
+            .all(|c| c.name() != usher_testkit::browser::SESSION_COOKIE),
         "no session cookie after a refused sign-in"
     );
     browser.close().await;

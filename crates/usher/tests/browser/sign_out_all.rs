@@ -2,9 +2,8 @@
 
 use usher_client::SignOutReason;
 
-use crate::browser::Browser;
-use crate::devices::row;
-use crate::server::TestApp;
+use usher_testkit::browser::{device_row, Browser};
+use usher_testkit::TestApp;
 
 const CHECKBOX: &str = "form#sign-out-all-form input[type=checkbox][name=include_current]";
 
@@ -16,9 +15,8 @@ async fn signing_out_everywhere_else_keeps_this_browser_signed_in() {
     let phone = account.phone().await;
     let mut tv_live = tv.live().await;
     let mut phone_live = phone.live().await;
-    let browser = Browser::open(&app).await;
-    browser.sign_in(&account).await;
-    browser.wait_for(&row(tv.session_id())).await;
+    let browser = Browser::signed_in(&app, &account).await;
+    browser.wait_for(&device_row(tv.session_id())).await;
 
     browser.click("a#sign-out-all").await;
     browser.wait_for("form#sign-out-all-form").await;
@@ -38,8 +36,8 @@ async fn signing_out_everywhere_else_keeps_this_browser_signed_in() {
         .await;
     browser.wait_for_path("/account/devices").await;
     browser.wait_for("div.notice").await;
-    browser.wait_gone(&row(tv.session_id())).await;
-    browser.wait_gone(&row(phone.session_id())).await;
+    browser.wait_gone(&device_row(tv.session_id())).await;
+    browser.wait_gone(&device_row(phone.session_id())).await;
     assert!(
         browser.has("ul#devices li.device.current").await,
         "this browser stays"
@@ -59,8 +57,7 @@ async fn signing_out_everywhere_including_here_lands_on_sign_in() {
     let account = app.account("alex").await;
     let tv = account.tv().await;
     let mut tv_live = tv.live().await;
-    let browser = Browser::open(&app).await;
-    browser.sign_in(&account).await;
+    let browser = Browser::signed_in(&app, &account).await;
 
     browser.visit("/account/devices/sign-out-all").await;
     browser.set_checkbox(CHECKBOX, true).await;
@@ -88,14 +85,13 @@ async fn leaving_the_confirmation_page_signs_nobody_out() {
     let app = TestApp::spawn().await;
     let account = app.account("alex").await;
     let tv = account.tv().await;
-    let browser = Browser::open(&app).await;
-    browser.sign_in(&account).await;
+    let browser = Browser::signed_in(&app, &account).await;
 
     browser.click("a#sign-out-all").await;
     browser.wait_for("form#sign-out-all-form").await;
     browser.click(r#"nav a[href="/account/devices"]"#).await;
 
-    browser.wait_for(&row(tv.session_id())).await;
+    browser.wait_for(&device_row(tv.session_id())).await;
     tv.assert_signed_in().await;
     browser.close().await;
 }

@@ -2,8 +2,8 @@
 
 use usher_client::StreamStopReason;
 
-use crate::browser::Browser;
-use crate::server::TestApp;
+use usher_testkit::browser::Browser;
+use usher_testkit::TestApp;
 
 fn stream_row(stream_id: &str) -> String {
     format!(r#"ul#streams li.stream[data-stream-id="{stream_id}"]"#)
@@ -22,8 +22,7 @@ async fn stopping_a_stream_from_the_overview_tells_the_tv_and_frees_the_slot() {
         .expect("the account")
         .plan
         .max_streams;
-    let browser = Browser::open(&app).await;
-    browser.sign_in(&account).await;
+    let browser = Browser::signed_in(&app, &account).await;
     browser.click(r#"nav a[href="/account"]"#).await;
     browser.wait_for("#streams-in-use").await;
     assert!(browser

@@ -4,19 +4,22 @@ use std::collections::HashSet;
 
 use rand::{Rng, SeedableRng};
 
-use crate::harness::*;
+use usher_client::DeviceType;
+use usher_testkit::cluster::Cluster;
 
 /// Eight devices of one `standard` account (2 streams) start at once, spread
 /// over three nodes; exactly two are admitted, round after round.
 #[tokio::test]
 async fn racing_starts_across_nodes_never_exceed_the_plan() {
     let cluster = Cluster::start(3).await;
-    let email = account(cluster.node(0), "eve", Some("standard")).await;
+    let eve = cluster.account("eve", Some("standard")).await;
     let mut devices = Vec::new();
     for i in 0..8 {
-        let node = cluster.node(i % 3).clone();
-        let device = Device::sign_in(&node, &email, &format!("TV {i}")).await;
-        devices.push(device.on(&node));
+        let device = eve
+            .on(cluster.node(i % 3))
+            .sign_in(&format!("TV {i}"), DeviceType::Tv)
+            .await;
+        devices.push(device.client);
     }
     let mut rng = rand::rngs::StdRng::seed_from_u64(0x05e7);
 

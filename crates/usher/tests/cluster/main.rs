@@ -1,13 +1,7 @@
 //! Cluster mode: several usher nodes on one PostgreSQL database and one NATS
-//! bus. Nodes run in this process, each with its own listener, session cache,
-//! live connections and bus connection, sharing nothing but the database and
-//! NATS, as separate machines would.
-
-#[path = "../support/postgres.rs"]
-mod support;
-
-#[path = "../support/cluster.rs"]
-mod harness;
+//! bus (see `usher_testkit::cluster`). Nodes run in this process, each with
+//! its own listener, session cache, live connections and bus connection,
+//! sharing nothing but the database and NATS, as separate machines would.
 
 mod admission;
 mod nats_outage;

@@ -2,70 +2,48 @@
 //! revocation log, read every second); when NATS is back, the bus carries
 //! them again.
 
-use usher_client::{LiveEvent, SignOutReason, StreamStopReason};
-
-use crate::harness::*;
+use usher_client::{DeviceType, SignOutReason, StreamStopReason};
+use usher_testkit::cluster::{is_ready, Cluster, PrivateNats};
 
 #[tokio::test]
 async fn a_revocation_while_nats_is_down_still_reaches_every_node() {
     let mut nats = PrivateNats::start().await;
     let cluster = Cluster::start_on(3, &nats.url()).await;
-    let email = account(cluster.node(0), "fay", None).await;
-    let tv = Device::sign_in(cluster.node(0), &email, "TV").await;
-    let phone = Device::sign_in(cluster.node(1), &email, "Phone").await;
-    let mut on_a = tv.live_on(cluster.node(0)).await;
-    let mut on_c = tv.live_on(cluster.node(2)).await;
-    let lease = tv
-        .on(cluster.node(0))
-        .start_stream("Vertigo", None)
-        .await
-        .expect("the TV plays");
+    let fay = cluster.account("fay", None).await;
+    let tv = fay.sign_in("TV", DeviceType::Tv).await;
+    let phone = fay
+        .on(cluster.node(1))
+        .sign_in("Phone", DeviceType::Tv)
+        .await;
+    let mut on_a = tv.live().await;
+    let mut on_c = tv.on(cluster.node(2)).live().await;
+    let lease = tv.play("Vertigo").await;
 
     nats.kill().await;
-    phone
-        .on(cluster.node(1))
-        .sign_out_device(&tv.session_id)
-        .await
-        .expect("the sign-out is acknowledged with the bus down");
+    phone.sign_out(&tv).await;
 
     // From the revocation log alone, each node tells the device in the
     // same order the bus would: its stream ended, then it was signed out.
     for live in [&mut on_a, &mut on_c] {
-        match next_event(live).await {
-            LiveEvent::StreamStopped { stream_id, reason } => {
-                assert_eq!(stream_id, lease.stream_id);
-                assert_eq!(reason, StreamStopReason::SignedOut);
-            }
-            other => panic!("expected stream_stopped first, got {other}"),
-        }
-        expect_signed_out(live, SignOutReason::Remote).await;
+        live.expect_stream_stopped(&lease.stream_id, StreamStopReason::SignedOut)
+            .await;
+        live.expect_signed_out(SignOutReason::Remote).await;
     }
     for i in 0..3 {
-        assert_refused(&tv, cluster.node(i), SignOutReason::Remote).await;
+        tv.assert_refused_by(cluster.node(i), SignOutReason::Remote)
+            .await;
     }
 
     nats.restart().await;
+    nats.await_subscribers(3).await;
     for i in 0..3 {
-        let node = cluster.node(i).clone();
-        wait_until("the node reconnecting to NATS", || {
-            let node = node.clone();
-            async move {
-                let ready = node
-                    .raw(usher_client::Method::GET, "/readyz")
-                    .no_auth()
-                    .send()
-                    .await;
-                ready.is_ok_and(|r| r.status == 200)
-            }
-        })
-        .await;
+        assert!(is_ready(cluster.node(i)).await, "node {i} is ready again");
     }
-    let laptop = Device::sign_in(cluster.node(2), &email, "Laptop").await;
-    let mut laptop_on_a = laptop.live_on(cluster.node(0)).await;
-    phone
-        .on(cluster.node(1))
-        .sign_out_device(&laptop.session_id)
-        .await
-        .expect("signed out");
-    expect_signed_out(&mut laptop_on_a, SignOutReason::Remote).await;
+    let laptop = fay
+        .on(cluster.node(2))
+        .sign_in("Laptop", DeviceType::Tv)
+        .await;
+    let mut laptop_on_a = laptop.on(cluster.node(0)).live().await;
+    phone.sign_out(&laptop).await;
+    laptop_on_a.expect_signed_out(SignOutReason::Remote).await;
 }

@@ -1,44 +1,48 @@
-//! The README's screenshots of the devices page, written only when
-//! `USHER_SCREENSHOTS=1`:
+//! The README's screenshots of the account pages, taken with the browser
+//! harness of the tests (Debian's Chromium and chromedriver):
 //!
 //! ```sh
-//! USHER_SCREENSHOTS=1 cargo test -p usher --test browser screenshots
+//! cargo run -p usher --example screenshots
 //! ```
 //!
-//! writes `docs/screenshots/devices-laptop.png` (1280×900) and
-//! `docs/screenshots/devices-phone.png` (390×844): a TV playing "Dune", a
-//! phone, and the browser itself signed in.
+//! writes, under `docs/screenshots/`, `devices-laptop.png` (1280×900) and
+//! `devices-phone.png` (390×844) — a TV playing "Dune", a phone, and the
+//! browser itself signed in — then `overview-laptop.png`,
+//! `activity-laptop.png` and `profiles-laptop.png`.
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 use usher_client::DeviceType;
+use usher_testkit::browser::{device_row, Browser, Viewport};
+use usher_testkit::TestApp;
 
-use crate::browser::{Browser, Viewport};
-use crate::devices::row;
-use crate::server::TestApp;
+#[tokio::main]
+async fn main() {
+    devices_page().await;
+    other_account_pages().await;
+}
 
-const ENABLE: &str = "USHER_SCREENSHOTS";
+/// Where the README finds its screenshots.
+fn directory() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots")
+}
 
-#[tokio::test]
-async fn devices_page_screenshots_for_the_readme() {
-    if std::env::var(ENABLE).as_deref() != Ok("1") {
-        eprintln!("{ENABLE} is not 1: no screenshots written");
-        return;
-    }
+/// The devices page on a laptop and on a phone.
+async fn devices_page() {
     let app = TestApp::spawn().await;
     let account = app.account("alex").await;
     let phone = account
-        .sign_in("Alex's iPhone", DeviceType::Phone, "iPhone 15")
+        .sign_in_model("Alex's iPhone", DeviceType::Phone, "iPhone 15")
         .await;
     // The phone was last used a while ago; the TV and the browser just now.
     app.advance(Duration::from_secs(3 * 3600 + 120));
     let tv = account
-        .sign_in("Living Room TV", DeviceType::Tv, "Sony Bravia XR")
+        .sign_in_model("Living Room TV", DeviceType::Tv, "Sony Bravia XR")
         .await;
     tv.play("Dune").await;
 
-    let directory = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../docs/screenshots");
+    let directory = directory();
     std::fs::create_dir_all(&directory).expect("docs/screenshots");
     for (viewport, file) in [
         (Viewport::LAPTOP, "devices-laptop.png"),
@@ -48,12 +52,12 @@ async fn devices_page_screenshots_for_the_readme() {
         browser.sign_in(&account).await;
         browser
             .wait_for_text(
-                &format!("{} .device-playing", row(tv.session_id())),
+                &format!("{} .device-playing", device_row(tv.session_id())),
                 "Dune",
                 |t| t.contains("Dune"),
             )
             .await;
-        browser.wait_for(&row(phone.session_id())).await;
+        browser.wait_for(&device_row(phone.session_id())).await;
         browser.wait_live().await;
         browser.fit_viewport(viewport).await;
         let png = browser.screenshot().await;
@@ -78,24 +82,17 @@ async fn save(browser: &Browser, name: &str) {
         png_size(&png),
         (Viewport::LAPTOP.width, Viewport::LAPTOP.height)
     );
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../docs/screenshots")
-        .join(format!("{name}-laptop.png"));
+    let path = directory().join(format!("{name}-laptop.png"));
     std::fs::write(&path, png).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     eprintln!("wrote {}", path.display());
 }
 
 /// The overview with a sign-in alert, the activity page and the profiles page.
-#[tokio::test]
-async fn other_account_page_screenshots_for_the_readme() {
-    if std::env::var(ENABLE).as_deref() != Ok("1") {
-        eprintln!("{ENABLE} is not 1: no screenshots written");
-        return;
-    }
+async fn other_account_pages() {
     let app = TestApp::spawn().await;
     let account = app.account("alex").await;
     let tv = account
-        .sign_in("Living Room TV", DeviceType::Tv, "Sony Bravia XR")
+        .sign_in_model("Living Room TV", DeviceType::Tv, "Sony Bravia XR")
         .await;
     tv.play("Dune").await;
     let browser = Browser::open_for_screenshots(&app, Viewport::LAPTOP).await;
@@ -107,7 +104,7 @@ async fn other_account_page_screenshots_for_the_readme() {
     browser.wait_for("div.notice").await;
     app.advance(Duration::from_secs(600));
     let _console = account
-        .sign_in("Game room console", DeviceType::Console, "PlayStation 5")
+        .sign_in_model("Game room console", DeviceType::Console, "PlayStation 5")
         .await;
     browser.visit("/account").await;
     browser.wait_for("section.alert-banner").await;

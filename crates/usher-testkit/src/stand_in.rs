@@ -1,5 +1,5 @@
-//! A stand-in usher server for the client's own tests: each test gives the
-//! routes it needs, the helper serves them on a free port.
+//! A stand-in usher server for `usher-client`'s own tests: each test gives
+//! the routes it needs, [`serve`] serves them on a free port.
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};

@@ -1,26 +1,33 @@
 //! A headless Chromium driven over WebDriver, and the few things a test does
-//! with a page: visit, wait for, read, fill, click. Every wait is a poll with
-//! [`PATIENCE`] as its failure guard; a timeout reports where the browser
-//! was, what the page said and what its console logged.
+//! with a page: visit, wait for, read, fill, click. A wait looks again each
+//! time the page changes, with [`PATIENCE`] as its failure guard; a timeout
+//! reports where the browser was, what the page said and what its console
+//! logged.
 
-use std::time::{Duration, Instant};
+mod chromedriver;
+mod webdriver;
 
 use fantoccini::elements::Element;
-use fantoccini::error::{CmdError, ErrorStatus};
-use fantoccini::wd::{Capabilities, WebDriverCompatibleCommand};
+use fantoccini::error::CmdError;
+use fantoccini::wd::Capabilities;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{json, Value};
 use tempfile::TempDir;
 
-use crate::chromedriver::{chromium, Chromedriver};
-use crate::server::{TestAccount, TestApp, PATIENCE};
+pub use chromedriver::chromium;
+use chromedriver::Chromedriver;
+use webdriver::{is_stale, present, tail, BrowserLog, PAGE_CHANGE};
+
+use crate::{TestAccount, TestApp, PATIENCE};
 
 /// The name of the account pages' session cookie.
 pub const SESSION_COOKIE: &str = "usher_session";
 
-/// How often a wait looks again.
-const POLL: Duration = Duration::from_millis(50);
+/// The CSS selector of the devices page's row for `session_id`.
+pub fn device_row(session_id: &str) -> String {
+    format!(r#"ul#devices li.device[data-session-id="{session_id}"]"#)
+}
 
 /// The window a browser opens with.
 #[derive(Debug, Clone, Copy)]
@@ -54,6 +61,14 @@ impl Browser {
     /// Opens a laptop-sized browser on `app`.
     pub async fn open(app: &TestApp) -> Self {
         Self::launch(app, Viewport::LAPTOP, &[]).await
+    }
+
+    /// Opens a laptop-sized browser on `app` and signs `account` in through
+    /// the sign-in form; it shows the devices page.
+    pub async fn signed_in(app: &TestApp, account: &TestAccount) -> Self {
+        let browser = Self::open(app).await;
+        browser.sign_in(account).await;
+        browser
     }
 
     /// Opens a browser for screenshots: `viewport`-sized, without the
@@ -107,7 +122,7 @@ impl Browser {
             });
         Browser {
             client,
-            base_url: app.base_url().to_owned(),
+            base_url: app.base_url(),
             driver,
             _profile: profile,
         }
@@ -406,30 +421,39 @@ impl Browser {
         self.click("form#sign-in-form button[type=submit]").await;
     }
 
-    /// Polls `probe` until it yields a value; fails the test after
-    /// [`PATIENCE`] with a report of the page.
+    /// Probes until `probe` yields a value, looking again whenever the page
+    /// changes; fails the test after [`PATIENCE`] with a report of the page.
     async fn until<T>(
         &self,
         what: &str,
         mut probe: impl AsyncFnMut(&Client) -> Result<Option<T>, CmdError>,
     ) -> T {
-        let deadline = Instant::now() + PATIENCE;
-        loop {
-            match probe(&self.client).await {
-                Ok(Some(value)) => return value,
-                Ok(None) => {}
-                // The page changed under the probe; look again.
-                Err(e) if is_stale(&e) => {}
-                Err(e) => panic!("waiting until {what}: {e}\n{}", self.report().await),
+        let probing = async {
+            loop {
+                match probe(&self.client).await {
+                    Ok(Some(value)) => return Ok(value),
+                    Ok(None) => {}
+                    // The page changed under the probe; look again.
+                    Err(e) if is_stale(&e) => {}
+                    Err(e) => return Err(e),
+                }
+                self.page_changes().await;
             }
-            if Instant::now() > deadline {
-                panic!(
-                    "waited {PATIENCE:?} in vain until {what}\n{}",
-                    self.report().await
-                );
-            }
-            tokio::time::sleep(POLL).await;
+        };
+        match tokio::time::timeout(PATIENCE, probing).await {
+            Ok(Ok(value)) => value,
+            Ok(Err(e)) => panic!("waiting until {what}: {e}\n{}", self.report().await),
+            Err(_) => panic!(
+                "waited {PATIENCE:?} in vain until {what}\n{}",
+                self.report().await
+            ),
         }
+    }
+
+    /// Returns once the page has changed (see `webdriver::PAGE_CHANGE`).
+    async fn page_changes(&self) {
+        // An error means the page went away mid-script: a change too.
+        let _ = self.client.execute_async(PAGE_CHANGE, vec![]).await;
     }
 
     /// Where the browser is and what it shows, for failure messages.
@@ -461,48 +485,5 @@ impl Browser {
             Ok(other) => other.to_string(),
             Err(e) => format!("(no console log: {e})"),
         }
-    }
-}
-
-/// `Some(element)` when found, `None` when not (yet) there.
-fn present(found: Result<Element, CmdError>) -> Result<Option<Element>, CmdError> {
-    match found {
-        Ok(element) => Ok(Some(element)),
-        Err(CmdError::Standard(e)) if e.error == ErrorStatus::NoSuchElement => Ok(None),
-        Err(e) => Err(e),
-    }
-}
-
-fn is_stale(error: &CmdError) -> bool {
-    matches!(error, CmdError::Standard(e) if e.error == ErrorStatus::StaleElementReference)
-}
-
-fn tail(text: &str, chars: usize) -> String {
-    let skip = text.chars().count().saturating_sub(chars);
-    text.chars().skip(skip).collect()
-}
-
-/// chromedriver's log endpoint (not in the W3C protocol): the browser
-/// console, which shows script and Content-Security-Policy errors.
-#[derive(Debug)]
-struct BrowserLog;
-
-impl WebDriverCompatibleCommand for BrowserLog {
-    fn endpoint(
-        &self,
-        base_url: &url::Url,
-        session_id: Option<&str>,
-    ) -> Result<url::Url, url::ParseError> {
-        base_url.join(&format!(
-            "session/{}/se/log",
-            session_id.unwrap_or_default()
-        ))
-    }
-
-    fn method_and_body(&self, _: &url::Url) -> (reqwest::Method, Option<String>) {
-        (
-            reqwest::Method::POST,
-            Some(json!({ "type": "browser" }).to_string()),
-        )
     }
 }

@@ -1,0 +1,258 @@
+//! Several usher nodes on one fresh PostgreSQL schema and one NATS subject,
+//! for the cluster and PostgreSQL-restart suites. Nodes run in the test's
+//! process, each with its own listener, caches, live connections and bus
+//! connection, sharing nothing but the database and NATS, as separate
+//! machines would.
+
+use std::collections::HashSet;
+use std::process::Stdio;
+use std::sync::Arc;
+
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use usher::clock::SystemClock;
+use usher::App;
+use usher_client::Client;
+
+use crate::{test_config, TestAccount, TestDevice, PATIENCE};
+
+/// The shared NATS server the test command provides.
+pub fn system_nats_url() -> String {
+    std::env::var("USHER_TEST_NATS_URL").unwrap_or_else(|_| {
+        panic!("USHER_TEST_NATS_URL is not set: run the tests with ./scripts/test.sh, which provides NATS")
+    })
+}
+
+/// One usher node.
+pub struct Node {
+    pub client: Client,
+    shutdown: CancellationToken,
+    server: Option<JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Node {
+    /// Shuts the node down gracefully and waits until it has stopped.
+    pub async fn stop(mut self) {
+        self.shutdown.cancel();
+        if let Some(server) = self.server.take() {
+            let _ = tokio::time::timeout(PATIENCE, server).await;
+        }
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        self.shutdown.cancel();
+    }
+}
+
+/// Nodes sharing one fresh database schema and one NATS subject.
+pub struct Cluster {
+    pub nodes: Vec<Node>,
+    database_url: String,
+    nats_url: String,
+    subject: String,
+}
+
+impl Cluster {
+    /// `n` nodes on the shared NATS server.
+    pub async fn start(n: usize) -> Self {
+        Self::start_on(n, &system_nats_url()).await
+    }
+
+    /// `n` nodes on the NATS server at `nats_url`.
+    pub async fn start_on(n: usize, nats_url: &str) -> Self {
+        let database_url = crate::postgres::fresh_postgres_schema().await;
+        // A subject per cluster: clusters of tests running side by side
+        // share the NATS server but never hear each other.
+        let subject = format!("usher.test.{}", uuid::Uuid::new_v4().simple());
+        let mut cluster = Cluster {
+            nodes: Vec::with_capacity(n),
+            database_url,
+            nats_url: nats_url.to_owned(),
+            subject,
+        };
+        for _ in 0..n {
+            cluster.add_node().await;
+        }
+        cluster
+    }
+
+    /// Starts one more node on the cluster's database and bus.
+    pub async fn add_node(&mut self) {
+        let mut config = test_config(self.database_url.clone());
+        config.nats_url = Some(self.nats_url.clone());
+        config.nats_subject = self.subject.clone();
+        // Nodes share the database, so they share its clock too: the wall's.
+        let app = App::build_with_clock(config, Arc::new(SystemClock))
+            .await
+            .expect("the node starts");
+        let client = Client::new(&format!("http://{}", app.address())).expect("valid URL");
+        let shutdown = app.shutdown_token();
+        let server = tokio::spawn(app.run_until_stopped());
+        self.nodes.push(Node {
+            client,
+            shutdown,
+            server: Some(server),
+        });
+    }
+
+    pub fn node(&self, i: usize) -> &Client {
+        &self.nodes[i].client
+    }
+
+    /// Creates `name@example.com` through the first node.
+    pub async fn account(&self, name: &str, plan: Option<&str>) -> TestAccount {
+        TestAccount::create(self.node(0), name, plan).await
+    }
+}
+
+/// Cluster vocabulary for a device: the same device talking to node `i`.
+impl TestDevice {
+    /// Asserts that `node` refuses this device with `session_revoked` and `reason`.
+    pub async fn assert_refused_by(&self, node: &Client, reason: usher_client::SignOutReason) {
+        let err = self
+            .on(node)
+            .client
+            .current_session()
+            .await
+            .expect_err("a signed-out device is refused");
+        assert_eq!(err.code(), Some("session_revoked"), "{err}");
+        assert_eq!(err.reason(), Some(reason.to_string().as_str()), "{err}");
+    }
+}
+
+/// Whether `node` says it is ready (`/readyz` answers 200).
+pub async fn is_ready(node: &Client) -> bool {
+    let ready = node
+        .raw(usher_client::Method::GET, "/readyz")
+        .no_auth()
+        .send()
+        .await;
+    ready.is_ok_and(|r| r.status == 200)
+}
+
+/// Waits until every node says it is ready again, after PostgreSQL came
+/// back: each node is asked again as soon as it has answered (a readiness
+/// answer pings the database, which paces the questions), within
+/// [`PATIENCE`].
+pub async fn await_ready(cluster: &Cluster, what: &str) {
+    for (i, node) in cluster.nodes.iter().enumerate() {
+        let asking = async {
+            while !is_ready(&node.client).await {
+                tokio::task::yield_now().await;
+            }
+        };
+        tokio::time::timeout(PATIENCE, asking)
+            .await
+            .unwrap_or_else(|_| panic!("node {i}: {what} did not happen within {PATIENCE:?}"));
+    }
+}
+
+/// A NATS server of the test's own, which it may stop and start. It runs
+/// with protocol tracing, so the test hears each client subscribe.
+pub struct PrivateNats {
+    pub port: u16,
+    child: Option<tokio::process::Child>,
+    /// The client (connection) id of each `SUB` the running server received.
+    subscribers: mpsc::UnboundedReceiver<String>,
+}
+
+/// What nats-server logs once it accepts clients.
+const NATS_READY: &str = "Server is ready";
+/// How a traced `SUB` from a client starts, after its `cid:N - `.
+const NATS_SUB: &str = "<<- [SUB ";
+
+impl PrivateNats {
+    pub async fn start() -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let (_, subscribers) = mpsc::unbounded_channel();
+        let mut nats = PrivateNats {
+            port,
+            child: None,
+            subscribers,
+        };
+        nats.restart().await;
+        nats
+    }
+
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// Starts the server (again) on the same port and waits until it logs
+    /// that it is ready.
+    pub async fn restart(&mut self) {
+        let binary =
+            std::env::var("USHER_TEST_NATS_SERVER").unwrap_or_else(|_| "nats-server".into());
+        let mut child = tokio::process::Command::new(&binary)
+            .args(["-a", "127.0.0.1", "-p", &self.port.to_string(), "-V"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| {
+                panic!("cannot run {binary}: {e} (the test command installs NATS)")
+            });
+        let mut log = BufReader::new(child.stderr.take().expect("piped")).lines();
+        let ready = async {
+            let mut said = String::new();
+            loop {
+                match log.next_line().await {
+                    Ok(Some(line)) if line.contains(NATS_READY) => return,
+                    Ok(Some(line)) => said.push_str(&format!("{line}\n")),
+                    _ => panic!("nats-server exited before it was ready:\n{said}"),
+                }
+            }
+        };
+        tokio::time::timeout(PATIENCE, ready)
+            .await
+            .expect("nats-server is ready in time");
+        let (subscribed, subscribers) = mpsc::unbounded_channel();
+        self.subscribers = subscribers;
+        // Keep reading, so the server never blocks on a full pipe.
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = log.next_line().await {
+                if let Some(client) = subscribing_client(&line) {
+                    let _ = subscribed.send(client.to_owned());
+                }
+            }
+        });
+        self.child = Some(child);
+    }
+
+    /// Waits until `clients` different clients have subscribed to the
+    /// server started last. A reconnecting client marks itself connected
+    /// before it subscribes again, so a node heard here reports its bus
+    /// ready.
+    pub async fn await_subscribers(&mut self, clients: usize) {
+        let mut heard = HashSet::new();
+        let hearing = async {
+            while heard.len() < clients {
+                let client = self.subscribers.recv().await.expect("nats-server runs");
+                heard.insert(client);
+            }
+        };
+        tokio::time::timeout(PATIENCE, hearing)
+            .await
+            .unwrap_or_else(|_| panic!("{clients} clients did not subscribe within {PATIENCE:?}"));
+    }
+
+    /// Kills the server (as a crash would) and waits until it is gone.
+    pub async fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            child.kill().await.expect("NATS stops");
+        }
+    }
+}
+
+/// The `cid:N` of a traced `SUB` line.
+fn subscribing_client(line: &str) -> Option<&str> {
+    let (before, _) = line.split_once(NATS_SUB)?;
+    before.split(" - ").find(|part| part.starts_with("cid:"))
+}
