@@ -12,8 +12,7 @@
 //! runs on the writer stalls every write for the whole copy and sync.) An
 //! idle writer checkpoints after [`CHECKPOINT_EVERY`].
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::mpsc;
 use std::time::Duration;
 
 use rusqlite::{Connection, ErrorCode};
@@ -27,6 +26,9 @@ const CHECKPOINT_LATE: u32 = 4 * CHECKPOINT_AFTER;
 /// How long the writer waits idle before it checkpoints what its last
 /// commits (or another process's) left in the WAL.
 pub(super) const CHECKPOINT_EVERY: Duration = Duration::from_millis(500);
+/// How long a writer whose copy is late waits for the copying thread to
+/// finish (then it tries again after its next batch).
+const LATE_WAIT: Duration = Duration::from_secs(5);
 /// The WAL file is cut back to this size after a checkpoint that emptied it.
 const WAL_SIZE_LIMIT: i64 = 64 << 20;
 
@@ -34,8 +36,8 @@ const WAL_SIZE_LIMIT: i64 = 64 << 20;
 pub(super) struct Checkpointer {
     /// Asks for a bulk copy.
     wake: mpsc::SyncSender<()>,
-    /// Set when a bulk copy is done: the writer finishes it.
-    copied: Arc<AtomicBool>,
+    /// A message when a bulk copy is done: the writer finishes it.
+    copied: mpsc::Receiver<()>,
     /// Commits since the last copy was asked for or finished.
     commits: u32,
     /// A bulk copy is asked for and not yet finished.
@@ -49,8 +51,7 @@ impl Checkpointer {
         writer.pragma_update(None, "wal_autocheckpoint", 0)?;
         writer.pragma_update(None, "journal_size_limit", WAL_SIZE_LIMIT)?;
         let (wake, woken) = mpsc::sync_channel(1);
-        let copied = Arc::new(AtomicBool::new(false));
-        let done = copied.clone();
+        let (done, copied) = mpsc::sync_channel(1);
         std::thread::Builder::new()
             .name("usher-sqlite-checkpoint".into())
             .spawn(move || run_checkpointer(bulk, woken, done))?;
@@ -64,17 +65,24 @@ impl Checkpointer {
 
     /// After each batch: asks for a bulk copy every [`CHECKPOINT_AFTER`]
     /// commits and finishes it once done. If the copy is late (its thread
-    /// starved of CPU, or still copying), the writer copies itself and, if
-    /// the copying thread holds the checkpoint, waits for it: the WAL stays
-    /// bounded at about [`CHECKPOINT_LATE`] commits, however busy the machine.
+    /// starved of CPU), the writer copies itself; if the copying thread
+    /// holds the checkpoint meanwhile (SQLite lets one checkpoint run at a
+    /// time and never waits for another), the writer waits for it to finish
+    /// and copies the rest. So the WAL stays bounded at about
+    /// [`CHECKPOINT_LATE`] commits however busy the machine: the writer slows
+    /// down instead.
     pub(super) fn after_commit(&mut self, conn: &Connection) {
         self.commits += 1;
+        let copied = self.copied.try_recv().is_ok();
         let late = self.asked && self.commits >= CHECKPOINT_LATE;
-        if self.copied.swap(false, Ordering::Acquire) || late {
-            // What was committed while the bulk copy ran (or all of it). If
-            // it could not run, the next batch tries again.
-            let mode = if late { Mode::Wait } else { Mode::Passive };
-            if checkpoint(conn, mode) {
+        if copied || late {
+            // What was committed while the bulk copy ran (or all of it).
+            let mut done = checkpoint(conn);
+            if !done && late && self.copied.recv_timeout(LATE_WAIT).is_ok() {
+                done = checkpoint(conn);
+            }
+            // If it could not run, the next batch tries again.
+            if done {
                 self.commits = 0;
                 self.asked = false;
             }
@@ -87,41 +95,32 @@ impl Checkpointer {
 
     /// When the writer is idle: copies what is left.
     pub(super) fn when_idle(&mut self, conn: &Connection) {
-        checkpoint(conn, Mode::Passive);
-        self.copied.store(false, Ordering::Relaxed);
-        self.commits = 0;
-        self.asked = false;
+        if checkpoint(conn) {
+            while self.copied.try_recv().is_ok() {}
+            self.commits = 0;
+            self.asked = false;
+        }
     }
 }
 
 /// Copies the WAL into the database file when the writer asks, without
 /// stopping it; ends when the writer does.
-fn run_checkpointer(conn: Connection, woken: mpsc::Receiver<()>, copied: Arc<AtomicBool>) {
+fn run_checkpointer(conn: Connection, woken: mpsc::Receiver<()>, copied: mpsc::SyncSender<()>) {
     while woken.recv().is_ok() {
-        checkpoint(&conn, Mode::Passive);
-        copied.store(true, Ordering::Release);
+        checkpoint(&conn);
+        // Full: the writer has not seen the last one yet; one is enough.
+        let _ = copied.try_send(());
     }
 }
 
-#[derive(Clone, Copy)]
-enum Mode {
-    /// Never waits for a reader, a writer or another checkpoint.
-    Passive,
-    /// Waits (up to the connection's busy timeout) for another checkpoint
-    /// and for readers of older snapshots: the writer's back-pressure when
-    /// the copying thread is late.
-    Wait,
-}
-
-/// Copies the WAL back into the database file; false when another
-/// checkpoint held it (PASSIVE skips rather than waits) or it failed.
-fn checkpoint(conn: &Connection, mode: Mode) -> bool {
-    let sql = match mode {
-        Mode::Passive => "PRAGMA wal_checkpoint(PASSIVE)",
-        Mode::Wait => "PRAGMA wal_checkpoint(FULL)",
-    };
+/// Copies the WAL back into the database file; false when it could not
+/// (another checkpoint held it: PASSIVE never waits for a reader, a writer
+/// or another checkpoint) or failed.
+fn checkpoint(conn: &Connection) -> bool {
     // The pragma answers (busy, frames in the WAL, frames copied).
-    match conn.query_row(sql, [], |row| row.get::<_, i64>(0)) {
+    match conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+        row.get::<_, i64>(0)
+    }) {
         Ok(busy) => busy == 0,
         Err(e) if e.sqlite_error_code() == Some(ErrorCode::DatabaseBusy) => false,
         Err(e) => {
