@@ -77,3 +77,34 @@ mod rfc3339_millis {
             .map_err(serde::de::Error::custom)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn an_alert_body_reads_back_typed_and_writes_the_same_json() {
+        let stored = json!({
+            "type": "sign_in_alert",
+            "alert_id": "evt_0190b5a4c3e07c4aa1a2b3c4d5e6f70b",
+            "account_id": "acc_0190b5a4c3e07c4aa1a2b3c4d5e6f70c",
+            "at": "2024-07-01T12:34:56.789Z",
+            "reasons": ["new_country"],
+            "device": { "session_id": "ses_0190b5a4c3e07c4aa1a2b3c4d5e6f708", "name": "Phone", "type": "phone", "model": null },
+            "ip": "203.0.113.7",
+            "location": { "city": "Lisbon", "region": null, "country": "Portugal",
+                          "country_code": "PT", "local": false, "label": "Lisbon, Portugal" },
+        });
+        let body = AlertBody::read(stored.clone());
+        assert!(matches!(body, AlertBody::SignIn(_)), "not read typed");
+        assert_eq!(body.to_json(), stored);
+        assert_eq!(body.to_json().to_string(), stored.to_string());
+
+        let other = json!({ "type": "new_kind_of_alert", "reasons": ["x"] });
+        let body = AlertBody::read(other.clone());
+        assert!(matches!(body, AlertBody::Unreadable(_)));
+        assert_eq!(body.to_json(), other);
+    }
+}
