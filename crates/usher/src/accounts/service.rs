@@ -2,10 +2,13 @@
 
 use std::sync::Arc;
 
-use crate::activity::{Activity, ActivityDevice, ActivityKind, NewActivity};
+use crate::activity::{Activity, ActivityDevice, NewActivity};
 use crate::auth::passwords::PasswordHasher;
 use crate::clock::SharedClock;
-use crate::domain::{AccountId, Email, Millis, NewPassword, Plan, PlanName, Plans};
+use crate::domain::{
+    AccountId, ActivityDetail, Email, Millis, NewPassword, PasswordChangedDetail, Plan, PlanName,
+    Plans,
+};
 use crate::error::{Error, Result};
 use crate::sessions::{Actor, Sessions};
 use crate::store::{AccountRecord, ActiveStream, SharedStore, StoreError};
@@ -147,10 +150,11 @@ impl Accounts {
         self.activity
             .record(NewActivity {
                 account_id: account,
-                kind: ActivityKind::PasswordChanged,
                 device: by.session.map(ActivityDevice::of),
                 ip: by.ip,
-                detail: serde_json::json!({ "signed_out": revoked.len() }),
+                detail: ActivityDetail::PasswordChanged(PasswordChangedDetail {
+                    signed_out: revoked.len(),
+                }),
             })
             .await;
         self.sessions.announce_revocations(&revoked, by).await;

@@ -2,38 +2,22 @@
 
 use std::net::IpAddr;
 
-use crate::domain::{AccountId, ActivityKind, DeviceType, SessionId};
+pub use crate::domain::ActivityDevice;
+use crate::domain::{AccountId, ActivityDetail, ActivityKind};
 use crate::sessions::cache::CachedSession;
-
-/// The device an event is about (or that caused it).
-#[derive(Debug, Clone)]
-pub struct ActivityDevice {
-    pub session_id: Option<SessionId>,
-    pub name: String,
-    pub kind: DeviceType,
-}
 
 /// An event to append.
 #[derive(Debug, Clone)]
 pub struct NewActivity {
     pub account_id: AccountId,
-    pub kind: ActivityKind,
+    /// The device the event is about.
     pub device: Option<ActivityDevice>,
     pub ip: Option<IpAddr>,
-    /// Kind-specific details (reason, title, profile, who caused it …).
-    pub detail: serde_json::Value,
+    /// What happened; it also says the event's kind.
+    pub detail: ActivityDetail,
 }
 
 impl ActivityDevice {
-    /// How an event's `detail` names a device that caused it (`by`).
-    pub fn as_json(&self) -> serde_json::Value {
-        serde_json::json!({
-            "session_id": self.session_id,
-            "name": self.name,
-            "type": self.kind.as_str(),
-        })
-    }
-
     /// The device of a signed-in session.
     pub fn of(session: &CachedSession) -> Self {
         let device = session.device();
@@ -46,19 +30,18 @@ impl ActivityDevice {
 }
 
 impl NewActivity {
-    /// An event of `kind` done by `session` from `ip`.
-    pub fn by(session: &CachedSession, kind: ActivityKind, ip: Option<IpAddr>) -> Self {
+    /// An event done by `session` from `ip`.
+    pub fn by(session: &CachedSession, ip: Option<IpAddr>, detail: ActivityDetail) -> Self {
         Self {
             account_id: session.account_id,
-            kind,
             device: Some(ActivityDevice::of(session)),
             ip,
-            detail: serde_json::json!({}),
+            detail,
         }
     }
 
-    pub fn detail(mut self, detail: serde_json::Value) -> Self {
-        self.detail = detail;
-        self
+    /// The event's kind, from its detail.
+    pub fn kind(&self) -> ActivityKind {
+        self.detail.kind()
     }
 }

@@ -102,7 +102,7 @@ impl Activity {
             id: EventId::new(),
             account_id: event.account_id,
             at: self.clock.now(),
-            kind: event.kind,
+            kind: event.kind(),
             session_id: event.device.as_ref().and_then(|d| d.session_id),
             device_name: event.device.as_ref().map(|d| d.name.clone()),
             device_type: event.device.as_ref().map(|d| d.kind),

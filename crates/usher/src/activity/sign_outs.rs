@@ -1,6 +1,9 @@
 //! Sign-outs (and the streams they ended) in the history, with who caused them.
 
-use super::{Activity, ActivityDevice, ActivityKind, NewActivity};
+use super::{Activity, ActivityDevice, NewActivity};
+use crate::domain::{
+    ActivityDetail, SignOutCause, SignedOutDetail, StreamEndReason, StreamStoppedDetail,
+};
 use crate::sessions::Actor;
 
 impl Activity {
@@ -20,39 +23,28 @@ impl Activity {
                 .filter(|d| d.session_id != Some(r.session_id));
             events.push(NewActivity {
                 account_id: r.account_id,
-                kind: ActivityKind::SignedOut,
                 device: device.clone(),
                 ip,
-                detail: serde_json::json!({
-                    "reason": r.reason.as_str(),
-                    "cause": sign_out_cause(r.reason),
-                    "by": cause_by.map(ActivityDevice::as_json),
+                detail: ActivityDetail::SignedOut(SignedOutDetail {
+                    reason: r.reason,
+                    cause: SignOutCause::of(r.reason),
+                    by: cause_by.cloned(),
                 }),
             });
             if let Some(stream_id) = r.ended_stream {
                 events.push(NewActivity {
                     account_id: r.account_id,
-                    kind: ActivityKind::StreamStopped,
                     device,
                     ip,
-                    detail: serde_json::json!({ "stream_id": stream_id, "reason": "signed_out" }),
+                    // No `by`: the sign-out entry above names the cause.
+                    detail: ActivityDetail::StreamStopped(StreamStoppedDetail {
+                        stream_id,
+                        reason: StreamEndReason::SignedOut,
+                        by: None,
+                    }),
                 });
             }
         }
         self.record_all(events).await;
-    }
-}
-
-/// Who, in words, caused a sign-out with this reason.
-fn sign_out_cause(reason: crate::domain::SignOutReason) -> &'static str {
-    use crate::domain::SignOutReason as R;
-    match reason {
-        R::SelfSignOut => "this_device",
-        R::Remote => "another_device",
-        R::AllDevices => "sign_out_all",
-        R::PasswordChanged => "password_change",
-        R::TokenReused => "token_reuse",
-        R::IdleExpired => "idle_expiry",
-        R::Admin => "operator",
     }
 }

@@ -46,7 +46,7 @@ impl From<ActivityRecord> for ActivityView {
             }),
             ip: r.ip.map(|ip| ip.to_string()),
             location: r.location,
-            detail: r.detail,
+            detail: r.detail.to_json(),
         }
     }
 }

@@ -4,10 +4,13 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use crate::activity::{Activity, ActivityDevice, ActivityKind, NewActivity};
+use crate::activity::{Activity, ActivityDevice, NewActivity};
 use crate::clock::SharedClock;
 use crate::config::AlertConfig;
-use crate::domain::{rfc3339, AccountId, DeviceInfo, EventId, SessionId};
+use crate::domain::{
+    AccountId, ActivityDetail, AlertBody, AlertDetail, AlertDevice, AlertReason, DeviceInfo,
+    EventId, SessionId, SignInAlert, SignInDetail, SignInVia,
+};
 use crate::error::{Error, Result};
 use crate::geo::Geo;
 use crate::store::{AlertRecord, SharedStore};
@@ -18,8 +21,7 @@ pub struct SignIn<'a> {
     pub session_id: SessionId,
     pub device: &'a DeviceInfo,
     pub ip: Option<IpAddr>,
-    /// `app` or `browser`.
-    pub via: &'static str,
+    pub via: SignInVia,
 }
 
 /// An open alert, and whether its device may still be signed in (so it
@@ -73,10 +75,9 @@ impl Alerts {
         self.activity
             .record(NewActivity {
                 account_id: s.account_id,
-                kind: ActivityKind::SignIn,
                 device: Some(device.clone()),
                 ip: s.ip,
-                detail: serde_json::json!({ "via": s.via }),
+                detail: ActivityDetail::SignIn(SignInDetail { via: s.via }),
             })
             .await;
         let location = s.ip.and_then(|ip| self.geo.locate(ip));
@@ -98,35 +99,36 @@ impl Alerts {
         };
         let mut reasons = Vec::new();
         if new.country {
-            reasons.push("new_country");
+            reasons.push(AlertReason::NewCountry);
         }
         if new.device_type {
-            reasons.push("new_device_type");
+            reasons.push(AlertReason::NewDeviceType);
         }
         if reasons.is_empty() {
             return;
         }
         let event = self.activity.stored(NewActivity {
             account_id: s.account_id,
-            kind: ActivityKind::Alert,
             device: Some(device),
             ip: s.ip,
-            detail: serde_json::json!({ "reasons": reasons, "country": country }),
+            detail: ActivityDetail::Alert(AlertDetail {
+                reasons: reasons.clone(),
+                country,
+            }),
         });
-        let body = serde_json::json!({
-            "type": "sign_in_alert",
-            "alert_id": event.id,
-            "account_id": s.account_id,
-            "at": rfc3339(event.at),
-            "reasons": reasons,
-            "device": {
-                "session_id": s.session_id,
-                "name": s.device.name.as_str(),
-                "type": s.device.kind.as_str(),
-                "model": s.device.model,
+        let body = AlertBody::SignIn(SignInAlert {
+            alert_id: event.id,
+            account_id: s.account_id,
+            at: event.at,
+            reasons: reasons.clone(),
+            device: AlertDevice {
+                session_id: s.session_id,
+                name: s.device.name.as_str().to_owned(),
+                kind: s.device.kind,
+                model: s.device.model.clone(),
             },
-            "ip": s.ip.map(|ip| ip.to_string()),
-            "location": event.location,
+            ip: s.ip,
+            location: event.location.clone(),
         });
         let alert = AlertRecord {
             id: event.id,

@@ -22,7 +22,7 @@ impl From<OpenAlert> for AlertView {
     fn from(open: OpenAlert) -> Self {
         let r = open.alert;
         // The stored body is the webhook's JSON; the API shows its parts.
-        let field = |name: &str| r.body.get(name).cloned().unwrap_or_default();
+        let field = |name: &str| r.body.to_json().get(name).cloned().unwrap_or_default();
         AlertView {
             alert_id: r.id,
             at: rfc3339(r.at),

@@ -4,11 +4,13 @@
 use std::sync::Arc;
 
 use super::record::Device;
-use crate::activity::{Activity, ActivityDevice, ActivityKind, NewActivity};
+use crate::activity::{Activity, ActivityDevice, NewActivity};
 use crate::alerts::Alerts;
 use crate::bus::{Event, SharedBus};
 use crate::clock::SharedClock;
-use crate::domain::{AccountId, DeviceName, EventId, SessionId, SignOutReason};
+use crate::domain::{
+    AccountId, ActivityDetail, DeviceName, DeviceRenamedDetail, EventId, SessionId, SignOutReason,
+};
 use crate::error::{Error, Result};
 use crate::sessions::cache::CachedSession;
 use crate::sessions::{Actor, Sessions};
@@ -83,17 +85,16 @@ impl Devices {
         self.activity
             .record(NewActivity {
                 account_id: account,
-                kind: ActivityKind::DeviceRenamed,
                 device: Some(ActivityDevice {
                     session_id: Some(id),
                     name: record.device.name.as_str().to_owned(),
                     kind: record.device.kind,
                 }),
                 ip: by.ip,
-                detail: serde_json::json!({
-                    "from": previous,
-                    "to": record.device.name.as_str(),
-                    "by": by.session.map(|s| ActivityDevice::of(s).as_json()),
+                detail: ActivityDetail::DeviceRenamed(DeviceRenamedDetail {
+                    from: previous,
+                    to: record.device.name.as_str().to_owned(),
+                    by: by.session.map(ActivityDevice::of),
                 }),
             })
             .await;

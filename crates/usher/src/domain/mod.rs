@@ -1,6 +1,8 @@
 //! Domain types: parsed once at the edge, trusted everywhere inside.
 
+mod activity_detail;
 mod activity_kind;
+mod alert;
 mod device;
 mod email;
 mod ids;
@@ -10,7 +12,14 @@ mod profile;
 mod reason;
 mod stream;
 
+pub use activity_detail::{
+    ActivityDetail, ActivityDevice, AlertDetail, AlertReason, DeviceRenamedDetail,
+    PasswordChangedDetail, ProfileDetail, ProfilePinSetDetail, SignInDetail, SignInFailedDetail,
+    SignInFailure, SignInVia, SignOutCause, SignedOutDetail, StreamRefusal, StreamRefusedDetail,
+    StreamStartedDetail, StreamStoppedDetail,
+};
 pub use activity_kind::{ActivityKind, UnknownActivityKind};
+pub use alert::{AlertBody, AlertDevice, SignInAlert};
 pub use device::{DeviceInfo, DeviceName, DeviceType, InvalidDeviceField};
 pub use email::{Email, InvalidEmail};
 pub use ids::{AccountId, EventId, InvalidId, ProfileId, SessionId, StreamId};

@@ -4,12 +4,14 @@
 use std::sync::Arc;
 
 use super::throttle::PinThrottle;
-use crate::activity::{Activity, ActivityKind, NewActivity};
+use crate::activity::{Activity, NewActivity};
 use crate::auth::passwords::PasswordHasher;
 use crate::bus::{Event, SharedBus};
 use crate::clock::SharedClock;
 use crate::config::ProfileConfig;
-use crate::domain::{AccountId, Pin, ProfileId, ProfileName};
+use crate::domain::{
+    AccountId, ActivityDetail, Pin, ProfileDetail, ProfileId, ProfileName, ProfilePinSetDetail,
+};
 use crate::error::{Error, Result};
 use crate::sessions::cache::CachedSession;
 use crate::sessions::{Actor, Sessions};
@@ -105,8 +107,11 @@ impl Profiles {
                 return Err(Error::ProfileLimitReached { limit })
             }
         };
-        self.record_profile(actor, ActivityKind::ProfileCreated, &created, None)
-            .await;
+        self.record_profile(
+            actor,
+            ActivityDetail::ProfileCreated(profile_detail(&created)),
+        )
+        .await;
         Ok(created)
     }
 
@@ -121,8 +126,11 @@ impl Profiles {
             .rename_profile(account_of(actor)?, id, &name)
             .await?
             .ok_or(Error::NotFound)?;
-        self.record_profile(actor, ActivityKind::ProfileRenamed, &renamed, None)
-            .await;
+        self.record_profile(
+            actor,
+            ActivityDetail::ProfileRenamed(profile_detail(&renamed)),
+        )
+        .await;
         // Device lists and streams show profile names.
         self.publish(Event::DevicesChanged {
             account_id: account_of(actor)?,
@@ -142,8 +150,11 @@ impl Profiles {
             DeleteProfileOutcome::Deleted(profile, eviction) => {
                 self.announce_eviction(account_of(actor)?, id, eviction)
                     .await;
-                self.record_profile(actor, ActivityKind::ProfileDeleted, &profile, None)
-                    .await;
+                self.record_profile(
+                    actor,
+                    ActivityDetail::ProfileDeleted(profile_detail(&profile)),
+                )
+                .await;
                 Ok(())
             }
             DeleteProfileOutcome::NotFound => Err(Error::NotFound),
@@ -178,8 +189,12 @@ impl Profiles {
             .await;
         // `changed`: an existing PIN was replaced (rather than a first lock).
         let changed = before.pin_hash.is_some();
-        self.record_profile(actor, ActivityKind::ProfilePinSet, &profile, Some(changed))
-            .await;
+        let detail = ActivityDetail::ProfilePinSet(ProfilePinSetDetail {
+            profile_id: profile.id,
+            name: profile.name.clone(),
+            changed,
+        });
+        self.record_profile(actor, detail).await;
         Ok(profile)
     }
 
@@ -197,8 +212,11 @@ impl Profiles {
             .set_profile_pin(account_of(actor)?, id, None, now)
             .await?
             .ok_or(Error::NotFound)?;
-        self.record_profile(actor, ActivityKind::ProfilePinRemoved, &profile, None)
-            .await;
+        self.record_profile(
+            actor,
+            ActivityDetail::ProfilePinRemoved(profile_detail(&profile)),
+        )
+        .await;
         self.publish(Event::DevicesChanged {
             account_id: account_of(actor)?,
         })
@@ -325,29 +343,27 @@ impl Profiles {
         self.publish(Event::DevicesChanged { account_id }).await;
     }
 
-    async fn record_profile(
-        &self,
-        actor: &Actor<'_>,
-        kind: ActivityKind,
-        profile: &ProfileRecord,
-        pin_changed: Option<bool>,
-    ) {
+    /// Records a change made from a device (the account pages' own
+    /// changes have a session too; an operator's have none and are not
+    /// recorded).
+    async fn record_profile(&self, actor: &Actor<'_>, detail: ActivityDetail) {
         let Some(session) = actor.session else {
             return;
         };
-        let mut detail = serde_json::json!({
-            "profile_id": profile.id,
-            "name": profile.name,
-        });
-        if let Some(changed) = pin_changed {
-            detail["changed"] = changed.into();
-        }
         self.activity
-            .record(NewActivity::by(session, kind, actor.ip).detail(detail))
+            .record(NewActivity::by(session, actor.ip, detail))
             .await;
     }
 
     async fn publish(&self, event: Event) {
         crate::bus::publish(&*self.bus, event).await;
+    }
+}
+
+/// How the history names a profile.
+fn profile_detail(profile: &ProfileRecord) -> ProfileDetail {
+    ProfileDetail {
+        profile_id: profile.id,
+        name: profile.name.clone(),
     }
 }

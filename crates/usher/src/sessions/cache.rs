@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use dashmap::DashMap;
 
 use crate::domain::{AccountId, DeviceInfo, Millis, ProfileId, SessionId};
-use crate::store::{ActivityUpdate, Revocation, SessionRecord};
+use crate::store::{LastSeenUpdate, Revocation, SessionRecord};
 
 /// A session as the node keeps it.
 pub struct CachedSession {
@@ -189,7 +189,7 @@ impl SessionCache {
     }
 
     /// Takes the sessions used since the last call, as one batch of updates.
-    pub(super) fn take_last_seen(&self) -> Vec<ActivityUpdate> {
+    pub(super) fn take_last_seen(&self) -> Vec<LastSeenUpdate> {
         let dirty = std::mem::take(&mut *self.dirty.lock().unwrap_or_else(|e| e.into_inner()));
         dirty
             .into_iter()
@@ -198,7 +198,7 @@ impl SessionCache {
                 s.dirty.store(false, Ordering::Release);
                 let last_active_at = s.last_active();
                 s.written.store(last_active_at, Ordering::Relaxed);
-                ActivityUpdate {
+                LastSeenUpdate {
                     session_id: s.id,
                     last_active_at,
                     ip: s.last_ip(),
@@ -208,7 +208,7 @@ impl SessionCache {
     }
 
     /// Puts updates back after a failed write so they are retried.
-    pub(super) fn requeue(&self, updates: &[ActivityUpdate]) {
+    pub(super) fn requeue(&self, updates: &[LastSeenUpdate]) {
         for u in updates {
             if let Lookup::Active(s) = self.lookup(u.session_id) {
                 if !s.dirty.swap(true, Ordering::AcqRel) {

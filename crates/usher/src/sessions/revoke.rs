@@ -151,7 +151,7 @@ impl Sessions {
         if batch.is_empty() {
             return;
         }
-        if let Err(e) = self.store.record_activity(&batch).await {
+        if let Err(e) = self.store.record_last_seen(&batch).await {
             tracing::warn!(error = %e, sessions = batch.len(), "could not record last-seen times; will retry");
             self.cache.requeue(&batch);
         }

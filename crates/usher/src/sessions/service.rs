@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::activity::{Activity, ActivityDevice, ActivityKind, NewActivity};
+use crate::activity::{Activity, ActivityDevice, NewActivity};
 use crate::alerts::{Alerts, SignIn};
 use crate::auth::passwords::PasswordHasher;
 use crate::auth::refresh;
@@ -15,7 +15,10 @@ use crate::bus::{Event, SharedBus};
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::devices::record::{Device, NowPlaying};
-use crate::domain::{AccountId, DeviceInfo, Email, Millis, Plans, SessionId, SignOutReason};
+use crate::domain::{
+    AccountId, ActivityDetail, DeviceInfo, Email, Millis, Plans, SessionId, SignInFailedDetail,
+    SignInFailure, SignInVia, SignOutReason,
+};
 use crate::error::{Error, Result};
 use crate::geo::Geo;
 use crate::sessions::cache::{Lookup, SessionCache};
@@ -139,7 +142,7 @@ impl Sessions {
         let verified = self.hasher.verify(password, stored).await?;
         let account = account.ok_or(Error::InvalidCredentials)?;
         if !verified {
-            self.record_failed_sign_in(account.id, device, ip, "wrong_password")
+            self.record_failed_sign_in(account.id, device, ip, SignInFailure::WrongPassword)
                 .await;
             return Err(Error::InvalidCredentials);
         }
@@ -175,19 +178,18 @@ impl Sessions {
         account_id: AccountId,
         device: &DeviceInfo,
         ip: Option<IpAddr>,
-        reason: &'static str,
+        reason: SignInFailure,
     ) {
         self.activity
             .record_detached(NewActivity {
                 account_id,
-                kind: ActivityKind::SignInFailed,
                 device: Some(ActivityDevice {
                     session_id: None,
                     name: device.name.as_str().to_owned(),
                     kind: device.kind,
                 }),
                 ip,
-                detail: serde_json::json!({ "reason": reason }),
+                detail: ActivityDetail::SignInFailed(SignInFailedDetail { reason }),
             })
             .await;
     }
@@ -201,8 +203,8 @@ impl Sessions {
         credential: Credential,
     ) -> Result<SessionId> {
         let via = match credential {
-            Credential::RefreshToken { .. } => "app",
-            Credential::BrowserSecret { .. } => "browser",
+            Credential::RefreshToken { .. } => SignInVia::App,
+            Credential::BrowserSecret { .. } => SignInVia::Browser,
         };
         let session = NewSession {
             id: SessionId::new(),
@@ -215,8 +217,13 @@ impl Sessions {
         if let CreateSessionOutcome::DeviceLimitReached { limit, devices } =
             self.store.create_session(&session, &self.plans).await?
         {
-            self.record_failed_sign_in(account_id, &session.device, ip, "device_limit_reached")
-                .await;
+            self.record_failed_sign_in(
+                account_id,
+                &session.device,
+                ip,
+                SignInFailure::DeviceLimitReached,
+            )
+            .await;
             let devices = devices
                 .into_iter()
                 .map(|d| self.describe(d, None, &[]))

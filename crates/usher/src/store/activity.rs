@@ -6,7 +6,7 @@ use async_trait::async_trait;
 
 use super::StoreResult;
 use crate::activity::ActivityKind;
-use crate::domain::{AccountId, DeviceType, EventId, Millis, SessionId};
+use crate::domain::{AccountId, ActivityDetail, AlertBody, DeviceType, EventId, Millis, SessionId};
 
 /// One entry of an account's activity history, as stored.
 #[derive(Debug, Clone)]
@@ -21,7 +21,8 @@ pub struct ActivityRecord {
     pub ip: Option<IpAddr>,
     /// The address's location when the event happened (JSON).
     pub location: Option<serde_json::Value>,
-    pub detail: serde_json::Value,
+    /// What happened, typed by kind (kept as JSON text).
+    pub detail: ActivityDetail,
 }
 
 /// A page of one account's history: newest first, older than `before`.
@@ -53,7 +54,7 @@ pub struct AlertRecord {
     pub session_id: SessionId,
     pub at: Millis,
     /// The alert as the webhook receives it.
-    pub body: serde_json::Value,
+    pub body: AlertBody,
 }
 
 /// A webhook delivery claimed from the outbox.

@@ -139,9 +139,10 @@ pub enum RefreshOutcome {
     Unknown,
 }
 
-/// A coalesced activity update for one session.
+/// A coalesced last-seen touch for one session (when and from where it was
+/// last used); not the activity history.
 #[derive(Debug, Clone, Copy)]
-pub struct ActivityUpdate {
+pub struct LastSeenUpdate {
     pub session_id: SessionId,
     pub last_active_at: Millis,
     pub ip: Option<IpAddr>,
@@ -314,7 +315,8 @@ pub trait SessionStore: Send + Sync {
         new_hash: &str,
         now: Millis,
     ) -> StoreResult<RefreshOutcome>;
-    async fn record_activity(&self, batch: &[ActivityUpdate]) -> StoreResult<()>;
+    /// Writes coalesced last-seen touches (last active time and address).
+    async fn record_last_seen(&self, batch: &[LastSeenUpdate]) -> StoreResult<()>;
     /// Revokes sessions last active before `cutoff` with reason `idle_expired`.
     async fn revoke_idle(&self, cutoff: Millis, now: Millis) -> StoreResult<Vec<RevokedSession>>;
     /// Revocations with `seq` greater than `after`, in order.

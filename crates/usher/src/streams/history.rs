@@ -1,7 +1,10 @@
 //! Stream starts, stops and refusals in the account's activity history.
 
-use crate::activity::{ActivityDevice, ActivityKind, NewActivity};
-use crate::domain::SessionId;
+use crate::activity::{ActivityDevice, NewActivity};
+use crate::domain::{
+    ActivityDetail, SessionId, StreamRefusal, StreamRefusedDetail, StreamStartedDetail,
+    StreamStoppedDetail,
+};
 use crate::sessions::cache::{CachedSession, Lookup};
 use crate::store::{EndedStream, StreamRecord};
 use crate::streams::Streams;
@@ -12,12 +15,12 @@ impl Streams {
         session: &CachedSession,
         stream: &StreamRecord,
     ) {
-        let event = NewActivity::by(session, ActivityKind::StreamStarted, session.last_ip())
-            .detail(serde_json::json!({
-                "stream_id": stream.id,
-                "title": stream.title,
-                "profile_id": stream.profile_id,
-            }));
+        let detail = ActivityDetail::StreamStarted(StreamStartedDetail {
+            stream_id: stream.id,
+            title: stream.title.clone(),
+            profile_id: stream.profile_id,
+        });
+        let event = NewActivity::by(session, session.last_ip(), detail);
         self.activity.record(event).await;
     }
 
@@ -27,10 +30,12 @@ impl Streams {
         title: &str,
         limit: u32,
     ) {
-        let event = NewActivity::by(session, ActivityKind::StreamRefused, session.last_ip())
-            .detail(
-                serde_json::json!({ "title": title, "reason": "too_many_streams", "limit": limit }),
-            );
+        let detail = ActivityDetail::StreamRefused(StreamRefusedDetail {
+            title: title.to_owned(),
+            reason: StreamRefusal::TooManyStreams,
+            limit,
+        });
+        let event = NewActivity::by(session, session.last_ip(), detail);
         self.activity.record(event).await;
     }
 
@@ -39,19 +44,16 @@ impl Streams {
         let mut events = Vec::with_capacity(ended.len());
         for e in ended {
             let player = self.stream_device(e.session_id, by).await;
-            let by_other = by
-                .filter(|b| b.id != e.session_id)
-                .map(|b| ActivityDevice::of(b).as_json());
+            let by_other = by.filter(|b| b.id != e.session_id).map(ActivityDevice::of);
             let ip = by.and_then(|b| b.last_ip());
             events.push(NewActivity {
                 account_id: e.account_id,
-                kind: ActivityKind::StreamStopped,
                 device: player,
                 ip,
-                detail: serde_json::json!({
-                    "stream_id": e.stream_id,
-                    "reason": e.reason.as_str(),
-                    "by": by_other,
+                detail: ActivityDetail::StreamStopped(StreamStoppedDetail {
+                    stream_id: e.stream_id,
+                    reason: e.reason,
+                    by: Some(by_other),
                 }),
             });
         }

@@ -103,7 +103,7 @@ pub async fn page(
 }
 
 fn row(e: ActivityRecord) -> ActivityRow {
-    let d = &e.detail;
+    let d = &e.detail.to_json();
     let text = |key: &str| d.get(key).and_then(|v| v.as_str()).unwrap_or("").to_owned();
     let by = d
         .get("by")

@@ -40,18 +40,19 @@ impl AlertBanner {
     fn new(open: OpenAlert, this_browser: SessionId) -> Self {
         let a = &open.alert;
         // The stored alert is the webhook's JSON body.
-        let reasons: Vec<&str> = a.body["reasons"]
+        let body = a.body.to_json();
+        let reasons: Vec<&str> = body["reasons"]
             .as_array()
             .map(|r| r.iter().filter_map(|v| v.as_str()).collect())
             .unwrap_or_default();
         AlertBanner {
             alert_id: a.id.to_string(),
             text: alert_text(&reasons),
-            device: a.body["device"]["name"]
+            device: body["device"]["name"]
                 .as_str()
                 .unwrap_or("a device")
                 .to_owned(),
-            place: place(&a.body["location"]),
+            place: place(&body["location"]),
             at: utc_minute(a.at),
             can_sign_out: open.device_signed_in && a.session_id != this_browser,
         }

@@ -40,7 +40,9 @@ async fn insert_events(conn: &mut PgConnection, events: &[ActivityRecord]) -> St
         .bind(column(events, |e| {
             e.location.as_ref().map(|l| l.to_string())
         }))
-        .bind(column(events, |e| e.detail.to_string()))
+        // Through a JSON value, whose members are sorted: the text older
+        // versions stored.
+        .bind(column(events, |e| e.detail.to_json().to_string()))
         .execute(conn)
         .await?;
     Ok(())
@@ -153,6 +155,7 @@ impl ActivityStore for PgStore {
         event: &ActivityRecord,
         deliver: bool,
     ) -> StoreResult<()> {
+        let body = alert.body.to_json().to_string();
         let mut tx = self.begin().await?;
         insert_events(&mut tx, std::slice::from_ref(event)).await?;
         sqlx::query(
@@ -162,7 +165,7 @@ impl ActivityStore for PgStore {
         .bind(alert.account_id.to_string())
         .bind(alert.session_id.to_string())
         .bind(alert.at)
-        .bind(alert.body.to_string())
+        .bind(&body)
         .execute(&mut *tx)
         .await?;
         if deliver {
@@ -171,7 +174,7 @@ impl ActivityStore for PgStore {
                  VALUES ($1, $2, $3, $3)",
             )
             .bind(alert.id.to_string())
-            .bind(alert.body.to_string())
+            .bind(&body)
             .bind(alert.at)
             .execute(&mut *tx)
             .await?;

@@ -196,11 +196,12 @@ pub(super) fn active_from_row(row: &PgRow) -> StoreResult<ActiveStream> {
 }
 
 pub(super) fn activity_from_row(row: &PgRow) -> StoreResult<ActivityRecord> {
+    let kind = row.parsed("kind")?;
     Ok(ActivityRecord {
         id: row.parsed("id")?,
         account_id: row.parsed("account_id")?,
         at: row.try_get("at")?,
-        kind: row.parsed("kind")?,
+        kind,
         session_id: row.opt_parsed("session_id")?,
         device_name: row.try_get("device_name")?,
         device_type: row.opt_parsed("device_type")?,
@@ -209,7 +210,7 @@ pub(super) fn activity_from_row(row: &PgRow) -> StoreResult<ActivityRecord> {
             .try_get::<Option<&str>, _>("location")?
             .map(json)
             .transpose()?,
-        detail: json(row.try_get("detail")?)?,
+        detail: ActivityDetail::read(kind, json(row.try_get("detail")?)?),
     })
 }
 
@@ -219,7 +220,7 @@ pub(super) fn alert_from_row(row: &PgRow) -> StoreResult<AlertRecord> {
         account_id: row.parsed("account_id")?,
         session_id: row.parsed("session_id")?,
         at: row.try_get("at")?,
-        body: json(row.try_get("body")?)?,
+        body: AlertBody::read(json(row.try_get("body")?)?),
     })
 }
 

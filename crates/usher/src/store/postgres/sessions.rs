@@ -241,7 +241,7 @@ impl SessionStore for PgStore {
         Ok(RefreshOutcome::Rotated(session))
     }
 
-    async fn record_activity(&self, batch: &[ActivityUpdate]) -> StoreResult<()> {
+    async fn record_last_seen(&self, batch: &[LastSeenUpdate]) -> StoreResult<()> {
         for chunk in batch.chunks(TOUCH_CHUNK) {
             let ids: Vec<String> = chunk.iter().map(|u| u.session_id.to_string()).collect();
             let times: Vec<i64> = chunk.iter().map(|u| u.last_active_at).collect();

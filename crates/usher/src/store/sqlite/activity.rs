@@ -30,17 +30,19 @@ fn json(row: &Row<'_>, col: &str) -> StoreResult<Option<serde_json::Value>> {
 }
 
 fn activity_from_row(row: &Row<'_>) -> StoreResult<ActivityRecord> {
+    let kind = parsed(row, "kind")?;
+    let detail = json(row, "detail")?.ok_or_else(|| corrupt("detail"))?;
     Ok(ActivityRecord {
         id: parsed(row, "id")?,
         account_id: parsed(row, "account_id")?,
         at: get(row, "at")?,
-        kind: parsed(row, "kind")?,
+        kind,
         session_id: opt_parsed(row, "session_id")?,
         device_name: get(row, "device_name")?,
         device_type: opt_parsed(row, "device_type")?,
         ip: get::<Option<String>>(row, "ip")?.and_then(|ip| ip.parse().ok()),
         location: json(row, "location")?,
-        detail: json(row, "detail")?.ok_or_else(|| corrupt("detail"))?,
+        detail: ActivityDetail::read(kind, detail),
     })
 }
 
@@ -50,7 +52,7 @@ fn alert_from_row(row: &Row<'_>) -> StoreResult<AlertRecord> {
         account_id: parsed(row, "account_id")?,
         session_id: parsed(row, "session_id")?,
         at: get(row, "at")?,
-        body: json(row, "body")?.ok_or_else(|| corrupt("body"))?,
+        body: AlertBody::read(json(row, "body")?.ok_or_else(|| corrupt("body"))?),
     })
 }
 
@@ -69,7 +71,9 @@ fn insert_events(conn: &Connection, events: &[ActivityRecord]) -> StoreResult<()
                 e.device_type.map(|t| t.as_str()),
                 e.ip.map(|ip| ip.to_string()),
                 e.location.as_ref().map(|l| l.to_string()),
-                e.detail.to_string(),
+                // Through a JSON value, whose members are sorted: the text
+                // older versions stored.
+                e.detail.to_json().to_string(),
             ],
         )?;
     }
@@ -132,7 +136,7 @@ fn raise_alert(
     deliver: bool,
 ) -> StoreResult<()> {
     insert_events(conn, std::slice::from_ref(event))?;
-    let body = alert.body.to_string();
+    let body = alert.body.to_json().to_string();
     execute(
         conn,
         "INSERT INTO alerts (id, account_id, session_id, at, body) VALUES (?1, ?2, ?3, ?4, ?5)",

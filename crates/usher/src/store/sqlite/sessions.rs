@@ -255,7 +255,7 @@ impl SessionStore for SqliteStore {
             .await
     }
 
-    async fn record_activity(&self, batch: &[ActivityUpdate]) -> StoreResult<()> {
+    async fn record_last_seen(&self, batch: &[LastSeenUpdate]) -> StoreResult<()> {
         // One chunk after another: a revocation queued meanwhile shares a
         // batch with one chunk, not with all of them.
         for chunk in batch.chunks(TOUCH_CHUNK) {

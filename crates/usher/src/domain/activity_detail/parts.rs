@@ -1,0 +1,83 @@
+//! The small types activity details are made of; their serde spellings are
+//! the stored (and sent) ones.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{DeviceType, SessionId, SignOutReason};
+
+/// A device an entry names: the one it is about, or the one that caused it
+/// (a detail's `by`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityDevice {
+    /// `None` for a device that never got a session (a refused sign-in).
+    pub session_id: Option<SessionId>,
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: DeviceType,
+}
+
+/// How a device signed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignInVia {
+    /// An app, with a refresh token.
+    App,
+    /// The account pages, with a browser session.
+    Browser,
+}
+
+/// Why a sign-in was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignInFailure {
+    WrongPassword,
+    /// The plan's device limit is reached.
+    DeviceLimitReached,
+}
+
+/// Who, in words, caused a sign-out (what the history page says).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SignOutCause {
+    ThisDevice,
+    AnotherDevice,
+    SignOutAll,
+    PasswordChange,
+    TokenReuse,
+    IdleExpiry,
+    Operator,
+}
+
+impl SignOutCause {
+    /// The cause of a sign-out with this reason.
+    pub fn of(reason: SignOutReason) -> Self {
+        use SignOutReason as R;
+        match reason {
+            R::SelfSignOut => Self::ThisDevice,
+            R::Remote => Self::AnotherDevice,
+            R::AllDevices => Self::SignOutAll,
+            R::PasswordChanged => Self::PasswordChange,
+            R::TokenReused => Self::TokenReuse,
+            R::IdleExpired => Self::IdleExpiry,
+            R::Admin => Self::Operator,
+        }
+    }
+}
+
+/// Why a stream could not start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StreamRefusal {
+    /// Every stream of the plan was in use.
+    TooManyStreams,
+}
+
+/// What was new about a sign-in that raised an alert.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertReason {
+    /// A country the account had not signed in from.
+    NewCountry,
+    /// A kind of device the account had not used.
+    NewDeviceType,
+}
