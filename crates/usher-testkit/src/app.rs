@@ -156,6 +156,16 @@ impl TestApp {
         self.clock.advance(by);
     }
 
+    /// Waits until the server sleeps on its clock (a retry scheduled for
+    /// later, say), then moves the clock to the earliest time it waits for,
+    /// so that the wait ends exactly when the server started it: no pacing.
+    pub async fn advance_when_waiting(&self) {
+        let at = tokio::time::timeout(PATIENCE, self.clock.next_sleeper())
+            .await
+            .expect("the server waits for time on its clock");
+        self.clock.advance_to(at);
+    }
+
     /// The server's time now, at the millisecond precision of the API.
     pub fn now(&self) -> DateTime<Utc> {
         DateTime::from_timestamp_millis(self.clock.now()).expect("the clock is in range")

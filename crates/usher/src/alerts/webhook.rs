@@ -11,6 +11,7 @@
 //! Each request carries `Usher-Signature: t=<unix seconds>,v1=<hex>`, the
 //! HMAC-SHA256 of `<t>.<body>` under the configured secret.
 
+use std::ops::ControlFlow;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -24,8 +25,10 @@ use crate::config::AlertConfig;
 use crate::domain::Millis;
 use crate::store::WebhookDelivery;
 
-/// How often the outbox is looked at when nothing wakes the worker (for
-/// retries that fall due, and deliveries other nodes queued).
+/// How often the outbox is looked at in real time when nothing else wakes
+/// the worker. Only a fallback for deliveries other nodes queued (their
+/// wakeup reaches only their own worker) and for a store that failed to
+/// answer; retries fall due on the injected clock, which the worker sleeps on.
 const POLL: Duration = Duration::from_millis(500);
 /// Deliveries claimed at once.
 const CLAIM: u32 = 16;
@@ -133,20 +136,51 @@ pub async fn run(alerts: Arc<Alerts>, shutdown: CancellationToken) {
             Ok(claimed) => claimed,
             Err(e) => {
                 tracing::warn!(error = %e, "cannot read the webhook outbox; will retry");
-                Vec::new()
+                if idle(&alerts, &shutdown, None).await.is_break() {
+                    return;
+                }
+                continue;
             }
         };
-        let busy = !claimed.is_empty();
-        futures_util::future::join_all(claimed.iter().map(|d| deliver(&alerts, &hook, d))).await;
-        if busy {
+        if !claimed.is_empty() {
+            futures_util::future::join_all(claimed.iter().map(|d| deliver(&alerts, &hook, d)))
+                .await;
             continue;
         }
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = alerts.wakeup.notified() => {}
-            _ = tokio::time::sleep(POLL) => {}
+        let due = match alerts.store.next_webhook_due().await {
+            Ok(due) => due,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read when the next webhook is due; will poll");
+                None
+            }
+        };
+        if idle(&alerts, &shutdown, due).await.is_break() {
+            return;
         }
     }
+}
+
+/// Waits for the next reason to look at the outbox: the delivery `due` next
+/// (on the injected clock), a local wakeup, or the real-time [`POLL`]
+/// fallback. Breaks on shutdown.
+async fn idle(
+    alerts: &Alerts,
+    shutdown: &CancellationToken,
+    due: Option<Millis>,
+) -> ControlFlow<()> {
+    let retry = async {
+        match due {
+            Some(at) => alerts.clock.sleep_until(at).await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::select! {
+        _ = shutdown.cancelled() => return ControlFlow::Break(()),
+        _ = alerts.wakeup.notified() => {}
+        _ = retry => {}
+        _ = tokio::time::sleep(POLL) => {}
+    }
+    ControlFlow::Continue(())
 }
 
 async fn deliver(alerts: &Alerts, hook: &Webhook, delivery: &WebhookDelivery) {

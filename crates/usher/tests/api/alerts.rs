@@ -81,19 +81,19 @@ impl Receiver {
             .expect("the receiver is running")
     }
 
-    /// The next request, moving the server's clock on while none comes, so
-    /// retries scheduled by the (manual) clock fall due. Nothing tells the
-    /// test when a failed attempt is stored, so the clock moves again at a
-    /// pace; [`PATIENCE`] bounds the whole, and no time is asserted.
+    /// The next request, moving the server's clock on each time the server
+    /// waits on it, so retries scheduled by the (manual) clock fall due. A
+    /// request already received wins over another move; [`PATIENCE`] bounds
+    /// the whole, and no time is asserted.
     async fn next_retry(&mut self, app: &TestApp) -> Received {
-        let mut pace = tokio::time::interval(std::time::Duration::from_millis(50));
         let waiting = async {
             loop {
                 tokio::select! {
+                    biased;
                     received = self.requests.recv() => {
                         return received.expect("the receiver is running");
                     }
-                    _ = pace.tick() => app.advance(std::time::Duration::from_secs(3600)),
+                    () = app.advance_when_waiting() => {}
                 }
             }
         };
