@@ -11,7 +11,7 @@ use crate::domain::{
 };
 use crate::error::{Error, Result};
 use crate::sessions::{Actor, Sessions};
-use crate::store::{AccountRecord, ActiveStream, SharedStore, StoreError};
+use crate::store::{AccountRecord, ActiveStream, PasswordChange, SharedStore, StoreError};
 use crate::streams::Streams;
 
 /// An account at a glance: what `GET /v1/account` and the overview page show.
@@ -145,7 +145,12 @@ impl Accounts {
         let now: Millis = self.clock.now();
         let revoked = self
             .store
-            .change_password(account, &hash, sign_out_all_devices, now)
+            .change_password(&PasswordChange {
+                account,
+                new_hash: hash,
+                sign_out: sign_out_all_devices,
+                now,
+            })
             .await?;
         self.activity
             .record(NewActivity {

@@ -13,7 +13,7 @@ use crate::domain::{
 };
 use crate::error::{Error, Result};
 use crate::geo::Geo;
-use crate::store::{AlertRecord, SharedStore};
+use crate::store::{AlertRecord, SharedStore, SignInTraits};
 
 /// A new sign-in, as the alert check sees it.
 pub struct SignIn<'a> {
@@ -88,7 +88,12 @@ impl Alerts {
         let now = self.clock.now();
         let new = match self
             .store
-            .note_sign_in(s.account_id, country.as_deref(), s.device.kind, now)
+            .note_sign_in(&SignInTraits {
+                account: s.account_id,
+                country: country.clone(),
+                device_type: s.device.kind,
+                now,
+            })
             .await
         {
             Ok(new) => new,

@@ -16,8 +16,8 @@ use crate::error::{Error, Result};
 use crate::sessions::cache::CachedSession;
 use crate::sessions::{Actor, Sessions};
 use crate::store::{
-    AccountProfiles, CreateProfileOutcome, DeleteProfileOutcome, NewProfile, ProfileEviction,
-    ProfileRecord, ProfileRef, SharedStore, SwitchOutcome,
+    AccountProfiles, CreateProfileOutcome, DeleteProfileOutcome, NewProfile, PinChange,
+    ProfileEviction, ProfileRecord, ProfileRef, SharedStore, SwitchOutcome,
 };
 use crate::streams::Streams;
 
@@ -182,7 +182,12 @@ impl Profiles {
         let now = self.clock.now();
         let (profile, eviction) = self
             .store
-            .set_profile_pin(account_of(actor)?, id, Some(&hash), now)
+            .set_profile_pin(&PinChange {
+                account: account_of(actor)?,
+                profile: id,
+                pin_hash: Some(hash),
+                now,
+            })
             .await?
             .ok_or(Error::NotFound)?;
         self.announce_eviction(account_of(actor)?, id, eviction)
@@ -209,7 +214,12 @@ impl Profiles {
         let now = self.clock.now();
         let (profile, _) = self
             .store
-            .set_profile_pin(account_of(actor)?, id, None, now)
+            .set_profile_pin(&PinChange {
+                account: account_of(actor)?,
+                profile: id,
+                pin_hash: None,
+                now,
+            })
             .await?
             .ok_or(Error::NotFound)?;
         self.record_profile(

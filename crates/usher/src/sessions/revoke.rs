@@ -6,7 +6,7 @@ use super::{Actor, Sessions};
 use crate::bus::Event;
 use crate::domain::{AccountId, DeviceInfo, ProfileId, SessionId, SignOutReason};
 use crate::error::Result;
-use crate::store::{Revocation, RevokedSession};
+use crate::store::{AccountSignOut, Revocation, RevokedSession};
 
 impl Sessions {
     /// Signs one session of the account out, as caused by `by`. False when
@@ -39,7 +39,12 @@ impl Sessions {
         let now = self.clock.now();
         let revoked = self
             .store
-            .revoke_account_sessions(current.account_id, keep, SignOutReason::AllDevices, now)
+            .revoke_account_sessions(&AccountSignOut {
+                account: current.account_id,
+                keep,
+                reason: SignOutReason::AllDevices,
+                now,
+            })
             .await?;
         self.announce_revocations(&revoked, Actor::device(current, ip))
             .await;
@@ -51,7 +56,12 @@ impl Sessions {
         let now = self.clock.now();
         let revoked = self
             .store
-            .revoke_account_sessions(account, None, SignOutReason::Admin, now)
+            .revoke_account_sessions(&AccountSignOut {
+                account,
+                keep: None,
+                reason: SignOutReason::Admin,
+                now,
+            })
             .await?;
         self.announce_revocations(&revoked, Actor::usher(None))
             .await;

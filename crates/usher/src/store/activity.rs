@@ -67,6 +67,16 @@ pub struct WebhookDelivery {
     pub attempts: u32,
 }
 
+/// What a sign-in brings that the account may not have seen before.
+#[derive(Debug, Clone)]
+pub struct SignInTraits {
+    pub account: AccountId,
+    /// ISO country code of the sign-in's address, when it is known.
+    pub country: Option<String>,
+    pub device_type: DeviceType,
+    pub now: Millis,
+}
+
 #[async_trait]
 pub trait ActivityStore: Send + Sync {
     /// Appends events (one transaction).
@@ -75,13 +85,7 @@ pub trait ActivityStore: Send + Sync {
     /// Deletes up to `limit` events older than `cutoff`; returns how many.
     async fn prune_activity(&self, cutoff: Millis, limit: u32) -> StoreResult<u64>;
     /// Records the country and device type of a sign-in and says which are new.
-    async fn note_sign_in(
-        &self,
-        account: AccountId,
-        country: Option<&str>,
-        device_type: DeviceType,
-        now: Millis,
-    ) -> StoreResult<NewTraits>;
+    async fn note_sign_in(&self, sign_in: &SignInTraits) -> StoreResult<NewTraits>;
     /// Stores the alert, its activity event and (when `deliver`) its webhook
     /// delivery, in one transaction: an acknowledged alert is never lost.
     async fn raise_alert(

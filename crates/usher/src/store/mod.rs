@@ -21,7 +21,8 @@ pub mod postgres;
 pub mod sqlite;
 
 pub use activity::{
-    ActivityQuery, ActivityRecord, ActivityStore, AlertRecord, NewTraits, WebhookDelivery,
+    ActivityQuery, ActivityRecord, ActivityStore, AlertRecord, NewTraits, SignInTraits,
+    WebhookDelivery,
 };
 
 /// What can go wrong in storage, in terms the domain can act on.
@@ -253,6 +254,44 @@ pub enum CreateSessionOutcome {
     },
 }
 
+/// A password change: the new hash and, when `sign_out` is set, every
+/// active session of the account revoked in the same transaction.
+#[derive(Debug, Clone)]
+pub struct PasswordChange {
+    pub account: AccountId,
+    /// Argon2id PHC string.
+    pub new_hash: String,
+    pub sign_out: bool,
+    pub now: Millis,
+}
+
+/// Every active session of an account signed out, but `keep`.
+#[derive(Debug, Clone, Copy)]
+pub struct AccountSignOut {
+    pub account: AccountId,
+    pub keep: Option<SessionId>,
+    pub reason: SignOutReason,
+    pub now: Millis,
+}
+
+/// A heartbeat of the session's stream: its lease extended to `now + lease_ms`.
+#[derive(Debug, Clone, Copy)]
+pub struct Heartbeat {
+    pub session: SessionId,
+    pub stream: StreamId,
+    pub now: Millis,
+    pub lease_ms: Millis,
+}
+
+/// A profile's PIN set (`Some` Argon2id hash) or removed (`None`).
+#[derive(Debug, Clone)]
+pub struct PinChange {
+    pub account: AccountId,
+    pub profile: ProfileId,
+    pub pin_hash: Option<String>,
+    pub now: Millis,
+}
+
 #[async_trait]
 pub trait AccountStore: Send + Sync {
     /// Creates the account; `Conflict` when the email is taken.
@@ -263,13 +302,7 @@ pub trait AccountStore: Send + Sync {
     async fn set_plan(&self, id: AccountId, plan: &PlanName) -> StoreResult<bool>;
     /// Stores the new hash and, when `revoke` is set, revokes every active
     /// session of the account in the same transaction.
-    async fn change_password(
-        &self,
-        id: AccountId,
-        new_hash: &str,
-        revoke: bool,
-        now: Millis,
-    ) -> StoreResult<Vec<RevokedSession>>;
+    async fn change_password(&self, change: &PasswordChange) -> StoreResult<Vec<RevokedSession>>;
 }
 
 #[async_trait]
@@ -303,10 +336,7 @@ pub trait SessionStore: Send + Sync {
     /// Revokes every active session of the account but `keep`.
     async fn revoke_account_sessions(
         &self,
-        account: AccountId,
-        keep: Option<SessionId>,
-        reason: SignOutReason,
-        now: Millis,
+        sign_out: &AccountSignOut,
     ) -> StoreResult<Vec<RevokedSession>>;
     /// Rotates a refresh token, detecting reuse (see [`RefreshOutcome`]).
     async fn rotate_refresh(
@@ -336,13 +366,7 @@ pub trait StreamStore: Send + Sync {
     /// previous stream (`replaced`) first.
     async fn start_stream(&self, stream: &NewStream, plans: &Plans) -> StoreResult<StartOutcome>;
     /// Extends the lease of the session's stream.
-    async fn heartbeat(
-        &self,
-        session: SessionId,
-        id: StreamId,
-        now: Millis,
-        lease_ms: Millis,
-    ) -> StoreResult<HeartbeatOutcome>;
+    async fn heartbeat(&self, beat: &Heartbeat) -> StoreResult<HeartbeatOutcome>;
     /// Stops a stream of the account; `by` is the session asking.
     async fn stop_stream(
         &self,
@@ -456,10 +480,7 @@ pub trait ProfileStore: Send + Sync {
     /// "require PIN to add profiles" off. `None` when there is no such profile.
     async fn set_profile_pin(
         &self,
-        account: AccountId,
-        id: ProfileId,
-        pin_hash: Option<&str>,
-        now: Millis,
+        change: &PinChange,
     ) -> StoreResult<Option<(ProfileRecord, ProfileEviction)>>;
     /// Sets "require PIN to add profiles"; false (unchanged) when turning it
     /// on while the default profile is unlocked.

@@ -11,7 +11,8 @@ use crate::error::{Error, Result};
 use crate::sessions::cache::CachedSession;
 use crate::sessions::Sessions;
 use crate::store::{
-    ActiveStream, EndedStream, HeartbeatOutcome, NewStream, SharedStore, StartOutcome, StopOutcome,
+    ActiveStream, EndedStream, Heartbeat, HeartbeatOutcome, NewStream, SharedStore, StartOutcome,
+    StopOutcome,
 };
 
 /// A slot held: what the device needs to keep it.
@@ -116,7 +117,12 @@ impl Streams {
         let now = self.clock.now();
         match self
             .store
-            .heartbeat(session.id, id, now, self.lease_ms)
+            .heartbeat(&Heartbeat {
+                session: session.id,
+                stream: id,
+                now,
+                lease_ms: self.lease_ms,
+            })
             .await?
         {
             HeartbeatOutcome::Extended(stream) => {

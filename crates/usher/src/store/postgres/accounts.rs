@@ -65,13 +65,13 @@ impl AccountStore for PgStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn change_password(
-        &self,
-        id: AccountId,
-        new_hash: &str,
-        revoke: bool,
-        now: Millis,
-    ) -> StoreResult<Vec<RevokedSession>> {
+    async fn change_password(&self, change: &PasswordChange) -> StoreResult<Vec<RevokedSession>> {
+        let (id, new_hash, revoke, now) = (
+            change.account,
+            change.new_hash.as_str(),
+            change.sign_out,
+            change.now,
+        );
         let mut tx = self.begin_revoking().await?;
         sqlx::query("UPDATE accounts SET password_hash = $1 WHERE id = $2")
             .bind(new_hash)

@@ -103,13 +103,13 @@ impl ActivityStore for PgStore {
         Ok(done.rows_affected())
     }
 
-    async fn note_sign_in(
-        &self,
-        account: AccountId,
-        country: Option<&str>,
-        device_type: DeviceType,
-        now: Millis,
-    ) -> StoreResult<NewTraits> {
+    async fn note_sign_in(&self, sign_in: &SignInTraits) -> StoreResult<NewTraits> {
+        let (account, country, device_type, now) = (
+            sign_in.account,
+            sign_in.country.as_deref(),
+            sign_in.device_type,
+            sign_in.now,
+        );
         let mut tx = self.begin().await?;
         let mut new = NewTraits::default();
         let traits = [

@@ -201,11 +201,14 @@ impl ProfileStore for PgStore {
 
     async fn set_profile_pin(
         &self,
-        account: AccountId,
-        id: ProfileId,
-        pin_hash: Option<&str>,
-        now: Millis,
+        change: &PinChange,
     ) -> StoreResult<Option<(ProfileRecord, ProfileEviction)>> {
+        let (account, id, pin_hash, now) = (
+            change.account,
+            change.profile,
+            change.pin_hash.as_deref(),
+            change.now,
+        );
         let mut tx = self.begin().await?;
         if lock_account(&mut tx, account).await?.is_none() {
             return Ok(None);

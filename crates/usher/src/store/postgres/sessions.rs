@@ -158,11 +158,14 @@ impl SessionStore for PgStore {
 
     async fn revoke_account_sessions(
         &self,
-        account: AccountId,
-        keep: Option<SessionId>,
-        reason: SignOutReason,
-        now: Millis,
+        sign_out: &AccountSignOut,
     ) -> StoreResult<Vec<RevokedSession>> {
+        let AccountSignOut {
+            account,
+            keep,
+            reason,
+            now,
+        } = *sign_out;
         let mut tx = self.begin_revoking().await?;
         let revoked = revoke_all(&mut tx, account, keep, reason, now).await?;
         tx.commit().await?;

@@ -146,13 +146,13 @@ impl StreamStore for PgStore {
         Ok(started(new, profile, ended))
     }
 
-    async fn heartbeat(
-        &self,
-        session: SessionId,
-        id: StreamId,
-        now: Millis,
-        lease_ms: Millis,
-    ) -> StoreResult<HeartbeatOutcome> {
+    async fn heartbeat(&self, beat: &Heartbeat) -> StoreResult<HeartbeatOutcome> {
+        let Heartbeat {
+            session,
+            stream: id,
+            now,
+            lease_ms,
+        } = *beat;
         let (id, session) = (id.to_string(), session.to_string());
         let extended = sqlx::query(EXTEND_LEASE)
             .bind(now + lease_ms)

@@ -81,13 +81,13 @@ impl AccountStore for SqliteStore {
             .await
     }
 
-    async fn change_password(
-        &self,
-        id: AccountId,
-        new_hash: &str,
-        revoke: bool,
-        now: Millis,
-    ) -> StoreResult<Vec<RevokedSession>> {
+    async fn change_password(&self, change: &PasswordChange) -> StoreResult<Vec<RevokedSession>> {
+        let (id, new_hash, revoke, now) = (
+            change.account,
+            change.new_hash.as_str(),
+            change.sign_out,
+            change.now,
+        );
         let new_hash = new_hash.to_owned();
         self.writer
             .write(move |conn| {

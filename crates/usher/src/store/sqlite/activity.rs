@@ -235,21 +235,15 @@ impl ActivityStore for SqliteStore {
             .await
     }
 
-    async fn note_sign_in(
-        &self,
-        account: AccountId,
-        country: Option<&str>,
-        device_type: DeviceType,
-        now: Millis,
-    ) -> StoreResult<NewTraits> {
-        let country = country.map(str::to_owned);
+    async fn note_sign_in(&self, sign_in: &SignInTraits) -> StoreResult<NewTraits> {
+        let sign_in = sign_in.clone();
         self.writer
             .write(move |conn| {
                 let traits = [
-                    ("country", country.as_deref()),
-                    ("device_type", Some(device_type.as_str())),
+                    ("country", sign_in.country.as_deref()),
+                    ("device_type", Some(sign_in.device_type.as_str())),
                 ];
-                note_sign_in(conn, &account.to_string(), traits, now)
+                note_sign_in(conn, &sign_in.account.to_string(), traits, sign_in.now)
             })
             .await
     }

@@ -282,11 +282,14 @@ impl ProfileStore for SqliteStore {
 
     async fn set_profile_pin(
         &self,
-        account: AccountId,
-        id: ProfileId,
-        pin_hash: Option<&str>,
-        now: Millis,
+        change: &PinChange,
     ) -> StoreResult<Option<(ProfileRecord, ProfileEviction)>> {
+        let (account, id, pin_hash, now) = (
+            change.account,
+            change.profile,
+            change.pin_hash.as_deref(),
+            change.now,
+        );
         let pin_hash = pin_hash.map(str::to_owned);
         self.writer
             .write(move |conn| set_pin(conn, account, id, pin_hash.as_deref(), now))

@@ -233,11 +233,14 @@ impl SessionStore for SqliteStore {
 
     async fn revoke_account_sessions(
         &self,
-        account: AccountId,
-        keep: Option<SessionId>,
-        reason: SignOutReason,
-        now: Millis,
+        sign_out: &AccountSignOut,
     ) -> StoreResult<Vec<RevokedSession>> {
+        let AccountSignOut {
+            account,
+            keep,
+            reason,
+            now,
+        } = *sign_out;
         self.writer
             .write(move |conn| revoke_all(conn, account, keep, reason, now))
             .await

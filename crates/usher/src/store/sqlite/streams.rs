@@ -138,13 +138,13 @@ fn start(conn: &Connection, new: &NewStream, plans: &Plans) -> StoreResult<Start
     Ok(started(new, profile, ended))
 }
 
-fn heartbeat(
-    conn: &Connection,
-    session: SessionId,
-    id: StreamId,
-    now: Millis,
-    lease_ms: Millis,
-) -> StoreResult<HeartbeatOutcome> {
+fn heartbeat(conn: &Connection, beat: Heartbeat) -> StoreResult<HeartbeatOutcome> {
+    let Heartbeat {
+        session,
+        stream: id,
+        now,
+        lease_ms,
+    } = beat;
     let (id, session) = (id.to_string(), session.to_string());
     let extended = fetch_optional(
         conn,
@@ -207,16 +207,9 @@ impl StreamStore for SqliteStore {
             .await
     }
 
-    async fn heartbeat(
-        &self,
-        session: SessionId,
-        id: StreamId,
-        now: Millis,
-        lease_ms: Millis,
-    ) -> StoreResult<HeartbeatOutcome> {
-        self.writer
-            .write(move |conn| heartbeat(conn, session, id, now, lease_ms))
-            .await
+    async fn heartbeat(&self, beat: &Heartbeat) -> StoreResult<HeartbeatOutcome> {
+        let beat = *beat;
+        self.writer.write(move |conn| heartbeat(conn, beat)).await
     }
 
     async fn stop_stream(
