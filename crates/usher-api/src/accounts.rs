@@ -7,6 +7,7 @@ use crate::timestamp;
 
 /// `POST /v1/accounts` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CreateAccount {
     /// Sign-in email address.
     pub email: String,
@@ -56,6 +57,7 @@ pub struct Plan {
 
 /// `POST /v1/account/password` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ChangePassword {
     /// The password in use now.
     pub current_password: String,
@@ -63,8 +65,19 @@ pub struct ChangePassword {
     pub new_password: String,
     /// Sign out every device, this one included; the server defaults to
     /// `true` when absent (it refuses `null`, so `None` is left out).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::present"
+    )]
     pub sign_out_all_devices: Option<bool>,
+}
+
+impl ChangePassword {
+    /// Whether every device is signed out: `true` unless the body says `false`.
+    pub fn signs_out_all_devices(&self) -> bool {
+        self.sign_out_all_devices.unwrap_or(true)
+    }
 }
 
 #[cfg(test)]
