@@ -107,6 +107,22 @@ mod tests {
     }
 
     #[test]
+    fn sign_out_all_devices_defaults_to_true_and_refuses_null() {
+        let read = |json: &str| serde_json::from_str::<ChangePassword>(json);
+        let absent = read(r#"{"current_password":"a","new_password":"b"}"#).expect("parses");
+        assert!(absent.signs_out_all_devices());
+        let kept =
+            read(r#"{"current_password":"a","new_password":"b","sign_out_all_devices":false}"#)
+                .expect("parses");
+        assert!(!kept.signs_out_all_devices());
+        assert!(
+            read(r#"{"current_password":"a","new_password":"b","sign_out_all_devices":null}"#)
+                .is_err()
+        );
+        assert!(read(r#"{"current_password":"a","new_password":"b","other":1}"#).is_err());
+    }
+
+    #[test]
     fn requests_leave_out_absent_optionals() {
         let body = CreateAccount {
             email: "a@example.com".into(),

@@ -172,6 +172,14 @@ mod tests {
     }
 
     #[test]
+    fn the_server_reads_the_limit_as_text() {
+        let params: ActivityParams<String> =
+            serde_json::from_str(r#"{"limit":"lots","kind":"sign_in"}"#).expect("parses");
+        assert_eq!(params.limit.as_deref(), Some("lots"));
+        assert_eq!(params.before, None);
+    }
+
+    #[test]
     fn params_leave_out_absent_members() {
         let params = ActivityParams {
             limit: Some(2),

@@ -172,6 +172,26 @@ mod tests {
     }
 
     #[test]
+    fn the_server_reads_the_device_type_as_text_and_refuses_unknown_members() {
+        let body: SignIn<String> =
+            serde_json::from_value(json!({"email":"a@example.com","password":"pw",
+            "device":{"name":"Fridge","type":"smart_fridge","model":null}}))
+            .expect("an unknown type is still a body");
+        assert_eq!(body.device.device_type, "smart_fridge");
+        assert_eq!(body.device.model, None);
+        for extra in [
+            json!({"email":"a","password":"p","device":{"name":"TV","type":"tv"},"remember":true}),
+            json!({"email":"a","password":"p","device":{"name":"TV","type":"tv","colour":"red"}}),
+        ] {
+            assert!(serde_json::from_value::<SignIn<String>>(extra).is_err());
+        }
+        assert!(serde_json::from_value::<SignIn<String>>(
+            json!({"email":"a","password":"p","device":{"name":"TV","type":7}})
+        )
+        .is_err());
+    }
+
+    #[test]
     fn tokens_as_the_server_writes_them() {
         let tokens: SessionTokens = assert_round_trip(
             r#"{"session_id":"ses_01a2306b795f73798b0866615a984cf0","access_token":"eyJ0eXAiOiJKV1QiLCJhbGciOiJFZERTQSJ9.e30.x0jg3Z",

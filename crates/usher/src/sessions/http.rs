@@ -137,3 +137,20 @@ async fn sign_out_current(
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{AccountId, SessionId};
+
+    #[test]
+    fn ids_are_written_in_place() {
+        let mut buf = [0; ID_TEXT];
+        let id = SessionId::new();
+        let text = id_text(&id, &mut buf);
+        assert!(matches!(text, Cow::Borrowed(_)));
+        assert_eq!(text, id.to_string());
+        let account = AccountId::new();
+        assert_eq!(id_text(&account, &mut buf), account.to_string());
+    }
+}
