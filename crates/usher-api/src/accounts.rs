@@ -7,6 +7,7 @@ use crate::timestamp;
 
 /// `POST /v1/accounts` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CreateAccount {
     /// Sign-in email address.
     pub email: String,
@@ -56,6 +57,7 @@ pub struct Plan {
 
 /// `POST /v1/account/password` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ChangePassword {
     /// The password in use now.
     pub current_password: String,
@@ -63,8 +65,19 @@ pub struct ChangePassword {
     pub new_password: String,
     /// Sign out every device, this one included; the server defaults to
     /// `true` when absent (it refuses `null`, so `None` is left out).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::present"
+    )]
     pub sign_out_all_devices: Option<bool>,
+}
+
+impl ChangePassword {
+    /// Whether every device is signed out: `true` unless the body says `false`.
+    pub fn signs_out_all_devices(&self) -> bool {
+        self.sign_out_all_devices.unwrap_or(true)
+    }
 }
 
 #[cfg(test)]
@@ -91,6 +104,22 @@ mod tests {
         let created: AccountCreated =
             assert_round_trip(r#"{"account_id":"acc_01a2306b70c87588801c56c3bcbc87e5"}"#);
         assert!(created.account_id.starts_with("acc_"));
+    }
+
+    #[test]
+    fn sign_out_all_devices_defaults_to_true_and_refuses_null() {
+        let read = |json: &str| serde_json::from_str::<ChangePassword>(json);
+        let absent = read(r#"{"current_password":"a","new_password":"b"}"#).expect("parses");
+        assert!(absent.signs_out_all_devices());
+        let kept =
+            read(r#"{"current_password":"a","new_password":"b","sign_out_all_devices":false}"#)
+                .expect("parses");
+        assert!(!kept.signs_out_all_devices());
+        assert!(
+            read(r#"{"current_password":"a","new_password":"b","sign_out_all_devices":null}"#)
+                .is_err()
+        );
+        assert!(read(r#"{"current_password":"a","new_password":"b","other":1}"#).is_err());
     }
 
     #[test]

@@ -55,11 +55,15 @@ impl From<&str> for UnknownActivityKind {
 }
 
 /// The query of `GET /v1/activity`; every member is optional.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct ActivityParams {
+///
+/// `L` is how `limit` is read: a client writes a number; the server reads
+/// `ActivityParams<String>`, so a bad limit is answered `422 invalid_limit`
+/// rather than as a malformed query.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActivityParams<L = u32> {
     /// Page size, 1 to 200 (50 when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub limit: Option<u32>,
+    pub limit: Option<L>,
     /// The `next` of the previous page: start after that event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<String>,
@@ -68,9 +72,20 @@ pub struct ActivityParams {
     pub kind: Option<String>,
 }
 
-/// One entry of the account's history.
+impl<L> Default for ActivityParams<L> {
+    fn default() -> Self {
+        ActivityParams {
+            limit: None,
+            before: None,
+            kind: None,
+        }
+    }
+}
+
+/// One entry of the account's history. `D` is its `detail`: any JSON
+/// object for a reader, the server's typed record when it writes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ActivityEvent {
+pub struct ActivityEvent<D = Value> {
     /// The event (`evt_…`).
     pub event_id: String,
     /// An [`ActivityKind`] name. Text, so a kind a newer server adds is
@@ -86,7 +101,7 @@ pub struct ActivityEvent {
     /// The location of `ip` (a [`crate::Location`] object), if known.
     pub location: Option<Value>,
     /// Kind-specific details: `reason`, `cause`, `by`, `title`, `stream_id` …
-    pub detail: Value,
+    pub detail: D,
 }
 
 /// The device an activity event is about (or, in `detail.by`, that caused it).
@@ -101,11 +116,11 @@ pub struct EventDevice {
     pub device_type: String,
 }
 
-/// A page of history, newest first.
+/// A page of history, newest first; `D` as in [`ActivityEvent`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ActivityPage {
+pub struct ActivityPage<D = Value> {
     /// The events of this page.
-    pub events: Vec<ActivityEvent>,
+    pub events: Vec<ActivityEvent<D>>,
     /// Pass as `before` for the next, older page; `null` on the last page.
     pub next: Option<String>,
 }
@@ -154,6 +169,14 @@ mod tests {
         );
         let last: ActivityPage = assert_round_trip(r#"{"events":[],"next":null}"#);
         assert_eq!(last.next, None);
+    }
+
+    #[test]
+    fn the_server_reads_the_limit_as_text() {
+        let params: ActivityParams<String> =
+            serde_json::from_str(r#"{"limit":"lots","kind":"sign_in"}"#).expect("parses");
+        assert_eq!(params.limit.as_deref(), Some("lots"));
+        assert_eq!(params.before, None);
     }
 
     #[test]

@@ -121,6 +121,7 @@ pub struct DeviceList {
 
 /// `PATCH /v1/devices/{session_id}` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RenameDevice {
     /// The new display name (1 to 64 characters).
     pub name: String,
@@ -128,6 +129,7 @@ pub struct RenameDevice {
 
 /// `POST /v1/devices/sign-out-all` body.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SignOutAll {
     /// Also sign out the calling device (`false` when absent).
     #[serde(default)]

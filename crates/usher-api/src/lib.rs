@@ -55,6 +55,16 @@ pub use sessions::{
 };
 pub use streams::{ActiveStream, Lease, StartStream, StreamDeviceRef, StreamList};
 
+/// For an optional member that may be absent but not `null` (with
+/// `#[serde(default)]`, absence never reaches this function).
+fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    T::deserialize(d).map(Some)
+}
+
 #[cfg(test)]
 mod tests {
     use serde::de::DeserializeOwned;

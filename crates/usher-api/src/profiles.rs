@@ -50,6 +50,7 @@ pub struct ProfileRef {
 
 /// `POST /v1/profiles` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CreateProfile {
     /// Display name.
     pub name: String,
@@ -60,6 +61,7 @@ pub struct CreateProfile {
 
 /// `PATCH /v1/profiles/{profile_id}` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RenameProfile {
     /// The new display name.
     pub name: String,
@@ -67,6 +69,7 @@ pub struct RenameProfile {
 
 /// `PUT /v1/profiles/{profile_id}/pin` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SetPin {
     /// The account password, to confirm.
     pub password: String,
@@ -76,6 +79,7 @@ pub struct SetPin {
 
 /// `DELETE /v1/profiles/{profile_id}/pin` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RemovePin {
     /// The account password, to confirm.
     pub password: String,
@@ -83,6 +87,7 @@ pub struct RemovePin {
 
 /// `PUT /v1/profiles/settings` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ProfileSettings {
     /// The account password, to confirm.
     pub password: String,
@@ -92,6 +97,7 @@ pub struct ProfileSettings {
 
 /// `POST /v1/sessions/current/profile` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SwitchProfile {
     /// The profile to use (`prf_…`).
     pub profile_id: String,

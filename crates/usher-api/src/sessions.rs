@@ -1,18 +1,26 @@
 //! Bodies of `/v1/sessions…`: signing a device in, refreshing its tokens,
 //! and asking who it is.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 
 use crate::DeviceType;
 
 /// The device description sent at sign-in.
+///
+/// `T` is how `type` is read: a client writes a [`DeviceType`]; the server
+/// reads `DeviceInfo<String>`, so an unknown type is answered
+/// `422 invalid_device` like every other flaw in the description, rather
+/// than as a malformed body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DeviceInfo {
+#[serde(deny_unknown_fields)]
+pub struct DeviceInfo<T = DeviceType> {
     /// Display name, e.g. "Living Room TV".
     pub name: String,
     /// Kind of device.
     #[serde(rename = "type")]
-    pub device_type: DeviceType,
+    pub device_type: T,
     /// Hardware model, e.g. "Bravia XR".
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model: Option<String>,
@@ -31,7 +39,9 @@ impl DeviceInfo {
             app_version: None,
         }
     }
+}
 
+impl<T> DeviceInfo<T> {
     /// Sets the hardware model.
     pub fn model(mut self, model: impl Into<String>) -> Self {
         self.model = Some(model.into());
@@ -45,19 +55,21 @@ impl DeviceInfo {
     }
 }
 
-/// `POST /v1/sessions` body.
+/// `POST /v1/sessions` body; `T` as in [`DeviceInfo`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SignIn {
+#[serde(deny_unknown_fields)]
+pub struct SignIn<T = DeviceType> {
     /// Account email.
     pub email: String,
     /// Account password.
     pub password: String,
     /// The device signing in.
-    pub device: DeviceInfo,
+    pub device: DeviceInfo<T>,
 }
 
 /// `POST /v1/sessions/refresh` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     /// The current refresh token.
     pub refresh_token: String,
@@ -84,54 +96,58 @@ fn bearer() -> String {
 }
 
 /// `GET /v1/sessions/current` answer.
+///
+/// Its text borrows (`Cow`), because this is the answer other services poll
+/// hardest: the server writes it from its cache without copying. A reader
+/// gets owned text (`CurrentSession<'static>`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CurrentSession {
+pub struct CurrentSession<'a> {
     /// This device session.
-    pub session_id: String,
+    pub session_id: Cow<'a, str>,
     /// The account it belongs to.
-    pub account_id: String,
+    pub account_id: Cow<'a, str>,
     /// The device as it signed in (or was renamed).
-    pub device: CurrentDevice,
+    pub device: CurrentDevice<'a>,
     /// The profile in use; `null` when none was picked.
     #[serde(default)]
-    pub profile_id: Option<String>,
+    pub profile_id: Option<Cow<'a, str>>,
 }
 
 /// The device of `GET /v1/sessions/current`. Unlike [`DeviceInfo`] (a
 /// request, which leaves absent members out), the answer writes `null`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CurrentDevice {
+pub struct CurrentDevice<'a> {
     /// Display name.
-    pub name: String,
+    pub name: Cow<'a, str>,
     /// Kind of device.
     #[serde(rename = "type")]
     pub device_type: DeviceType,
     /// Hardware model.
     #[serde(default)]
-    pub model: Option<String>,
+    pub model: Option<Cow<'a, str>>,
     /// Version of the player app.
     #[serde(default)]
-    pub app_version: Option<String>,
+    pub app_version: Option<Cow<'a, str>>,
 }
 
-impl From<CurrentDevice> for DeviceInfo {
-    fn from(d: CurrentDevice) -> Self {
+impl From<CurrentDevice<'_>> for DeviceInfo {
+    fn from(d: CurrentDevice<'_>) -> Self {
         DeviceInfo {
-            name: d.name,
+            name: d.name.into_owned(),
             device_type: d.device_type,
-            model: d.model,
-            app_version: d.app_version,
+            model: d.model.map(Cow::into_owned),
+            app_version: d.app_version.map(Cow::into_owned),
         }
     }
 }
 
-impl From<DeviceInfo> for CurrentDevice {
+impl From<DeviceInfo> for CurrentDevice<'static> {
     fn from(d: DeviceInfo) -> Self {
         CurrentDevice {
-            name: d.name,
+            name: d.name.into(),
             device_type: d.device_type,
-            model: d.model,
-            app_version: d.app_version,
+            model: d.model.map(Cow::Owned),
+            app_version: d.app_version.map(Cow::Owned),
         }
     }
 }
@@ -156,6 +172,26 @@ mod tests {
     }
 
     #[test]
+    fn the_server_reads_the_device_type_as_text_and_refuses_unknown_members() {
+        let body: SignIn<String> =
+            serde_json::from_value(json!({"email":"a@example.com","password":"pw",
+            "device":{"name":"Fridge","type":"smart_fridge","model":null}}))
+            .expect("an unknown type is still a body");
+        assert_eq!(body.device.device_type, "smart_fridge");
+        assert_eq!(body.device.model, None);
+        for extra in [
+            json!({"email":"a","password":"p","device":{"name":"TV","type":"tv"},"remember":true}),
+            json!({"email":"a","password":"p","device":{"name":"TV","type":"tv","colour":"red"}}),
+        ] {
+            assert!(serde_json::from_value::<SignIn<String>>(extra).is_err());
+        }
+        assert!(serde_json::from_value::<SignIn<String>>(
+            json!({"email":"a","password":"p","device":{"name":"TV","type":7}})
+        )
+        .is_err());
+    }
+
+    #[test]
     fn tokens_as_the_server_writes_them() {
         let tokens: SessionTokens = assert_round_trip(
             r#"{"session_id":"ses_01a2306b795f73798b0866615a984cf0","access_token":"eyJ0eXAiOiJKV1QiLCJhbGciOiJFZERTQSJ9.e30.x0jg3Z",
@@ -166,14 +202,14 @@ mod tests {
 
     #[test]
     fn current_session_as_the_server_writes_it() {
-        let current: CurrentSession = assert_round_trip(
+        let current: CurrentSession<'static> = assert_round_trip(
             r#"{"session_id":"ses_01a2306b795f73798b0866615a984cf0","account_id":"acc_01a2306b70c87588801c56c3bcbc87e5",
                 "device":{"name":"Living Room TV","type":"tv","model":"Bravia XR","app_version":null},
                 "profile_id":"prf_01a2306b70d475a6a598da4943adebb7"}"#,
         );
         assert_eq!(current.device.device_type, DeviceType::Tv);
         assert_eq!(current.device.app_version, None);
-        let unpicked: CurrentSession = assert_round_trip(
+        let unpicked: CurrentSession<'static> = assert_round_trip(
             r#"{"session_id":"ses_1","account_id":"acc_1",
                 "device":{"name":"Phone","type":"phone","model":null,"app_version":"4.2"},"profile_id":null}"#,
         );

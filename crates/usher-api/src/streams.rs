@@ -10,6 +10,7 @@ use crate::{timestamp, DeviceType};
 
 /// `POST /v1/streams` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StartStream {
     /// What is being played (1 to 200 characters).
     pub title: String,

@@ -145,7 +145,7 @@ impl Client {
     }
 
     /// `GET /v1/sessions/current`: who this token belongs to.
-    pub async fn current_session(&self) -> Result<CurrentSession> {
+    pub async fn current_session(&self) -> Result<CurrentSession<'static>> {
         self.send_json(self.request(Method::GET, &["v1", "sessions", "current"]))
             .await
     }

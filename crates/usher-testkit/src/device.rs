@@ -209,6 +209,7 @@ impl TestDevice {
             .await
             .expect("the current session")
             .profile_id
+            .map(std::borrow::Cow::into_owned)
     }
 }
 

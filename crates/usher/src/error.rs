@@ -59,7 +59,10 @@ pub enum Error {
     UnknownProfile,
     /// A request parameter is malformed or out of range.
     #[error("{detail}")]
-    InvalidParameter { code: &'static str, detail: String },
+    InvalidParameter {
+        code: usher_api::ProblemCode,
+        detail: String,
+    },
     #[error("{0}")]
     InvalidProfileName(#[from] InvalidProfileName),
     #[error("a PIN is exactly four digits (0-9)")]

@@ -3,10 +3,11 @@
 use axum::extract::State;
 use axum::routing::get;
 use axum::Router;
-use serde::Deserialize;
+use usher_api as api;
+use usher_api::ProblemCode;
 
 use super::service::MAX_PAGE;
-use super::views::ActivityPageView;
+use super::views::Detail;
 use super::ActivityFilter;
 use crate::domain::{ActivityKind, EventId};
 use crate::error::Error;
@@ -18,20 +19,13 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/v1/activity", get(list))
 }
 
-/// Kept as text so a bad value gets its own `code` rather than a generic
-/// query rejection.
-#[derive(Deserialize)]
-struct Params {
-    limit: Option<String>,
-    before: Option<String>,
-    kind: Option<String>,
-}
-
 async fn list(
     State(state): State<AppState>,
     Auth(session): Auth,
-    Query(params): Query<Params>,
-) -> Result<Json<ActivityPageView>, ApiError> {
+    // `limit` as text, so a bad value gets its own `code` rather than a
+    // generic query rejection.
+    Query(params): Query<api::ActivityParams<String>>,
+) -> Result<Json<api::ActivityPage<Detail>>, ApiError> {
     let filter = parse_filter(
         params.limit.as_deref(),
         params.before.as_deref(),
@@ -41,7 +35,7 @@ async fn list(
     Ok(Json(page.into()))
 }
 
-fn invalid(code: &'static str, detail: impl Into<String>) -> Error {
+fn invalid(code: ProblemCode, detail: impl Into<String>) -> Error {
     Error::InvalidParameter {
         code,
         detail: detail.into(),
@@ -61,12 +55,17 @@ pub fn parse_filter(
             .parse::<u32>()
             .ok()
             .filter(|n| (1..=MAX_PAGE).contains(n))
-            .ok_or_else(|| invalid("invalid_limit", format!("limit must be 1 to {MAX_PAGE}.")))?;
+            .ok_or_else(|| {
+                invalid(
+                    ProblemCode::InvalidLimit,
+                    format!("limit must be 1 to {MAX_PAGE}."),
+                )
+            })?;
     }
     if let Some(raw) = before.filter(|b| !b.is_empty()) {
         filter.before = Some(raw.parse::<EventId>().map_err(|_| {
             invalid(
-                "invalid_cursor",
+                ProblemCode::InvalidCursor,
                 "before must be a `next` value from an earlier page.",
             )
         })?);
@@ -78,7 +77,7 @@ pub fn parse_filter(
         }
         let kind = name
             .parse::<ActivityKind>()
-            .map_err(|e| invalid("invalid_kind", e.to_string()))?;
+            .map_err(|e| invalid(ProblemCode::InvalidKind, e.to_string()))?;
         if !filter.kinds.contains(&kind) {
             filter.kinds.push(kind);
         }

@@ -1,48 +1,26 @@
-//! The JSON of `GET /v1/activity`, built from the history's records.
+//! The JSON of `GET /v1/activity`: the `usher_api` types, built from the
+//! history's records.
 
-use serde::Serialize;
+use usher_api as api;
 
 use super::ActivityPage;
-use crate::domain::{rfc3339, ActivityKind, EventId, SessionId};
+use crate::http::wire::timestamp;
 use crate::store::ActivityRecord;
 
-/// One event as the API shows it.
-#[derive(Debug, Serialize)]
-pub struct ActivityView {
-    pub event_id: EventId,
-    pub kind: ActivityKind,
-    pub at: String,
-    pub device: Option<EventDevice>,
-    pub ip: Option<String>,
-    pub location: Option<serde_json::Value>,
-    pub detail: serde_json::Value,
-}
+/// An event's `detail` as the record holds it; the view passes it through
+/// untouched, so it serializes as the record's own JSON.
+pub type Detail = serde_json::Value;
 
-#[derive(Debug, Serialize)]
-pub struct EventDevice {
-    pub session_id: Option<SessionId>,
-    pub name: String,
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-}
-
-#[derive(Debug, Serialize)]
-pub struct ActivityPageView {
-    pub events: Vec<ActivityView>,
-    /// Pass as `before` for the next (older) page; `None` on the last page.
-    pub next: Option<EventId>,
-}
-
-impl From<ActivityRecord> for ActivityView {
+impl From<ActivityRecord> for api::ActivityEvent<Detail> {
     fn from(r: ActivityRecord) -> Self {
-        ActivityView {
-            event_id: r.id,
-            kind: r.kind,
-            at: rfc3339(r.at),
-            device: r.device_name.map(|name| EventDevice {
-                session_id: r.session_id,
+        api::ActivityEvent {
+            event_id: r.id.to_string(),
+            kind: r.kind.as_str().to_owned(),
+            at: timestamp(r.at),
+            device: r.device_name.map(|name| api::EventDevice {
+                session_id: r.session_id.map(|id| id.to_string()),
                 name,
-                kind: r.device_type.map_or("other", |t| t.as_str()),
+                device_type: r.device_type.map_or("other", |t| t.as_str()).to_owned(),
             }),
             ip: r.ip.map(|ip| ip.to_string()),
             location: r.location,
@@ -51,11 +29,11 @@ impl From<ActivityRecord> for ActivityView {
     }
 }
 
-impl From<ActivityPage> for ActivityPageView {
+impl From<ActivityPage> for api::ActivityPage<Detail> {
     fn from(page: ActivityPage) -> Self {
-        Self {
+        api::ActivityPage {
             events: page.events.into_iter().map(Into::into).collect(),
-            next: page.next,
+            next: page.next.map(|id| id.to_string()),
         }
     }
 }

@@ -4,9 +4,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
-use serde::Serialize;
+use usher_api as api;
 
-use super::views::AlertView;
+use super::views::alert_list;
 use crate::domain::EventId;
 use crate::http::error::ApiError;
 use crate::http::extract::{Auth, ClientIp, IdPath, Json};
@@ -23,24 +23,17 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-#[derive(Serialize)]
-struct AlertList {
-    alerts: Vec<AlertView>,
-}
-
 async fn list(
     State(state): State<AppState>,
     Auth(session): Auth,
-) -> Result<Json<AlertList>, ApiError> {
+) -> Result<Json<api::AlertList>, ApiError> {
     let open = state
         .alerts()
         .open(session.account_id, |id| {
             state.sessions().may_be_signed_in(id)
         })
         .await?;
-    Ok(Json(AlertList {
-        alerts: open.into_iter().map(Into::into).collect(),
-    }))
+    Ok(Json(alert_list(open)))
 }
 
 async fn dismiss(
@@ -52,20 +45,15 @@ async fn dismiss(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Serialize)]
-struct SignedOut {
-    signed_out: bool,
-}
-
 async fn sign_out_device(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     Auth(session): Auth,
     IdPath(id): IdPath<EventId>,
-) -> Result<Json<SignedOut>, ApiError> {
+) -> Result<Json<api::AlertDeviceSignedOut>, ApiError> {
     let signed_out = state
         .devices()
         .sign_out_alerted(id, Actor::device(&session, ip))
         .await?;
-    Ok(Json(SignedOut { signed_out }))
+    Ok(Json(api::AlertDeviceSignedOut { signed_out }))
 }

@@ -4,9 +4,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, patch, post};
 use axum::Router;
-use serde::{Deserialize, Serialize};
+use usher_api as api;
 
-use super::views::{DeviceList, DeviceView};
+use super::views::device_list;
 use crate::domain::{DeviceName, SessionId};
 use crate::error::Error;
 use crate::http::error::ApiError;
@@ -24,17 +24,9 @@ pub fn router() -> Router<AppState> {
 async fn list(
     State(state): State<AppState>,
     Auth(session): Auth,
-) -> Result<Json<DeviceList>, ApiError> {
+) -> Result<Json<api::DeviceList>, ApiError> {
     let devices = state.devices().list(session.account_id, session.id).await?;
-    Ok(Json(DeviceList {
-        devices: devices.into_iter().map(Into::into).collect(),
-    }))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Rename {
-    name: String,
+    Ok(Json(device_list(devices)))
 }
 
 async fn rename(
@@ -42,8 +34,8 @@ async fn rename(
     ClientIp(ip): ClientIp,
     Auth(session): Auth,
     IdPath(id): IdPath<SessionId>,
-    Json(body): Json<Rename>,
-) -> Result<Json<DeviceView>, ApiError> {
+    Json(body): Json<api::RenameDevice>,
+) -> Result<Json<api::Device>, ApiError> {
     let name = DeviceName::parse(&body.name).map_err(Error::InvalidDeviceName)?;
     let device = state
         .devices()
@@ -66,27 +58,17 @@ async fn sign_out(
     }
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct SignOutAll {
-    #[serde(default)]
-    include_current: bool,
-}
-
-#[derive(Serialize)]
-struct SignedOut {
-    signed_out: usize,
-}
-
 async fn sign_out_all(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     Auth(session): Auth,
-    Json(body): Json<SignOutAll>,
-) -> Result<Json<SignedOut>, ApiError> {
+    Json(body): Json<api::SignOutAll>,
+) -> Result<Json<api::SignedOutCount>, ApiError> {
     let signed_out = state
         .sessions()
         .sign_out_all(&session, body.include_current, ip)
         .await?;
-    Ok(Json(SignedOut { signed_out }))
+    Ok(Json(api::SignedOutCount {
+        signed_out: signed_out as u64,
+    }))
 }

@@ -1,51 +1,24 @@
-//! The JSON of the device list (and of a refused sign-in's devices), built
-//! from [`Device`] records.
+//! The JSON of the device list (and of a refused sign-in's devices): the
+//! `usher_api` types, built from [`Device`] records.
 
-use serde::Serialize;
+use usher_api as api;
 
 use super::record::{Device, NowPlaying};
-use crate::domain::{rfc3339, SessionId, StreamId};
 use crate::geo::Location;
-use crate::profiles::views::ProfileRefView;
+use crate::http::wire::timestamp;
 
-/// One row of the device list.
-#[derive(Debug, Serialize)]
-pub struct DeviceView {
-    pub session_id: SessionId,
-    pub name: String,
-    #[serde(rename = "type")]
-    pub kind: &'static str,
-    pub model: Option<String>,
-    pub app_version: Option<String>,
-    pub signed_in_at: String,
-    pub last_active_at: String,
-    pub ip: Option<String>,
-    pub location: Option<Location>,
-    pub streaming: Option<NowPlayingView>,
-    pub profile: Option<ProfileRefView>,
-    pub current: bool,
-}
-
-/// What a device is playing now.
-#[derive(Debug, Serialize)]
-pub struct NowPlayingView {
-    pub stream_id: StreamId,
-    pub title: String,
-    pub started_at: String,
-}
-
-impl From<Device> for DeviceView {
+impl From<Device> for api::Device {
     fn from(d: Device) -> Self {
-        Self {
-            session_id: d.session_id,
+        api::Device {
+            session_id: d.session_id.to_string(),
             name: d.device.name.as_str().to_owned(),
-            kind: d.device.kind.as_str(),
+            device_type: d.device.kind,
             model: d.device.model,
             app_version: d.device.app_version,
-            signed_in_at: rfc3339(d.signed_in_at),
-            last_active_at: rfc3339(d.last_active_at),
+            signed_in_at: timestamp(d.signed_in_at),
+            last_active_at: timestamp(d.last_active_at),
             ip: d.ip.map(|ip| ip.to_string()),
-            location: d.location,
+            location: d.location.map(location),
             streaming: d.streaming.map(Into::into),
             profile: d.profile.map(Into::into),
             current: d.current,
@@ -53,18 +26,33 @@ impl From<Device> for DeviceView {
     }
 }
 
-impl From<NowPlaying> for NowPlayingView {
+impl From<NowPlaying> for api::NowStreaming {
     fn from(n: NowPlaying) -> Self {
-        Self {
-            stream_id: n.stream_id,
-            title: n.title,
-            started_at: rfc3339(n.started_at),
+        api::NowStreaming {
+            stream_id: Some(n.stream_id.to_string()),
+            title: Some(n.title),
+            started_at: Some(timestamp(n.started_at)),
+            extra: Default::default(),
         }
     }
 }
 
+/// A location with the label pages show beside it.
+fn location(l: Location) -> api::Location {
+    api::Location {
+        label: Some(l.label()),
+        city: l.city,
+        region: l.region,
+        country: l.country,
+        country_code: l.country_code,
+        local: l.local,
+        extra: Default::default(),
+    }
+}
+
 /// `{"devices": […]}`
-#[derive(Debug, Serialize)]
-pub struct DeviceList {
-    pub devices: Vec<DeviceView>,
+pub fn device_list(devices: Vec<Device>) -> api::DeviceList {
+    api::DeviceList {
+        devices: devices.into_iter().map(Into::into).collect(),
+    }
 }

@@ -5,37 +5,45 @@ use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
+use usher_api::{self as api, ProblemCode, PROBLEM_CONTENT_TYPE};
 
 use crate::auth::tokens::TokenError;
-use crate::devices::views::DeviceView;
 use crate::error::Error;
-use crate::streams::views::ActiveStreamView;
 
-/// Records rendered as their JSON views, for a problem's extra members.
+/// Records rendered as their `usher_api` views, for a problem's extra members.
 fn views<V: serde::Serialize>(views: impl Iterator<Item = V>) -> Value {
     serde_json::to_value(views.collect::<Vec<V>>()).unwrap_or_default()
 }
 
+/// An error answer on its way out: rendered as a [`api::Problem`].
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: ProblemCode,
     pub title: &'static str,
     pub detail: Option<String>,
+    /// Why, for `session_revoked`, `refresh_token_reused` and `stream_ended`.
+    pub reason: Option<&'static str>,
     pub extra: Map<String, Value>,
     pub retry_after: Option<u64>,
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, title: &'static str) -> Self {
+    pub fn new(status: StatusCode, code: ProblemCode, title: &'static str) -> Self {
         Self {
             status,
             code,
             title,
             detail: None,
+            reason: None,
             extra: Map::new(),
             retry_after: None,
         }
+    }
+
+    pub fn reason(mut self, reason: &'static str) -> Self {
+        self.reason = Some(reason);
+        self
     }
 
     pub fn detail(mut self, detail: impl Into<String>) -> Self {
@@ -50,17 +58,17 @@ impl ApiError {
 
     pub fn retry_after(mut self, secs: u64) -> Self {
         self.retry_after = Some(secs.max(1));
-        self.with("retry_after", secs.max(1))
+        self
     }
 
     pub fn not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", "Not found")
+        Self::new(StatusCode::NOT_FOUND, ProblemCode::NotFound, "Not found")
     }
 
     fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
+            ProblemCode::Internal,
             "Internal error",
         )
         .detail("Something went wrong on our side. It has been logged.")
@@ -71,104 +79,104 @@ impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
         use StatusCode as S;
         match e {
-            Error::InvalidEmail(d) => Self::new(S::UNPROCESSABLE_ENTITY, "invalid_email", "Invalid email").detail(d.to_string()),
-            Error::WeakPassword(d) => Self::new(S::UNPROCESSABLE_ENTITY, "weak_password", "Weak password").detail(d.to_string()),
-            Error::UnknownPlan(name) => Self::new(S::UNPROCESSABLE_ENTITY, "unknown_plan", "Unknown plan")
+            Error::InvalidEmail(d) => Self::new(S::UNPROCESSABLE_ENTITY, ProblemCode::InvalidEmail, "Invalid email").detail(d.to_string()),
+            Error::WeakPassword(d) => Self::new(S::UNPROCESSABLE_ENTITY, ProblemCode::WeakPassword, "Weak password").detail(d.to_string()),
+            Error::UnknownPlan(name) => Self::new(S::UNPROCESSABLE_ENTITY, ProblemCode::UnknownPlan, "Unknown plan")
                 .detail(format!("No plan is called {name:?}.")),
-            Error::EmailTaken => Self::new(S::CONFLICT, "email_taken", "Email taken")
+            Error::EmailTaken => Self::new(S::CONFLICT, ProblemCode::EmailTaken, "Email taken")
                 .detail("An account with this email already exists."),
-            Error::InvalidCredentials => Self::new(S::UNAUTHORIZED, "invalid_credentials", "Invalid credentials")
+            Error::InvalidCredentials => Self::new(S::UNAUTHORIZED, ProblemCode::InvalidCredentials, "Invalid credentials")
                 .detail("The email or password is wrong."),
             Error::TooManyAttempts { retry_after } => {
                 let secs = retry_after.as_secs_f64().ceil() as u64;
-                Self::new(S::TOO_MANY_REQUESTS, "too_many_attempts", "Too many attempts")
+                Self::new(S::TOO_MANY_REQUESTS, ProblemCode::TooManyAttempts, "Too many attempts")
                     .detail("Too many sign-in attempts. Wait before trying again.")
                     .retry_after(secs)
             }
-            Error::InvalidDevice(d) => Self::new(S::UNPROCESSABLE_ENTITY, "invalid_device", "Invalid device").detail(d.to_string()),
-            Error::InvalidDeviceName(d) => Self::new(S::UNPROCESSABLE_ENTITY, "invalid_device_name", "Invalid device name").detail(d.to_string()),
-            Error::MissingToken => Self::new(S::UNAUTHORIZED, "missing_token", "Missing token")
+            Error::InvalidDevice(d) => Self::new(S::UNPROCESSABLE_ENTITY, ProblemCode::InvalidDevice, "Invalid device").detail(d.to_string()),
+            Error::InvalidDeviceName(d) => Self::new(S::UNPROCESSABLE_ENTITY, ProblemCode::InvalidDeviceName, "Invalid device name").detail(d.to_string()),
+            Error::MissingToken => Self::new(S::UNAUTHORIZED, ProblemCode::MissingToken, "Missing token")
                 .detail("Send the access token as `Authorization: Bearer <token>`."),
-            Error::Token(TokenError::Invalid) => Self::new(S::UNAUTHORIZED, "invalid_token", "Invalid token")
+            Error::Token(TokenError::Invalid) => Self::new(S::UNAUTHORIZED, ProblemCode::InvalidToken, "Invalid token")
                 .detail("The access token is not valid."),
-            Error::Token(TokenError::Expired { .. }) => Self::new(S::UNAUTHORIZED, "token_expired", "Token expired")
+            Error::Token(TokenError::Expired { .. }) => Self::new(S::UNAUTHORIZED, ProblemCode::TokenExpired, "Token expired")
                 .detail("The access token has expired. Refresh it."),
-            Error::SessionRevoked(reason) => Self::new(S::UNAUTHORIZED, "session_revoked", "Signed out")
+            Error::SessionRevoked(reason) => Self::new(S::UNAUTHORIZED, ProblemCode::SessionRevoked, "Signed out")
                 .detail(reason.explain())
-                .with("reason", reason.as_str()),
-            Error::RefreshTokenReused => Self::new(S::UNAUTHORIZED, "refresh_token_reused", "Refresh token reused")
+                .reason(reason.as_str()),
+            Error::RefreshTokenReused => Self::new(S::UNAUTHORIZED, ProblemCode::RefreshTokenReused, "Refresh token reused")
                 .detail("This refresh token was already used, so the session has been ended to protect the account. Sign in again.")
-                .with("reason", "token_reused"),
-            Error::InvalidRefreshToken => Self::new(S::UNAUTHORIZED, "invalid_token", "Invalid token")
+                .reason(api::SignOutReason::TokenReused.as_str()),
+            Error::InvalidRefreshToken => Self::new(S::UNAUTHORIZED, ProblemCode::InvalidToken, "Invalid token")
                 .detail("The refresh token is not valid."),
             Error::NotFound => Self::not_found(),
-            Error::WrongPassword => Self::new(S::FORBIDDEN, "wrong_password", "Wrong password")
+            Error::WrongPassword => Self::new(S::FORBIDDEN, ProblemCode::WrongPassword, "Wrong password")
                 .detail("The current password is wrong."),
             Error::TooManyStreams { limit, active } => {
-                Self::new(S::CONFLICT, "too_many_streams", "Too many streams")
+                Self::new(S::CONFLICT, ProblemCode::TooManyStreams, "Too many streams")
                     .detail(format!(
                         "Every stream of this plan is in use ({limit} at once). Stop one of them to watch here."
                     ))
                     .with("limit", limit)
-                    .with("active", views(active.into_iter().map(ActiveStreamView::from)))
+                    .with("active", views(active.into_iter().map(api::ActiveStream::from)))
             }
             Error::DeviceLimitReached { limit, devices } => {
-                Self::new(S::FORBIDDEN, "device_limit_reached", "Device limit reached")
+                Self::new(S::FORBIDDEN, ProblemCode::DeviceLimitReached, "Device limit reached")
                     .detail(format!(
                         "This plan allows {limit} signed-in devices. Sign one out to sign in here."
                     ))
                     .with("limit", limit)
-                    .with("devices", views(devices.into_iter().map(DeviceView::from)))
+                    .with("devices", views(devices.into_iter().map(api::Device::from)))
             }
-            Error::StreamEnded(reason) => Self::new(S::GONE, "stream_ended", "Stream ended")
+            Error::StreamEnded(reason) => Self::new(S::GONE, ProblemCode::StreamEnded, "Stream ended")
                 .detail("This stream has ended. Start a new one to keep watching.")
-                .with("reason", reason.as_str()),
+                .reason(reason.as_str()),
             Error::InvalidTitle(d) => {
-                Self::new(S::UNPROCESSABLE_ENTITY, "invalid_title", "Invalid title").detail(d.to_string())
+                Self::new(S::UNPROCESSABLE_ENTITY, ProblemCode::InvalidTitle, "Invalid title").detail(d.to_string())
             }
             Error::UnknownProfile => {
-                Self::new(S::UNPROCESSABLE_ENTITY, "unknown_profile", "Unknown profile")
+                Self::new(S::UNPROCESSABLE_ENTITY, ProblemCode::UnknownProfile, "Unknown profile")
                     .detail("There is no such profile on this account.")
             }
             Error::InvalidParameter { code, detail } => {
                 Self::new(S::UNPROCESSABLE_ENTITY, code, "Invalid parameter").detail(detail)
             }
             Error::InvalidProfileName(d) => {
-                Self::new(S::UNPROCESSABLE_ENTITY, "invalid_profile_name", "Invalid profile name").detail(d.to_string())
+                Self::new(S::UNPROCESSABLE_ENTITY, ProblemCode::InvalidProfileName, "Invalid profile name").detail(d.to_string())
             }
-            Error::InvalidPin => Self::new(S::UNPROCESSABLE_ENTITY, "invalid_pin", "Invalid PIN")
+            Error::InvalidPin => Self::new(S::UNPROCESSABLE_ENTITY, ProblemCode::InvalidPin, "Invalid PIN")
                 .detail("A PIN is exactly four digits (0-9)."),
             Error::ProfileLimitReached { limit } => {
-                Self::new(S::CONFLICT, "profile_limit_reached", "Profile limit reached")
+                Self::new(S::CONFLICT, ProblemCode::ProfileLimitReached, "Profile limit reached")
                     .detail(format!("An account can have {limit} profiles. Delete one to add another."))
                     .with("limit", limit)
             }
-            Error::PinRequired => Self::new(S::FORBIDDEN, "pin_required", "PIN required")
+            Error::PinRequired => Self::new(S::FORBIDDEN, ProblemCode::PinRequired, "PIN required")
                 .detail("This profile is locked. Send its PIN."),
-            Error::WrongPin => Self::new(S::FORBIDDEN, "wrong_pin", "Wrong PIN")
+            Error::WrongPin => Self::new(S::FORBIDDEN, ProblemCode::WrongPin, "Wrong PIN")
                 .detail("The PIN is wrong."),
             Error::TooManyPinAttempts { retry_after } => {
                 let secs = retry_after.as_secs_f64().ceil() as u64;
-                Self::new(S::TOO_MANY_REQUESTS, "too_many_attempts", "Too many attempts")
+                Self::new(S::TOO_MANY_REQUESTS, ProblemCode::TooManyAttempts, "Too many attempts")
                     .detail("Too many wrong PINs for this profile. Wait before trying again.")
                     .retry_after(secs)
             }
-            Error::LastProfile => Self::new(S::CONFLICT, "last_profile", "Last profile")
+            Error::LastProfile => Self::new(S::CONFLICT, ProblemCode::LastProfile, "Last profile")
                 .detail("An account needs at least one profile."),
-            Error::DefaultProfile => Self::new(S::CONFLICT, "default_profile", "Default profile")
+            Error::DefaultProfile => Self::new(S::CONFLICT, ProblemCode::DefaultProfile, "Default profile")
                 .detail("The default profile cannot be deleted."),
-            Error::ProfileRequired => Self::new(S::FORBIDDEN, "profile_required", "Profile required")
+            Error::ProfileRequired => Self::new(S::FORBIDDEN, ProblemCode::ProfileRequired, "Profile required")
                 .detail("This device is on no profile. Pick one (POST /v1/sessions/current/profile) first."),
             Error::DefaultProfileUnlocked => {
-                Self::new(S::CONFLICT, "default_profile_unlocked", "Default profile unlocked")
+                Self::new(S::CONFLICT, ProblemCode::DefaultProfileUnlocked, "Default profile unlocked")
                     .detail("Lock the default profile with a PIN first: that PIN is the one asked for.")
             }
-            Error::Overloaded => Self::new(S::SERVICE_UNAVAILABLE, "overloaded", "Busy")
+            Error::Overloaded => Self::new(S::SERVICE_UNAVAILABLE, ProblemCode::Overloaded, "Busy")
                 .detail("The service is busy. Try again shortly.")
                 .retry_after(1),
             Error::Unavailable(cause) => {
                 tracing::error!(error = format!("{cause:#}"), "dependency unavailable");
-                Self::new(S::SERVICE_UNAVAILABLE, "unavailable", "Temporarily unavailable")
+                Self::new(S::SERVICE_UNAVAILABLE, ProblemCode::Unavailable, "Temporarily unavailable")
                     .detail("The service cannot reach its database. Try again shortly.")
                     .retry_after(2)
             }
@@ -184,27 +192,29 @@ impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         use StatusCode as S;
         match r {
-            JsonRejection::JsonDataError(e) => {
-                Self::new(S::UNPROCESSABLE_ENTITY, "invalid_body", "Invalid body")
-                    .detail(e.body_text())
-            }
+            JsonRejection::JsonDataError(e) => Self::new(
+                S::UNPROCESSABLE_ENTITY,
+                ProblemCode::InvalidBody,
+                "Invalid body",
+            )
+            .detail(e.body_text()),
             JsonRejection::JsonSyntaxError(_) => {
-                Self::new(S::BAD_REQUEST, "malformed_json", "Malformed JSON")
+                Self::new(S::BAD_REQUEST, ProblemCode::MalformedJson, "Malformed JSON")
                     .detail("The request body is not valid JSON.")
             }
             JsonRejection::MissingJsonContentType(_) => Self::new(
                 S::UNSUPPORTED_MEDIA_TYPE,
-                "unsupported_media_type",
+                ProblemCode::UnsupportedMediaType,
                 "Unsupported media type",
             )
             .detail("Send the body as `Content-Type: application/json`."),
             other if other.status() == S::PAYLOAD_TOO_LARGE => Self::new(
                 S::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
+                ProblemCode::PayloadTooLarge,
                 "Payload too large",
             )
             .detail("The request body is too large."),
-            _ => Self::new(S::BAD_REQUEST, "invalid_body", "Invalid body")
+            _ => Self::new(S::BAD_REQUEST, ProblemCode::InvalidBody, "Invalid body")
                 .detail("The request body could not be read."),
         }
     }
@@ -218,26 +228,33 @@ impl From<PathRejection> for ApiError {
 
 impl From<QueryRejection> for ApiError {
     fn from(r: QueryRejection) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, "invalid_query", "Invalid query").detail(r.body_text())
+        Self::new(
+            StatusCode::BAD_REQUEST,
+            ProblemCode::InvalidQuery,
+            "Invalid query",
+        )
+        .detail(r.body_text())
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut body = Map::new();
-        body.insert("type".into(), "about:blank".into());
-        body.insert("title".into(), self.title.into());
-        body.insert("status".into(), self.status.as_u16().into());
-        body.insert("code".into(), self.code.into());
-        if let Some(detail) = self.detail {
-            body.insert("detail".into(), detail.into());
-        }
-        body.extend(self.extra);
-        let mut response = (self.status, Value::Object(body).to_string()).into_response();
+        let problem = api::Problem {
+            problem_type: "about:blank".to_owned(),
+            status: self.status.as_u16(),
+            code: self.code.as_str().to_owned(),
+            title: self.title.to_owned(),
+            detail: self.detail,
+            reason: self.reason.map(str::to_owned),
+            retry_after: self.retry_after,
+            extra: self.extra,
+        };
+        let body = serde_json::to_vec(&problem).unwrap_or_default();
+        let mut response = (self.status, body).into_response();
         let headers = response.headers_mut();
         headers.insert(
             header::CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
+            HeaderValue::from_static(PROBLEM_CONTENT_TYPE),
         );
         if let Some(secs) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));

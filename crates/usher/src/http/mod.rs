@@ -4,6 +4,7 @@ pub mod error;
 pub mod extract;
 pub mod forwarded;
 pub mod state;
+pub mod wire;
 
 use std::any::Any;
 
@@ -16,6 +17,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 use error::ApiError;
 use state::AppState;
+use usher_api::ProblemCode;
 
 /// The whole API, without a socket: tests can drive it directly.
 pub fn router(state: AppState) -> Router {
@@ -71,7 +73,7 @@ async fn not_found() -> ApiError {
 async fn method_not_allowed() -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+        ProblemCode::MethodNotAllowed,
         "Method not allowed",
     )
 }
@@ -80,7 +82,7 @@ fn panic_to_problem(_: Box<dyn Any + Send + 'static>) -> Response {
     tracing::error!("a request handler panicked");
     ApiError::new(
         StatusCode::INTERNAL_SERVER_ERROR,
-        "internal",
+        ProblemCode::Internal,
         "Internal error",
     )
     .into_response()

@@ -1,5 +1,6 @@
 //! The live channel: each device's WebSocket, and the fan-out that tells
-//! devices about revocations and changes the moment they happen.
+//! devices about revocations and changes the moment they happen. Frames are
+//! [`LiveEvent`]s, the wire type `usher-client` reads.
 
 pub mod dispatch;
 pub mod registry;
@@ -9,31 +10,45 @@ pub use registry::{LiveRegistry, Outbound};
 
 use std::sync::Arc;
 
-use crate::domain::{rfc3339, Millis, ProfileId, SignOutReason, StreamEndReason, StreamId};
+use usher_api::LiveEvent;
 
-/// `{"type":"signed_out","reason":R,"at":T}`
+use crate::domain::{Millis, ProfileId, SignOutReason, StreamEndReason, StreamId};
+use crate::http::wire::timestamp;
+
+/// The text frame of `event`.
+pub(crate) fn frame(event: &LiveEvent) -> String {
+    // Serializing these variants cannot fail: plain strings and a timestamp.
+    serde_json::to_string(event).unwrap_or_default()
+}
+
+/// `signed_out`; the socket closes with 4001 after it.
 pub fn signed_out_message(reason: SignOutReason, at: Millis) -> Outbound {
-    let text = serde_json::json!({ "type": "signed_out", "reason": reason, "at": rfc3339(at) });
+    let event = LiveEvent::SignedOut {
+        reason: reason.into(),
+        at: timestamp(at),
+    };
     Outbound::SignedOut {
-        text: Arc::from(text.to_string()),
+        text: Arc::from(frame(&event)),
         reason,
     }
 }
 
-/// `{"type":"stream_stopped","stream_id":S,"reason":R}`
+/// `stream_stopped`: a stream of this device ended (never by itself).
 pub fn stream_stopped_message(stream_id: StreamId, reason: StreamEndReason) -> Outbound {
-    let text =
-        serde_json::json!({ "type": "stream_stopped", "stream_id": stream_id, "reason": reason });
-    Outbound::Event(Arc::from(text.to_string()))
+    Outbound::Event(Arc::from(frame(&LiveEvent::StreamStopped {
+        stream_id: stream_id.to_string(),
+        reason: reason.into(),
+    })))
 }
 
-/// `{"type":"profile_locked","profile_id":P}`: back to the profile picker.
+/// `profile_locked`: back to the profile picker.
 pub fn profile_locked_message(profile_id: ProfileId) -> Outbound {
-    let text = serde_json::json!({ "type": "profile_locked", "profile_id": profile_id });
-    Outbound::Event(Arc::from(text.to_string()))
+    Outbound::Event(Arc::from(frame(&LiveEvent::ProfileLocked {
+        profile_id: profile_id.to_string(),
+    })))
 }
 
-/// `{"type":"devices_changed"}`
+/// `devices_changed`, for connections that watch the device list.
 pub fn devices_changed_message() -> Outbound {
-    Outbound::Event(Arc::from(r#"{"type":"devices_changed"}"#))
+    Outbound::Event(Arc::from(frame(&LiveEvent::DevicesChanged)))
 }

@@ -13,24 +13,18 @@ use axum::routing::get;
 use axum::Router;
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
+use usher_api::{
+    LiveEvent, ProblemCode, BEARER_SUBPROTOCOL_PREFIX, CLOSE_GOING_AWAY, CLOSE_SIGNED_OUT,
+    SUBPROTOCOL,
+};
 
 use super::registry::Outbound;
-use super::signed_out_message;
+use super::{frame, signed_out_message};
 use crate::error::Error;
 use crate::http::error::ApiError;
 use crate::http::extract::{bearer_token, ClientIp};
 use crate::http::state::AppState;
 use crate::sessions::cache::CachedSession;
-
-/// The subprotocol a client must offer (and the server selects).
-pub const PROTOCOL: &str = "usher.v1";
-/// Browsers cannot set `Authorization` on a WebSocket; they offer the token
-/// as a second subprotocol `usher.bearer.<token>` instead.
-const BEARER_PROTOCOL_PREFIX: &str = "usher.bearer.";
-/// Close code sent after `signed_out` (application range 4000-4999).
-pub const CLOSE_SIGNED_OUT: u16 = 4001;
-/// Close code when the server shuts down: reconnect (to another node).
-const CLOSE_GOING_AWAY: u16 = 1001;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/v1/live", get(upgrade))
@@ -50,7 +44,7 @@ fn protocol_token(parts: &Parts) -> Option<String> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .map(str::trim)
-        .find_map(|p| p.strip_prefix(BEARER_PROTOCOL_PREFIX).map(str::to_owned))
+        .find_map(|p| p.strip_prefix(BEARER_SUBPROTOCOL_PREFIX).map(str::to_owned))
 }
 
 /// The token from `Authorization`, else from the subprotocol list.
@@ -81,16 +75,18 @@ async fn upgrade(
         None => false,
         Some("devices") => true,
         Some(_) => {
-            return Err(
-                ApiError::new(StatusCode::BAD_REQUEST, "invalid_query", "Invalid query")
-                    .detail("`watch` may only be `devices`."),
+            return Err(ApiError::new(
+                StatusCode::BAD_REQUEST,
+                ProblemCode::InvalidQuery,
+                "Invalid query",
             )
+            .detail("`watch` may only be `devices`."))
         }
     };
     let ws = ws.map_err(|r| {
         ApiError::new(
             StatusCode::UPGRADE_REQUIRED,
-            "websocket_required",
+            ProblemCode::WebsocketRequired,
             "WebSocket required",
         )
         .detail(r.body_text())
@@ -100,7 +96,7 @@ async fn upgrade(
     let shutdown = state.shutdown.clone();
     let registry = Arc::clone(&state.services.live);
     let ws = ws
-        .protocols([PROTOCOL])
+        .protocols([SUBPROTOCOL])
         // Devices send nothing but pongs and close frames: tiny buffers keep
         // an idle connection to a few KiB (the defaults reserve 128 KiB).
         .read_buffer_size(512)
@@ -133,7 +129,9 @@ async fn serve(
     shutdown: CancellationToken,
     ping_every: Duration,
 ) {
-    let hello = serde_json::json!({ "type": "hello", "session_id": session.id }).to_string();
+    let hello = frame(&LiveEvent::Hello {
+        session_id: session.id.to_string(),
+    });
     if socket.send(Message::Text(hello.into())).await.is_err() {
         return;
     }

@@ -5,9 +5,8 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, patch, post, put};
 use axum::Router;
-use serde::Deserialize;
+use usher_api as api;
 
-use super::views::{ProfileList, ProfileRefView, ProfileView};
 use crate::domain::{Pin, ProfileId, ProfileName};
 use crate::error::Error;
 use crate::http::error::ApiError;
@@ -34,26 +33,18 @@ pub fn router() -> Router<AppState> {
 async fn list(
     State(state): State<AppState>,
     Auth(session): Auth,
-) -> Result<Json<ProfileList>, ApiError> {
+) -> Result<Json<api::ProfileList>, ApiError> {
     Ok(Json(
         state.profiles().list(session.account_id).await?.into(),
     ))
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Create {
-    name: String,
-    /// The default profile's PIN, when the account requires it to add profiles.
-    pin: Option<String>,
 }
 
 async fn create(
     State(state): State<AppState>,
     Auth(session): Auth,
     ClientIp(ip): ClientIp,
-    Json(body): Json<Create>,
-) -> Result<(StatusCode, Json<ProfileView>), ApiError> {
+    Json(body): Json<api::CreateProfile>,
+) -> Result<(StatusCode, Json<api::Profile>), ApiError> {
     let name = ProfileName::parse(&body.name).map_err(Error::from)?;
     let pin = parse_pin(body.pin.as_deref())?;
     let actor = Actor::device(&session, ip);
@@ -61,19 +52,13 @@ async fn create(
     Ok((StatusCode::CREATED, Json(created.into())))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Rename {
-    name: String,
-}
-
 async fn rename(
     State(state): State<AppState>,
     Auth(session): Auth,
     ClientIp(ip): ClientIp,
     IdPath(id): IdPath<ProfileId>,
-    Json(body): Json<Rename>,
-) -> Result<Json<ProfileView>, ApiError> {
+    Json(body): Json<api::RenameProfile>,
+) -> Result<Json<api::Profile>, ApiError> {
     let name = ProfileName::parse(&body.name).map_err(Error::from)?;
     let actor = Actor::device(&session, ip);
     Ok(Json(
@@ -92,20 +77,13 @@ async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SetPin {
-    password: String,
-    pin: String,
-}
-
 async fn set_pin(
     State(state): State<AppState>,
     Auth(session): Auth,
     ClientIp(ip): ClientIp,
     IdPath(id): IdPath<ProfileId>,
-    Json(body): Json<SetPin>,
-) -> Result<Json<ProfileView>, ApiError> {
+    Json(body): Json<api::SetPin>,
+) -> Result<Json<api::Profile>, ApiError> {
     let pin = Pin::parse(&body.pin).map_err(Error::from)?;
     let actor = Actor::device(&session, ip);
     Ok(Json(
@@ -117,19 +95,13 @@ async fn set_pin(
     ))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Password {
-    password: String,
-}
-
 async fn remove_pin(
     State(state): State<AppState>,
     Auth(session): Auth,
     ClientIp(ip): ClientIp,
     IdPath(id): IdPath<ProfileId>,
-    Json(body): Json<Password>,
-) -> Result<Json<ProfileView>, ApiError> {
+    Json(body): Json<api::RemovePin>,
+) -> Result<Json<api::Profile>, ApiError> {
     let actor = Actor::device(&session, ip);
     Ok(Json(
         state
@@ -140,19 +112,12 @@ async fn remove_pin(
     ))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Settings {
-    password: String,
-    require_pin_to_add: bool,
-}
-
 async fn settings(
     State(state): State<AppState>,
     Auth(session): Auth,
     ClientIp(ip): ClientIp,
-    Json(body): Json<Settings>,
-) -> Result<Json<ProfileList>, ApiError> {
+    Json(body): Json<api::ProfileSettings>,
+) -> Result<Json<api::ProfileList>, ApiError> {
     let actor = Actor::device(&session, ip);
     Ok(Json(
         state
@@ -163,19 +128,13 @@ async fn settings(
     ))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Switch {
-    /// Text, so a malformed id is answered like another account's: 404.
-    profile_id: String,
-    pin: Option<String>,
-}
-
 async fn switch(
     State(state): State<AppState>,
     Auth(session): Auth,
-    Json(body): Json<Switch>,
-) -> Result<Json<ProfileRefView>, ApiError> {
+    Json(body): Json<api::SwitchProfile>,
+) -> Result<Json<api::ProfileRef>, ApiError> {
+    // Text on the wire, so a malformed id is answered like another
+    // account's: 404.
     let id: ProfileId = body.profile_id.parse().map_err(|_| ApiError::not_found())?;
     let pin = parse_pin(body.pin.as_deref())?;
     Ok(Json(

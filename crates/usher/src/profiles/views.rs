@@ -1,42 +1,26 @@
-//! The JSON of profiles, built from their records. The PIN (or its hash)
-//! never leaves.
+//! The JSON of profiles: the `usher_api` types, built from their records.
+//! The PIN (or its hash) never leaves.
 
-use serde::Serialize;
+use usher_api as api;
 
-use crate::domain::{rfc3339, ProfileId};
+use crate::http::wire::timestamp;
 use crate::store::{AccountProfiles, ProfileRecord, ProfileRef};
 
-/// A profile as the API shows it.
-#[derive(Debug, Clone, Serialize)]
-pub struct ProfileView {
-    pub profile_id: ProfileId,
-    pub name: String,
-    pub locked: bool,
-    pub default: bool,
-    pub created_at: String,
-}
-
-impl From<ProfileRecord> for ProfileView {
+impl From<ProfileRecord> for api::Profile {
     fn from(p: ProfileRecord) -> Self {
-        Self {
-            profile_id: p.id,
+        api::Profile {
+            profile_id: p.id.to_string(),
             name: p.name,
             locked: p.pin_hash.is_some(),
             default: p.is_default,
-            created_at: rfc3339(p.created_at),
+            created_at: timestamp(p.created_at),
         }
     }
 }
 
-#[derive(Debug, Serialize)]
-pub struct ProfileList {
-    pub profiles: Vec<ProfileView>,
-    pub require_pin_to_add: bool,
-}
-
-impl From<AccountProfiles> for ProfileList {
+impl From<AccountProfiles> for api::ProfileList {
     fn from(p: AccountProfiles) -> Self {
-        Self {
+        api::ProfileList {
             profiles: p.profiles.into_iter().map(Into::into).collect(),
             require_pin_to_add: p.require_pin_to_add,
         }
@@ -44,17 +28,12 @@ impl From<AccountProfiles> for ProfileList {
 }
 
 /// `{profile_id, name}`: a profile as devices, streams and picks show it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ProfileRefView {
-    pub profile_id: ProfileId,
-    pub name: String,
-}
-
-impl From<ProfileRef> for ProfileRefView {
+impl From<ProfileRef> for api::ProfileRef {
     fn from(p: ProfileRef) -> Self {
-        Self {
-            profile_id: p.id,
-            name: p.name,
+        api::ProfileRef {
+            profile_id: Some(p.id.to_string()),
+            name: Some(p.name),
+            extra: Default::default(),
         }
     }
 }

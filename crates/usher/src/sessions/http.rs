@@ -1,14 +1,17 @@
 //! `/v1/sessions…`: sign-in, refresh, who-am-I, sign-out of this device.
 
-use std::sync::Arc;
+use std::borrow::Cow;
+use std::fmt;
+use std::io::Write;
 
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
-use serde::{Deserialize, Serialize};
+use usher_api as api;
 
-use crate::domain::{DeviceInfo, DeviceType, SessionId, SignOutReason};
+use crate::domain::{DeviceInfo, DeviceType, SignOutReason};
 use crate::error::{Error, InvalidDevice};
 use crate::http::error::ApiError;
 use crate::http::extract::{Auth, ClientIp, Json};
@@ -25,57 +28,29 @@ pub fn router() -> Router<AppState> {
         )
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct DeviceBody {
-    pub name: String,
-    /// Text rather than `DeviceType`, so an unknown type is answered as
-    /// `invalid_device`, like every other flaw in the device's description.
-    #[serde(rename = "type")]
-    pub kind: String,
-    pub model: Option<String>,
-    pub app_version: Option<String>,
+/// The device described at sign-in, parsed once. Its `type` arrives as
+/// text, so an unknown type is answered `invalid_device`, like every other
+/// flaw in the description.
+fn parse_device(body: &api::DeviceInfo<String>) -> Result<DeviceInfo, Error> {
+    let kind: DeviceType = body
+        .device_type
+        .parse()
+        .map_err(|_| InvalidDevice::UnknownType(body.device_type.clone()))?;
+    DeviceInfo::parse(
+        &body.name,
+        kind,
+        body.model.as_deref(),
+        body.app_version.as_deref(),
+    )
+    .map_err(|e| InvalidDevice::Field(e).into())
 }
 
-impl DeviceBody {
-    pub fn parse(&self) -> Result<DeviceInfo, Error> {
-        let kind: DeviceType = self
-            .kind
-            .parse()
-            .map_err(|_| InvalidDevice::UnknownType(self.kind.clone()))?;
-        DeviceInfo::parse(
-            &self.name,
-            kind,
-            self.model.as_deref(),
-            self.app_version.as_deref(),
-        )
-        .map_err(|e| InvalidDevice::Field(e).into())
-    }
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct SignIn {
-    email: String,
-    password: String,
-    device: DeviceBody,
-}
-
-#[derive(Serialize)]
-struct TokensBody {
-    session_id: SessionId,
-    access_token: String,
-    token_type: &'static str,
-    expires_in: u64,
-    refresh_token: String,
-}
-
-impl From<TokenPair> for TokensBody {
+impl From<TokenPair> for api::SessionTokens {
     fn from(t: TokenPair) -> Self {
-        Self {
-            session_id: t.session_id,
+        api::SessionTokens {
+            session_id: t.session_id.to_string(),
             access_token: t.access_token,
-            token_type: "Bearer",
+            token_type: "Bearer".to_owned(),
             expires_in: t.expires_in,
             refresh_token: t.refresh_token,
         }
@@ -85,9 +60,9 @@ impl From<TokenPair> for TokensBody {
 async fn sign_in(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    Json(body): Json<SignIn>,
-) -> Result<(StatusCode, Json<TokensBody>), ApiError> {
-    let device = body.device.parse()?;
+    Json(body): Json<api::SignIn<String>>,
+) -> Result<(StatusCode, Json<api::SessionTokens>), ApiError> {
+    let device = parse_device(&body.device)?;
     let tokens = state
         .sessions()
         .sign_in(&body.email, body.password, device, ip)
@@ -95,17 +70,11 @@ async fn sign_in(
     Ok((StatusCode::CREATED, Json(tokens.into())))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Refresh {
-    refresh_token: String,
-}
-
 async fn refresh(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    Json(body): Json<Refresh>,
-) -> Result<Json<TokensBody>, ApiError> {
+    Json(body): Json<api::RefreshRequest>,
+) -> Result<Json<api::SessionTokens>, ApiError> {
     Ok(Json(
         state
             .sessions()
@@ -115,46 +84,41 @@ async fn refresh(
     ))
 }
 
-#[derive(Serialize)]
-struct Current {
-    session_id: SessionId,
-    account_id: crate::domain::AccountId,
-    device: CurrentDevice,
-    profile_id: Option<crate::domain::ProfileId>,
-}
-
-/// The cached device details, serialised in place: this answer is the hot
-/// path other services poll, so it copies no strings.
-struct CurrentDevice(Arc<DeviceInfo>);
-
-impl Serialize for CurrentDevice {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        struct View<'a> {
-            name: &'a str,
-            #[serde(rename = "type")]
-            kind: DeviceType,
-            model: Option<&'a str>,
-            app_version: Option<&'a str>,
-        }
-        let d = &self.0;
-        View {
-            name: d.name.as_str(),
-            kind: d.kind,
-            model: d.model.as_deref(),
-            app_version: d.app_version.as_deref(),
-        }
-        .serialize(serializer)
-    }
-}
-
-async fn current(Auth(session): Auth) -> Json<Current> {
-    Json(Current {
-        session_id: session.id,
-        account_id: session.account_id,
-        device: CurrentDevice(session.device()),
-        profile_id: session.profile(),
+/// Answered from the cached session without copying its text: this is the
+/// answer other services poll hardest. The ids are written into stack
+/// buffers, and the body is serialized before they go out of scope.
+async fn current(Auth(session): Auth) -> Response {
+    let device = session.device();
+    let profile = session.profile();
+    let (mut session_buf, mut account_buf, mut profile_buf) =
+        ([0; ID_TEXT], [0; ID_TEXT], [0; ID_TEXT]);
+    Json(api::CurrentSession {
+        session_id: id_text(&session.id, &mut session_buf),
+        account_id: id_text(&session.account_id, &mut account_buf),
+        device: api::CurrentDevice {
+            name: Cow::Borrowed(device.name.as_str()),
+            device_type: device.kind,
+            model: device.model.as_deref().map(Cow::Borrowed),
+            app_version: device.app_version.as_deref().map(Cow::Borrowed),
+        },
+        profile_id: profile.as_ref().map(|id| id_text(id, &mut profile_buf)),
     })
+    .into_response()
+}
+
+/// Room for a prefixed id (`ses_` and 32 hex digits) and some to spare.
+const ID_TEXT: usize = 48;
+
+/// `id`'s text, written into `buf`; allocated only if it did not fit.
+fn id_text<'b>(id: &impl fmt::Display, buf: &'b mut [u8; ID_TEXT]) -> Cow<'b, str> {
+    let mut rest = &mut buf[..];
+    if write!(rest, "{id}").is_ok() {
+        let len = ID_TEXT - rest.len();
+        if let Ok(text) = std::str::from_utf8(&buf[..len]) {
+            return Cow::Borrowed(text);
+        }
+    }
+    Cow::Owned(id.to_string())
 }
 
 async fn sign_out_current(
@@ -172,4 +136,21 @@ async fn sign_out_current(
         )
         .await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{AccountId, SessionId};
+
+    #[test]
+    fn ids_are_written_in_place() {
+        let mut buf = [0; ID_TEXT];
+        let id = SessionId::new();
+        let text = id_text(&id, &mut buf);
+        assert!(matches!(text, Cow::Borrowed(_)));
+        assert_eq!(text, id.to_string());
+        let account = AccountId::new();
+        assert_eq!(id_text(&account, &mut buf), account.to_string());
+    }
 }

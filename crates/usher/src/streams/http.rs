@@ -4,9 +4,9 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{delete, post};
 use axum::Router;
-use serde::Deserialize;
+use usher_api as api;
 
-use super::views::{LeaseView, StreamList};
+use super::views::stream_list;
 use crate::domain::{ProfileId, StreamId, StreamTitle};
 use crate::error::Error;
 use crate::http::error::ApiError;
@@ -20,21 +20,14 @@ pub fn router() -> Router<AppState> {
         .route("/v1/streams/{stream_id}/heartbeat", post(heartbeat))
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Start {
-    title: String,
-    /// Text, so a malformed id is answered like another account's profile.
-    profile_id: Option<String>,
-}
-
 async fn start(
     State(state): State<AppState>,
     Auth(session): Auth,
-    Json(body): Json<Start>,
-) -> Result<(StatusCode, Json<LeaseView>), ApiError> {
+    Json(body): Json<api::StartStream>,
+) -> Result<(StatusCode, Json<api::Lease>), ApiError> {
     let title = StreamTitle::parse(&body.title).map_err(Error::from)?;
-    // A malformed id names no profile of this account.
+    // The id is text on the wire, so a malformed one is answered like
+    // another account's: it names no profile of this account.
     let profile = body
         .profile_id
         .map(|id| id.parse::<ProfileId>().map_err(|_| Error::UnknownProfile))
@@ -47,7 +40,7 @@ async fn heartbeat(
     State(state): State<AppState>,
     Auth(session): Auth,
     IdPath(id): IdPath<StreamId>,
-) -> Result<Json<LeaseView>, ApiError> {
+) -> Result<Json<api::Lease>, ApiError> {
     Ok(Json(state.streams().heartbeat(&session, id).await?.into()))
 }
 
@@ -63,9 +56,7 @@ async fn stop(
 async fn list(
     State(state): State<AppState>,
     Auth(session): Auth,
-) -> Result<Json<StreamList>, ApiError> {
+) -> Result<Json<api::StreamList>, ApiError> {
     let streams = state.streams().active(session.account_id).await?;
-    Ok(Json(StreamList {
-        streams: streams.into_iter().map(Into::into).collect(),
-    }))
+    Ok(Json(stream_list(streams)))
 }

@@ -1,67 +1,41 @@
-//! The JSON of leases and active streams, built from their records.
+//! The JSON of leases and active streams: the `usher_api` types, built from
+//! their records.
 
-use serde::Serialize;
+use usher_api as api;
 
 use super::Lease;
-use crate::domain::{rfc3339, DeviceType, SessionId, StreamId};
-use crate::profiles::views::ProfileRefView;
+use crate::http::wire::timestamp;
 use crate::store::ActiveStream;
 
-/// A slot held: what the device needs to keep it.
-#[derive(Debug, Serialize)]
-pub struct LeaseView {
-    pub stream_id: StreamId,
-    /// Seconds between heartbeats.
-    pub heartbeat_interval: u64,
-    pub expires_at: String,
-}
-
-impl From<Lease> for LeaseView {
+impl From<Lease> for api::Lease {
     fn from(l: Lease) -> Self {
-        Self {
-            stream_id: l.stream_id,
+        api::Lease {
+            stream_id: l.stream_id.to_string(),
             heartbeat_interval: l.heartbeat_interval,
-            expires_at: rfc3339(l.expires_at),
+            expires_at: timestamp(l.expires_at),
         }
     }
 }
 
-/// A stream as other devices of the account see it.
-#[derive(Debug, Clone, Serialize)]
-pub struct ActiveStreamView {
-    pub stream_id: StreamId,
-    pub device: StreamDevice,
-    pub title: String,
-    pub profile: Option<ProfileRefView>,
-    pub started_at: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct StreamDevice {
-    pub session_id: SessionId,
-    pub name: String,
-    #[serde(rename = "type")]
-    pub kind: DeviceType,
-}
-
-impl From<ActiveStream> for ActiveStreamView {
+impl From<ActiveStream> for api::ActiveStream {
     fn from(a: ActiveStream) -> Self {
-        Self {
-            stream_id: a.stream.id,
-            device: StreamDevice {
-                session_id: a.stream.session_id,
+        api::ActiveStream {
+            stream_id: a.stream.id.to_string(),
+            device: api::StreamDeviceRef {
+                session_id: a.stream.session_id.to_string(),
                 name: a.device_name,
-                kind: a.device_type,
+                device_type: a.device_type,
             },
             title: a.stream.title,
             profile: a.profile.map(Into::into),
-            started_at: rfc3339(a.stream.started_at),
+            started_at: timestamp(a.stream.started_at),
         }
     }
 }
 
 /// `{"streams": […]}`
-#[derive(Debug, Serialize)]
-pub struct StreamList {
-    pub streams: Vec<ActiveStreamView>,
+pub fn stream_list(streams: Vec<ActiveStream>) -> api::StreamList {
+    api::StreamList {
+        streams: streams.into_iter().map(Into::into).collect(),
+    }
 }
