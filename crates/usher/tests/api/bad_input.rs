@@ -20,13 +20,7 @@ const JSON_ENDPOINTS: [(&str, &str); 7] = [
 async fn send(device: &TestDevice, method: &str, path: &str, body: &str) -> RawResponse {
     let method = Method::from_bytes(method.as_bytes()).expect("a method");
     let path = path.replace("{id}", device.session_id());
-    device
-        .client
-        .raw(method, &path)
-        .json_text(body)
-        .send()
-        .await
-        .expect("an answer")
+    answer_to(&device.client, method, &path, Some(body)).await
 }
 
 /// Asserts the request changed nothing a user could see.
@@ -226,12 +220,8 @@ async fn a_device_that_describes_itself_badly_is_422() {
         device(&"n".repeat(65), "tv", "X1"),
         device("TV", "tv", &long),
     ] {
-        app.client()
-            .raw(Method::POST, "/v1/sessions")
-            .json_text(body)
-            .send()
+        answer_to(&app.client(), Method::POST, "/v1/sessions", Some(&body))
             .await
-            .expect("an answer")
             .expect_problem(422, "invalid_device");
     }
     // Nothing was signed in by the refused attempts.
@@ -257,11 +247,8 @@ async fn a_malformed_session_id_is_simply_not_found() {
         send(&tv, "PATCH", &path, r#"{"name":"Renamed"}"#)
             .await
             .expect_problem(404, "not_found");
-        tv.client
-            .raw(Method::DELETE, &path)
-            .send()
+        answer_to(&tv.client, Method::DELETE, &path, None)
             .await
-            .expect("an answer")
             .expect_problem(404, "not_found");
     }
     assert_untouched(&tv).await;
@@ -278,11 +265,8 @@ async fn unknown_routes_and_methods_are_problems_too() {
         "/v2/devices",
         "/v1/devices/ses_1/extra",
     ] {
-        tv.client
-            .raw(Method::GET, path)
-            .send()
+        answer_to(&tv.client, Method::GET, path, None)
             .await
-            .expect("an answer")
             .expect_problem(404, "not_found");
     }
     for (method, path) in [
@@ -292,11 +276,8 @@ async fn unknown_routes_and_methods_are_problems_too() {
         (Method::POST, "/v1/sessions/current"),
         (Method::GET, "/v1/devices/sign-out-all"),
     ] {
-        tv.client
-            .raw(method, path)
-            .send()
+        answer_to(&tv.client, method, path, None)
             .await
-            .expect("an answer")
             .expect_problem(405, "method_not_allowed");
     }
 }
@@ -317,10 +298,7 @@ async fn the_live_channel_refuses_bad_requests() {
             .expect_problem(400, "invalid_query");
     }
     // A plain GET, not a WebSocket handshake.
-    tv.client
-        .raw(Method::GET, "/v1/live")
-        .send()
+    answer_to(&tv.client, Method::GET, "/v1/live", None)
         .await
-        .expect("an answer")
         .expect_problem(426, "websocket_required");
 }

@@ -5,11 +5,7 @@ use usher_client::Method;
 use usher_testkit::*;
 
 async fn get(app: &TestApp, path: &str) -> usher_client::RawResponse {
-    app.client()
-        .raw(Method::GET, path)
-        .send()
-        .await
-        .expect("an answer")
+    answer_to(&app.client(), Method::GET, path, None).await
 }
 
 #[tokio::test]

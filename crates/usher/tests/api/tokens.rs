@@ -124,12 +124,8 @@ async fn a_token_signed_with_another_key_is_refused() {
     .await;
 
     // HS256 keyed with usher's public key (the algorithm-confusion attack).
-    let jwks = app
-        .client()
-        .raw(Method::GET, "/.well-known/jwks.json")
-        .send()
+    let jwks = answer_to(&app.client(), Method::GET, "/.well-known/jwks.json", None)
         .await
-        .expect("an answer")
         .json()
         .expect("JSON");
     let public = jwks["keys"][0]["x"].as_str().expect("a public key");
