@@ -427,9 +427,7 @@ async fn profile_and_pin_changes_and_the_streams_a_lock_ends_are_recorded() {
         )
         .await;
     assert_eq!(removed.status, 200, "{}", removed.text());
-    let deleted = phone
-        .call(Method::DELETE, &format!("/v1/profiles/{kids}"), None)
-        .await;
+    let deleted = phone.delete_profile(&kids).await;
     assert_eq!(deleted.status, 204, "{}", deleted.text());
 
     let events = history(&phone).await;
