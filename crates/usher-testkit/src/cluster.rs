@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use usher::clock::SystemClock;
 use usher::App;
-use usher_client::Client;
+use usher_client::{Client, DeviceType};
 
 use crate::{test_config, TestAccount, TestDevice, PATIENCE};
 
@@ -106,6 +106,17 @@ impl Cluster {
     /// Creates `name@example.com` through the first node.
     pub async fn account(&self, name: &str, plan: Option<&str>) -> TestAccount {
         TestAccount::create(self.node(0), name, plan).await
+    }
+
+    /// Signs `account` in twice: "TV" through node A, then "Phone" (also of
+    /// type TV) through node B, as the suites' two devices on two nodes.
+    pub async fn tv_on_a_phone_on_b(&self, account: &TestAccount) -> (TestDevice, TestDevice) {
+        let tv = account.sign_in("TV", DeviceType::Tv).await;
+        let phone = account
+            .on(self.node(1))
+            .sign_in("Phone", DeviceType::Tv)
+            .await;
+        (tv, phone)
     }
 }
 

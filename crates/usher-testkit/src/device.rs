@@ -174,6 +174,19 @@ impl TestDevice {
         created["profile_id"].as_str().expect("an id").to_owned()
     }
 
+    /// `PATCH /v1/profiles/{id}` with a new name.
+    pub async fn rename_profile(&self, profile_id: &str, name: &str) -> RawResponse {
+        let path = format!("/v1/profiles/{profile_id}");
+        self.call(Method::PATCH, &path, Some(json!({ "name": name })))
+            .await
+    }
+
+    /// `DELETE /v1/profiles/{id}`.
+    pub async fn delete_profile(&self, profile_id: &str) -> RawResponse {
+        let path = format!("/v1/profiles/{profile_id}");
+        self.call(Method::DELETE, &path, None).await
+    }
+
     /// Sets or changes a profile's PIN with the right password.
     pub async fn lock_profile(&self, profile_id: &str, pin: &str) {
         let answer = self.set_pin(profile_id, PASSWORD, pin).await;

@@ -8,7 +8,10 @@
 //!   knows and the devices signed in to them, with a typed client each;
 //! - [`Live`]: a device's live channel, read all the time as a real device
 //!   would, with helpers that await the events a test expects;
-//! - [`ExpectProblem`] and [`RawProblem`]: assertions on refusals;
+//! - [`Household`]: Ada's account with a TV and a phone, the cast of most
+//!   tests about several devices;
+//! - [`answer_to`], [`ExpectProblem`] and [`RawProblem`]: raw requests and
+//!   assertions on refusals;
 //! - [`cluster`]: several nodes on one PostgreSQL schema and NATS;
 //! - [`browser`]: Debian's Chromium driven through chromedriver;
 //! - [`stand_in`]: a fake server for the client's own tests.
@@ -20,6 +23,7 @@ mod app;
 pub mod browser;
 pub mod cluster;
 mod device;
+mod household;
 mod live;
 pub mod postgres;
 mod problems;
@@ -30,8 +34,9 @@ use std::time::Duration;
 pub use account::TestAccount;
 pub use app::{database_url, test_config, TestApp};
 pub use device::{session_ids, TestDevice};
+pub use household::Household;
 pub use live::Live;
-pub use problems::{expect_json, ExpectProblem, RawProblem};
+pub use problems::{answer_to, expect_json, ExpectProblem, RawProblem};
 
 /// How long anything awaited may take before the test fails. A guard against
 /// hanging, never a timing assertion: on a healthy server events arrive in

@@ -1,10 +1,25 @@
-//! Assertions on refusals: a typed call's error, or a raw answer's
-//! problem+json body.
+//! Raw requests, and assertions on refusals: a typed call's error, or a raw
+//! answer's problem+json body.
 
 use std::fmt::Debug;
 
 use serde_json::Value;
-use usher_client::{Problem, RawResponse, SignOutReason, StreamStopReason};
+use usher_client::{Client, Method, Problem, RawResponse, SignOutReason, StreamStopReason};
+
+/// Sends `method path` through `client`, with `json_text` as a JSON body
+/// when given (often malformed on purpose); the answer, whatever its status.
+pub async fn answer_to(
+    client: &Client,
+    method: Method,
+    path: &str,
+    json_text: Option<&str>,
+) -> RawResponse {
+    let mut request = client.raw(method, path);
+    if let Some(body) = json_text {
+        request = request.json_text(body.to_owned());
+    }
+    request.send().await.expect("an answer")
+}
 
 /// The JSON body of a success answer with `status`.
 #[track_caller]

@@ -39,11 +39,7 @@ async fn ready(node: &Client) -> u16 {
 async fn nodes_ride_out_a_postgresql_restart_without_losing_acknowledged_writes() {
     let mut cluster = Cluster::start(2).await;
     let gus = cluster.account("gus", None).await;
-    let tv = gus.sign_in("TV", DeviceType::Tv).await;
-    let phone = gus
-        .on(cluster.node(1))
-        .sign_in("Phone", DeviceType::Tv)
-        .await;
+    let (tv, phone) = cluster.tv_on_a_phone_on_b(&gus).await;
     phone.sign_out(&tv).await;
 
     postgres("stop").await;

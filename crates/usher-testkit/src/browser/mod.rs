@@ -5,6 +5,8 @@
 //! logged.
 
 mod chromedriver;
+mod forms;
+mod tv_and_browser;
 mod webdriver;
 
 use fantoccini::elements::Element;
@@ -17,6 +19,7 @@ use tempfile::TempDir;
 
 pub use chromedriver::chromium;
 use chromedriver::Chromedriver;
+pub use tv_and_browser::tv_and_browser;
 use webdriver::{is_stale, present, tail, BrowserLog, PAGE_CHANGE};
 
 use crate::{TestAccount, TestApp, PATIENCE};

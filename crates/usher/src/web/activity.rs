@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use super::alerts::alert_text;
 use super::auth::{see_other, Browser};
-use super::layout::{error_page, render, utc_minute};
+use super::layout::{error_page, render, utc_minute, Frame};
 use crate::activity::http::parse_filter;
 use crate::activity::ActivityKind;
 use crate::error::Error;
@@ -48,9 +48,7 @@ pub struct ActivityRow {
 #[derive(Template)]
 #[template(path = "activity.html")]
 pub struct ActivityPageView {
-    pub notice: Option<&'static str>,
-    pub csrf: String,
-    pub active: &'static str,
+    pub frame: Frame,
     pub rows: Vec<ActivityRow>,
     pub filters: Vec<(&'static str, &'static str, bool)>,
     pub older: Option<String>,
@@ -92,9 +90,7 @@ pub async fn page(
     render(
         StatusCode::OK,
         &ActivityPageView {
-            notice: None,
-            csrf: browser.csrf,
-            active: "activity",
+            frame: Frame::page(browser.csrf, "activity", None),
             rows: page.events.into_iter().map(row).collect(),
             filters,
             older,

@@ -6,7 +6,7 @@ use axum::response::Response;
 
 use super::activity::place;
 use super::auth::{see_other, Browser, CheckedForm, PageId};
-use super::forms::CsrfOnly;
+use super::forms::{redirect_or_error, CsrfOnly};
 use super::layout::{error_page, utc_minute};
 use crate::alerts::OpenAlert;
 use crate::domain::{EventId, SessionId};
@@ -84,10 +84,8 @@ pub async fn dismiss(
     PageId(id): PageId<EventId>,
     CheckedForm { browser, .. }: CheckedForm<CsrfOnly>,
 ) -> Response {
-    match state.alerts().dismiss(browser.session.account_id, id).await {
-        Ok(_) => see_other("/account?notice=alert_dismissed", &[]),
-        Err(e) => error_page(e),
-    }
+    let dismissed = state.alerts().dismiss(browser.session.account_id, id).await;
+    redirect_or_error(dismissed, "/account?notice=alert_dismissed")
 }
 
 pub async fn sign_out_device(

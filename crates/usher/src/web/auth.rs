@@ -11,6 +11,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Form;
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 
 use super::layout::message_page;
 use crate::error::Error;
@@ -74,23 +75,6 @@ impl Browser {
     }
 }
 
-/// Something a signed-in browser's form carries: its CSRF token.
-pub trait HasCsrf {
-    fn csrf(&self) -> &str;
-}
-
-/// Implements [`HasCsrf`] for forms whose token is in a `csrf` field.
-macro_rules! carries_csrf {
-    ($($form:ty),* $(,)?) => {
-        $(impl $crate::web::auth::HasCsrf for $form {
-            fn csrf(&self) -> &str {
-                &self.csrf
-            }
-        })*
-    };
-}
-pub(super) use carries_csrf;
-
 /// A typed id from a page's path; a malformed one is simply not found,
 /// answered with the same page as another account's id.
 pub struct PageId<T>(pub T);
@@ -115,9 +99,21 @@ pub struct CheckedForm<T> {
     pub form: T,
 }
 
+/// A form as posted: its CSRF token beside the fields `T` reads, so no
+/// form type repeats the token.
+#[derive(Deserialize)]
+struct Posted<T> {
+    // Defaults to empty: a missing token is a forged post (403), not an
+    // unreadable one (400).
+    #[serde(default)]
+    csrf: String,
+    #[serde(flatten)]
+    form: T,
+}
+
 impl<T> FromRequest<AppState> for CheckedForm<T>
 where
-    T: DeserializeOwned + HasCsrf + Send,
+    T: DeserializeOwned + Send,
 {
     type Rejection = Response;
 
@@ -125,10 +121,10 @@ where
         let (mut parts, body) = request.into_parts();
         let browser = Browser::from_request_parts(&mut parts, state).await?;
         let request = Request::from_parts(parts, body);
-        let Form(form) = Form::<T>::from_request(request, state)
+        let Form(Posted { csrf, form }) = Form::<Posted<T>>::from_request(request, state)
             .await
             .map_err(super::forms::unreadable)?;
-        if !browser.csrf_ok(form.csrf()) {
+        if !browser.csrf_ok(&csrf) {
             return Err(csrf_refused());
         }
         Ok(CheckedForm { browser, form })

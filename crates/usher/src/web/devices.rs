@@ -5,11 +5,10 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use serde::Deserialize;
 
-use super::auth::{carries_csrf, see_other, to_sign_in, Browser, CheckedForm, PageId};
-use super::forms::CsrfOnly;
-use super::layout::{ago, error_page, message_page, render, Notice};
+use super::auth::{see_other, to_sign_in, Browser, CheckedForm, PageId};
+use super::forms::{redirect_or_error, CsrfOnly, NameForm};
+use super::layout::{ago, error_page, message_page, render, Frame, Notice};
 use crate::devices::Device;
 use crate::domain::{DeviceName, DeviceType, Millis, SessionId};
 use crate::error::Error;
@@ -51,16 +50,14 @@ impl DeviceRow {
 #[derive(Template)]
 #[template(path = "devices.html")]
 pub struct DevicesPage {
-    pub notice: Option<&'static str>,
-    pub csrf: String,
-    pub active: &'static str,
+    pub frame: Frame,
     pub devices: Vec<DeviceRow>,
 }
 
 #[derive(Template)]
 #[template(path = "devices_list.html")]
 pub struct DevicesFragment {
-    pub csrf: String,
+    pub frame: Frame,
     pub devices: Vec<DeviceRow>,
 }
 
@@ -101,9 +98,7 @@ pub async fn page(
         Ok(devices) => render(
             StatusCode::OK,
             &DevicesPage {
-                notice: notice.text(),
-                csrf: browser.csrf,
-                active: "devices",
+                frame: Frame::page(browser.csrf, "devices", notice.text()),
                 devices,
             },
         ),
@@ -117,7 +112,7 @@ pub async fn fragment(State(state): State<AppState>, browser: Browser) -> Respon
         Ok(devices) => render(
             StatusCode::OK,
             &DevicesFragment {
-                csrf: browser.csrf,
+                frame: Frame::fragment(browser.csrf),
                 devices,
             },
         ),
@@ -139,17 +134,10 @@ pub async fn sign_out(
     }
 }
 
-#[derive(Deserialize)]
-pub struct RenameForm {
-    #[serde(default)]
-    csrf: String,
-    name: String,
-}
-
 pub async fn rename(
     State(state): State<AppState>,
     PageId(id): PageId<SessionId>,
-    CheckedForm { browser, form }: CheckedForm<RenameForm>,
+    CheckedForm { browser, form }: CheckedForm<NameForm>,
 ) -> Response {
     let name = match DeviceName::parse(&form.name) {
         Ok(name) => name,
@@ -162,17 +150,12 @@ pub async fn rename(
         }
     };
     let session = &browser.session;
-    match state
+    let renamed = state
         .devices()
         .rename(session.account_id, id, name, browser.actor())
-        .await
-    {
-        Ok(_) => see_other("/account/devices?notice=renamed", &[]),
-        Err(e) => error_page(e),
-    }
+        .await;
+    redirect_or_error(renamed, "/account/devices?notice=renamed")
 }
-
-carries_csrf!(RenameForm);
 
 /// A readable label and an inline SVG icon per device type (24x24, currentColor).
 fn type_label_and_icon(kind: DeviceType) -> (&'static str, &'static str) {

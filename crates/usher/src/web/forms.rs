@@ -1,6 +1,6 @@
 //! What every form shares: the answer to an unreadable one, and the form
 //! that carries nothing but its CSRF token. Each action checks the token
-//! first and answers 303 See Other, so reloading the next page never
+//! ([`CheckedForm`](super::auth::CheckedForm)) first and answers 303 See Other, so reloading the next page never
 //! repeats the action.
 
 use axum::extract::rejection::FormRejection;
@@ -8,8 +8,10 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::auth::carries_csrf;
-use super::layout::message_page;
+use super::auth::see_other;
+use crate::error::Error;
+
+use super::layout::{error_page, message_page};
 
 /// A form that could not be read: answered as a page, never a bare 4xx.
 pub(super) fn unreadable(_: FormRejection) -> Response {
@@ -20,13 +22,24 @@ pub(super) fn unreadable(_: FormRejection) -> Response {
     )
 }
 
-// Every form's `csrf` defaults to empty: a missing token is a forged post
-// (403), not an unreadable one (400).
-
+/// A form that carries nothing but its CSRF token (which [`CheckedForm`]
+/// reads for every form).
+///
+/// [`CheckedForm`]: super::auth::CheckedForm
 #[derive(Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    csrf: String,
+pub struct CsrfOnly {}
+
+/// A form that names something (a device, a profile).
+#[derive(Deserialize)]
+pub struct NameForm {
+    pub name: String,
 }
 
-carries_csrf!(CsrfOnly);
+/// The answer to an action: 303 to `location` (with its notice) when it
+/// was done, the error page when not.
+pub(super) fn redirect_or_error<T>(done: Result<T, Error>, location: &str) -> Response {
+    match done {
+        Ok(_) => see_other(location, &[]),
+        Err(e) => error_page(e),
+    }
+}

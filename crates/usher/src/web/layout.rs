@@ -1,6 +1,8 @@
 //! What every page shares: rendering, message and error pages, notices,
 //! relative times.
 
+use std::borrow::Cow;
+
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
@@ -18,6 +20,31 @@ pub struct Notice {
 impl Notice {
     pub fn text(&self) -> Option<&'static str> {
         self.notice.as_deref().and_then(notice_text)
+    }
+}
+
+/// What the layout around a page shows besides the page itself: the notice
+/// above it, the current tab of the nav and the CSRF token of every form.
+pub struct Frame {
+    pub notice: Option<&'static str>,
+    pub csrf: String,
+    /// The nav tab to mark current; empty on pages without the nav.
+    pub active: &'static str,
+}
+
+impl Frame {
+    /// The frame of the page `active` of the nav, with `notice` above it.
+    pub fn page(csrf: String, active: &'static str, notice: Option<&'static str>) -> Self {
+        Frame {
+            notice,
+            csrf,
+            active,
+        }
+    }
+
+    /// The frame of a live-refresh fragment: only its forms' token.
+    pub fn fragment(csrf: String) -> Self {
+        Self::page(csrf, "", None)
     }
 }
 
@@ -54,40 +81,45 @@ pub fn message_page(status: StatusCode, title: &str, text: &str) -> Response {
 
 /// The page for a domain error on a form or page.
 pub fn error_page(e: Error) -> Response {
-    match e {
-        Error::NotFound => message_page(
+    let (status, title, text) = match e {
+        Error::NotFound => (
             StatusCode::NOT_FOUND,
             "Not found",
-            "That device, stream or profile is not on this account, or it has already been signed out, stopped or deleted.",
+            "That device, stream or profile is not on this account, or it has already been signed out, stopped or deleted.".into(),
         ),
-        Error::TooManyAttempts { retry_after } => message_page(
+        Error::TooManyAttempts { retry_after } => (
             StatusCode::TOO_MANY_REQUESTS,
             "Too many attempts",
-            &format!("Wait {} seconds, then try again.", retry_after.as_secs().max(1)),
+            format!("Wait {} seconds, then try again.", retry_after.as_secs().max(1)).into(),
         ),
         Error::Unavailable(cause) => {
             tracing::error!(error = format!("{cause:#}"), "dependency unavailable");
-            message_page(
+            (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Temporarily unavailable",
-                "We cannot reach our database right now. Try again in a moment.",
+                "We cannot reach our database right now. Try again in a moment.".into(),
             )
         }
-        Error::Overloaded => message_page(
+        Error::Overloaded => (
             StatusCode::SERVICE_UNAVAILABLE,
             "Busy",
-            "We are very busy right now. Try again in a moment.",
+            "We are very busy right now. Try again in a moment.".into(),
         ),
         Error::Internal(cause) => {
             tracing::error!(error = format!("{cause:#}"), "internal error");
-            message_page(
+            (
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "Something went wrong",
-                "Something went wrong on our side. It has been logged.",
+                "Something went wrong on our side. It has been logged.".into(),
             )
         }
-        other => message_page(StatusCode::UNPROCESSABLE_ENTITY, "That did not work", &other.to_string()),
-    }
+        other => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "That did not work",
+            Cow::Owned(other.to_string()),
+        ),
+    };
+    message_page(status, title, &text)
 }
 
 /// The text of a `?notice=` code; unknown codes show nothing.

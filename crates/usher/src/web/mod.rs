@@ -17,7 +17,7 @@ mod sign_in;
 mod sign_out_all;
 
 use axum::http::{header, HeaderValue};
-use axum::response::{IntoResponse, Redirect};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use tower_http::set_header::SetResponseHeaderLayer;
@@ -112,33 +112,30 @@ fn security_headers(router: Router<AppState>) -> Router<AppState> {
         ))
 }
 
-async fn stylesheet() -> impl IntoResponse {
+/// A file the pages load, cached by the browser for `max_age` seconds.
+fn asset(content_type: &'static str, max_age: &'static str, body: &'static str) -> Response {
     (
         [
-            (header::CONTENT_TYPE, "text/css; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=300"),
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, max_age),
         ],
-        include_str!("../../static/app.css"),
+        body,
     )
+        .into_response()
 }
 
-async fn script() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=300"),
-        ],
-        include_str!("../../static/app.js"),
-    )
+async fn stylesheet() -> Response {
+    let css = include_str!("../../static/app.css");
+    asset("text/css; charset=utf-8", "public, max-age=300", css)
+}
+
+async fn script() -> Response {
+    let js = include_str!("../../static/app.js");
+    asset("text/javascript; charset=utf-8", "public, max-age=300", js)
 }
 
 /// The icon browsers ask for at `/favicon.ico` and the pages link to.
-async fn favicon() -> impl IntoResponse {
-    (
-        [
-            (header::CONTENT_TYPE, "image/svg+xml"),
-            (header::CACHE_CONTROL, "public, max-age=86400"),
-        ],
-        include_str!("../../static/favicon.svg"),
-    )
+async fn favicon() -> Response {
+    let svg = include_str!("../../static/favicon.svg");
+    asset("image/svg+xml", "public, max-age=86400", svg)
 }

@@ -6,9 +6,9 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use super::auth::{see_other, Browser, CheckedForm, PageId};
-use super::forms::CsrfOnly;
-use super::layout::{ago, error_page, render, Notice};
+use super::auth::{Browser, CheckedForm, PageId};
+use super::forms::{redirect_or_error, CsrfOnly};
+use super::layout::{ago, error_page, render, Frame, Notice};
 use crate::domain::{Millis, StreamId};
 use crate::http::state::AppState;
 use crate::store::ActiveStream;
@@ -35,9 +35,7 @@ impl StreamRow {
 #[derive(Template)]
 #[template(path = "overview.html")]
 pub struct OverviewPage {
-    pub notice: Option<&'static str>,
-    pub csrf: String,
-    pub active: &'static str,
+    pub frame: Frame,
     pub email: String,
     pub plan: String,
     pub max_streams: u32,
@@ -60,9 +58,7 @@ pub async fn page(
     render(
         StatusCode::OK,
         &OverviewPage {
-            notice: notice.text(),
-            csrf: browser.csrf,
-            active: "overview",
+            frame: Frame::page(browser.csrf, "overview", notice.text()),
             email: account.account.email.to_string(),
             plan: account.account.plan.0,
             max_streams: account.limits.max_streams,
@@ -84,7 +80,7 @@ fn stream_rows(state: &AppState, streams: Vec<ActiveStream>) -> Vec<StreamRow> {
 #[derive(Template)]
 #[template(path = "streams_list.html")]
 pub struct StreamsFragment {
-    pub csrf: String,
+    pub frame: Frame,
     pub streams: Vec<StreamRow>,
     pub max_streams: u32,
 }
@@ -95,7 +91,7 @@ pub async fn streams(State(state): State<AppState>, browser: Browser) -> Respons
         Ok(account) => render(
             StatusCode::OK,
             &StreamsFragment {
-                csrf: browser.csrf,
+                frame: Frame::fragment(browser.csrf),
                 max_streams: account.limits.max_streams,
                 streams: stream_rows(&state, account.active_streams),
             },
@@ -109,8 +105,6 @@ pub async fn stop_stream(
     PageId(id): PageId<StreamId>,
     CheckedForm { browser, .. }: CheckedForm<CsrfOnly>,
 ) -> Response {
-    match state.streams().stop(&browser.session, id).await {
-        Ok(()) => see_other("/account?notice=stream_stopped", &[]),
-        Err(e) => error_page(e),
-    }
+    let stopped = state.streams().stop(&browser.session, id).await;
+    redirect_or_error(stopped, "/account?notice=stream_stopped")
 }

@@ -6,18 +6,16 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::auth::{carries_csrf, see_other, to_sign_in, Browser, CheckedForm};
-use super::layout::{error_page, render, Notice};
+use super::auth::{see_other, to_sign_in, Browser, CheckedForm};
+use super::layout::{error_page, render, Frame, Notice};
 use crate::error::Error;
 use crate::http::state::AppState;
 
 #[derive(Template)]
 #[template(path = "password.html")]
 pub struct PasswordPage<'a> {
-    pub notice: Option<&'static str>,
+    pub frame: Frame,
     pub error: Option<&'a str>,
-    pub csrf: String,
-    pub active: &'static str,
 }
 
 pub async fn page(browser: Browser, Query(notice): Query<Notice>) -> Response {
@@ -33,18 +31,14 @@ pub fn password_form(
     render(
         status,
         &PasswordPage {
-            notice,
+            frame: Frame::page(browser.csrf, "password", notice),
             error,
-            csrf: browser.csrf,
-            active: "password",
         },
     )
 }
 
 #[derive(Deserialize)]
 pub struct PasswordForm {
-    #[serde(default)]
-    csrf: String,
     current_password: String,
     new_password: String,
     sign_out_all_devices: Option<String>,
@@ -84,5 +78,3 @@ pub async fn submit(
         Err(e) => error_page(e),
     }
 }
-
-carries_csrf!(PasswordForm);

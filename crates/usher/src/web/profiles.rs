@@ -10,9 +10,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::auth::{carries_csrf, see_other, Browser, CheckedForm, PageId};
-use super::forms::CsrfOnly;
-use super::layout::{error_page, render, Notice};
+use super::auth::{see_other, Browser, CheckedForm, PageId};
+use super::forms::{CsrfOnly, NameForm};
+use super::layout::{error_page, render, Frame, Notice};
 use crate::domain::{Pin, ProfileId, ProfileName};
 use crate::error::Error;
 use crate::http::state::AppState;
@@ -46,9 +46,7 @@ impl ProfileRow {
 #[derive(Template)]
 #[template(path = "profiles.html")]
 pub struct ProfilesPage {
-    pub notice: Option<&'static str>,
-    pub csrf: String,
-    pub active: &'static str,
+    pub frame: Frame,
     pub profiles: Vec<ProfileRow>,
     pub max_profiles: u32,
     pub require_pin_to_add: bool,
@@ -85,9 +83,7 @@ async fn render_page(
         Err(e) => return error_page(e),
     };
     let mut page = ProfilesPage {
-        notice,
-        csrf: browser.csrf,
-        active: "profiles",
+        frame: Frame::page(browser.csrf, "profiles", notice),
         default_locked: list
             .profiles
             .iter()
@@ -169,8 +165,6 @@ async fn refused(state: &AppState, browser: Browser, failed: Failed<'_>, e: Erro
 
 #[derive(Deserialize)]
 pub struct AddForm {
-    #[serde(default)]
-    csrf: String,
     name: String,
     /// The default profile's PIN, when adding requires it.
     pin: Option<String>,
@@ -195,17 +189,10 @@ pub async fn add(
     }
 }
 
-#[derive(Deserialize)]
-pub struct RenameForm {
-    #[serde(default)]
-    csrf: String,
-    name: String,
-}
-
 pub async fn rename(
     State(state): State<AppState>,
     PageId(id): PageId<ProfileId>,
-    CheckedForm { browser, form }: CheckedForm<RenameForm>,
+    CheckedForm { browser, form }: CheckedForm<NameForm>,
 ) -> Response {
     let actor = browser.actor();
     let renamed = match ProfileName::parse(&form.name) {
@@ -232,8 +219,6 @@ pub async fn delete(
 
 #[derive(Deserialize)]
 pub struct PinForm {
-    #[serde(default)]
-    csrf: String,
     password: String,
     pin: String,
 }
@@ -261,8 +246,6 @@ pub async fn set_pin(
 
 #[derive(Deserialize)]
 pub struct PasswordForm {
-    #[serde(default)]
-    csrf: String,
     password: String,
 }
 
@@ -280,8 +263,6 @@ pub async fn remove_pin(
 
 #[derive(Deserialize)]
 pub struct SettingsForm {
-    #[serde(default)]
-    csrf: String,
     password: String,
     require_pin_to_add: Option<String>,
 }
@@ -301,5 +282,3 @@ pub async fn settings(
         Err(e) => refused(&state, browser, Failed::Settings, e).await,
     }
 }
-
-carries_csrf!(AddForm, RenameForm, PinForm, PasswordForm, SettingsForm);

@@ -17,7 +17,7 @@ use super::auth::{
     SIGN_IN_CSRF_COOKIE,
 };
 use super::forms::{unreadable, CsrfOnly};
-use super::layout::{error_page, render, Notice};
+use super::layout::{error_page, render, Frame, Notice};
 use crate::domain::SignOutReason;
 use crate::error::Error;
 use crate::http::extract::ClientIp;
@@ -26,10 +26,9 @@ use crate::http::state::AppState;
 #[derive(Template)]
 #[template(path = "sign_in.html")]
 pub struct SignInPage<'a> {
-    pub notice: Option<&'static str>,
+    pub frame: Frame,
     pub error: Option<&'a str>,
     pub email: &'a str,
-    pub csrf: &'a str,
 }
 
 /// The sign-in form. Sets a fresh pre-sign-in CSRF cookie that the form echoes.
@@ -69,10 +68,10 @@ pub fn sign_in_form(
     let mut response = render(
         status,
         &SignInPage {
-            notice,
+            // The sign-in page has no nav; its token is the pre-sign-in one.
+            frame: Frame::page(csrf, "", notice),
             error,
             email,
-            csrf: &csrf,
         },
     );
     if let Ok(value) = cookie.to_string().parse() {

@@ -7,17 +7,15 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 
-use super::auth::{carries_csrf, see_other, to_sign_in, Browser, CheckedForm};
+use super::auth::{see_other, to_sign_in, Browser, CheckedForm};
 use super::devices::devices_of;
-use super::layout::{error_page, render};
+use super::layout::{error_page, render, Frame};
 use crate::http::state::AppState;
 
 #[derive(Template)]
 #[template(path = "sign_out_all.html")]
 pub struct SignOutAllPage {
-    pub notice: Option<&'static str>,
-    pub csrf: String,
-    pub active: &'static str,
+    pub frame: Frame,
     pub others: usize,
 }
 
@@ -26,9 +24,7 @@ pub async fn page(State(state): State<AppState>, browser: Browser) -> Response {
         Ok(devices) => render(
             StatusCode::OK,
             &SignOutAllPage {
-                notice: None,
-                csrf: browser.csrf,
-                active: "devices",
+                frame: Frame::page(browser.csrf, "devices", None),
                 others: devices.iter().filter(|d| !d.current).count(),
             },
         ),
@@ -38,8 +34,6 @@ pub async fn page(State(state): State<AppState>, browser: Browser) -> Response {
 
 #[derive(Deserialize)]
 pub struct SignOutAllForm {
-    #[serde(default)]
-    csrf: String,
     include_current: Option<String>,
 }
 
@@ -58,5 +52,3 @@ pub async fn submit(
         Err(e) => error_page(e),
     }
 }
-
-carries_csrf!(SignOutAllForm);

@@ -92,9 +92,7 @@ async fn the_overview_shows_plan_limits_and_signed_in_devices() {
             .max_devices = Some(10);
     })
     .await;
-    let ada = app.account_on("ada", "premium").await;
-    let tv = ada.sign_in("TV", DeviceType::Tv).await;
-    let phone = ada.sign_in("Phone", DeviceType::Phone).await;
+    let Household { tv, phone, .. } = app.household_on("premium").await;
 
     let overview = tv.client.account().await.expect("overview");
     assert_eq!(overview.email, "ada@example.com");

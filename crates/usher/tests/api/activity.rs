@@ -197,9 +197,7 @@ async fn password_changes_token_theft_and_idle_expiry_are_recorded() {
 #[tokio::test]
 async fn streams_started_stopped_and_refused_are_recorded() {
     let app = TestApp::spawn().await;
-    let ada = app.account_on("ada", "basic").await;
-    let tv = ada.sign_in("TV", DeviceType::Tv).await;
-    let phone = ada.sign_in("Phone", DeviceType::Phone).await;
+    let Household { tv, phone, .. } = app.household_on("basic").await;
     let lease = tv.play("Nosferatu").await;
     phone.assert_plan_full("Metropolis").await;
     phone.stop(&lease.stream_id).await;
@@ -218,11 +216,11 @@ async fn streams_started_stopped_and_refused_are_recorded() {
     assert_eq!(
         summary,
         [
-            ("stream_stopped", "TV"),
-            ("stream_started", "TV"),
-            ("stream_stopped", "TV"),
-            ("stream_refused", "Phone"),
-            ("stream_started", "TV"),
+            ("stream_stopped", "Living Room TV"),
+            ("stream_started", "Living Room TV"),
+            ("stream_stopped", "Living Room TV"),
+            ("stream_refused", "Ada's phone"),
+            ("stream_started", "Living Room TV"),
         ],
         "{streams:#?}"
     );
@@ -232,7 +230,7 @@ async fn streams_started_stopped_and_refused_are_recorded() {
     assert_eq!(streams[3].detail["reason"], "too_many_streams");
     assert_eq!(streams[3].detail["limit"], 1);
     assert_eq!(streams[2].detail["reason"], "remote");
-    assert_eq!(streams[2].detail["by"]["name"], "Phone");
+    assert_eq!(streams[2].detail["by"]["name"], "Ada's phone");
     assert_eq!(streams[0].detail["reason"], "signed_out");
     assert_eq!(streams[0].detail["stream_id"], second.stream_id.as_str());
 }
@@ -240,9 +238,7 @@ async fn streams_started_stopped_and_refused_are_recorded() {
 #[tokio::test]
 async fn device_renames_are_recorded_with_the_old_and_new_name() {
     let app = TestApp::spawn().await;
-    let ada = app.account("ada").await;
-    let tv = ada.sign_in("TV", DeviceType::Tv).await;
-    let phone = ada.sign_in("Phone", DeviceType::Phone).await;
+    let Household { tv, phone, .. } = app.household().await;
     phone
         .client
         .rename_device(tv.session_id(), "Bedroom TV")
@@ -250,10 +246,10 @@ async fn device_renames_are_recorded_with_the_old_and_new_name() {
         .expect("renamed");
     let renamed = newest(&history(&tv).await, "device_renamed").clone();
     assert_eq!(device_name(&renamed), "Bedroom TV");
-    assert_eq!(renamed.detail["from"], "TV");
+    assert_eq!(renamed.detail["from"], "Living Room TV");
     assert_eq!(renamed.detail["to"], "Bedroom TV");
     assert_eq!(renamed.detail["by"]["session_id"], phone.session_id());
-    assert_eq!(renamed.detail["by"]["name"], "Phone");
+    assert_eq!(renamed.detail["by"]["name"], "Ada's phone");
 }
 
 #[tokio::test]
@@ -325,11 +321,9 @@ async fn bad_activity_queries_get_clear_errors() {
         ),
         ("kind=sign_in,meteor_strike", "invalid_kind"),
     ] {
-        tv.client
-            .raw(Method::GET, &format!("/v1/activity?{query}"))
-            .send()
+        let path = format!("/v1/activity?{query}");
+        answer_to(&tv.client, Method::GET, &path, None)
             .await
-            .expect("an answer")
             .expect_problem(422, code);
     }
     tv.client
@@ -433,9 +427,7 @@ async fn profile_and_pin_changes_and_the_streams_a_lock_ends_are_recorded() {
         )
         .await;
     assert_eq!(removed.status, 200, "{}", removed.text());
-    let deleted = phone
-        .call(Method::DELETE, &format!("/v1/profiles/{kids}"), None)
-        .await;
+    let deleted = phone.delete_profile(&kids).await;
     assert_eq!(deleted.status, 204, "{}", deleted.text());
 
     let events = history(&phone).await;

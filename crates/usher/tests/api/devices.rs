@@ -104,9 +104,7 @@ async fn wrong_credentials_are_refused_alike() {
 #[tokio::test]
 async fn renaming_a_device_shows_everywhere() {
     let app = TestApp::spawn().await;
-    let ada = app.account("ada").await;
-    let tv = ada.sign_in("TV", DeviceType::Tv).await;
-    let phone = ada.sign_in("Phone", DeviceType::Phone).await;
+    let Household { tv, phone, .. } = app.household().await;
 
     let renamed = phone
         .client
@@ -119,7 +117,7 @@ async fn renaming_a_device_shows_everywhere() {
 
     let listed = phone.client.devices().await.expect("device list");
     assert_eq!(find(&listed, &tv).name, "Hotel TV");
-    assert_eq!(find(&listed, &phone).name, "Phone");
+    assert_eq!(find(&listed, &phone).name, "Ada's phone");
     let current = tv.client.current_session().await.expect("who am I");
     assert_eq!(current.device.name, "Hotel TV");
     assert_eq!(current.device.device_type, DeviceType::Tv);
@@ -183,9 +181,7 @@ async fn another_account_cannot_see_rename_or_sign_out_your_devices() {
 #[tokio::test]
 async fn an_unknown_or_signed_out_device_is_not_found() {
     let app = TestApp::spawn().await;
-    let ada = app.account("ada").await;
-    let tv = ada.sign_in("TV", DeviceType::Tv).await;
-    let phone = ada.sign_in("Phone", DeviceType::Phone).await;
+    let Household { tv, phone, .. } = app.household().await;
     phone.sign_out(&tv).await;
     phone
         .client

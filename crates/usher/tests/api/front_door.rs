@@ -5,11 +5,7 @@ use usher_client::Method;
 use usher_testkit::*;
 
 async fn get(app: &TestApp, path: &str) -> usher_client::RawResponse {
-    app.client()
-        .raw(Method::GET, path)
-        .send()
-        .await
-        .expect("an answer")
+    answer_to(&app.client(), Method::GET, path, None).await
 }
 
 #[tokio::test]
@@ -27,19 +23,20 @@ async fn the_servers_address_opens_the_account_sign_in_page() {
     }
 }
 
+/// Beside the pages: the icon browsers ask for, and a problem (not a page)
+/// for any other unknown path: `(path, status, content type, body start)`.
 #[tokio::test]
-async fn browsers_get_a_favicon() {
+async fn the_favicon_is_served_and_other_unknown_paths_are_problems() {
     let app = TestApp::spawn().await;
-    let answer = get(&app, "/favicon.ico").await;
-    assert_eq!(answer.status, 200);
-    assert_eq!(answer.content_type(), Some("image/svg+xml"));
-    assert!(answer.text().starts_with("<svg"), "{}", answer.text());
-}
-
-#[tokio::test]
-async fn other_unknown_paths_are_still_a_problem_not_a_page() {
-    let app = TestApp::spawn().await;
-    let answer = get(&app, "/nothing-here").await;
-    assert_eq!(answer.status, 404);
-    assert_eq!(answer.content_type(), Some("application/problem+json"));
+    for (path, status, content_type, starts_with) in [
+        ("/favicon.ico", 200, "image/svg+xml", Some("<svg")),
+        ("/nothing-here", 404, "application/problem+json", None),
+    ] {
+        let answer = get(&app, path).await;
+        assert_eq!(answer.status, status, "{path}");
+        assert_eq!(answer.content_type(), Some(content_type), "{path}");
+        if let Some(start) = starts_with {
+            assert!(answer.text().starts_with(start), "{}", answer.text());
+        }
+    }
 }

@@ -25,9 +25,7 @@ async fn the_account_shows_its_plan_and_streams_in_use() {
     let plan = defaulted.client.account().await.expect("the account").plan;
     assert_eq!((plan.name.as_str(), plan.max_streams), ("basic", 1));
 
-    let ada = app.account_on("ada", "premium").await;
-    let tv = ada.sign_in("Living Room TV", DeviceType::Tv).await;
-    let phone = ada.sign_in("Ada's phone", DeviceType::Phone).await;
+    let Household { ada, tv, phone } = app.household_on("premium").await;
     let account = tv.client.account().await.expect("the account");
     assert_eq!(account.account_id, ada.id);
     assert_eq!(account.plan.name, "premium");
@@ -54,9 +52,7 @@ async fn streams_in_use(device: &TestDevice) -> u32 {
 #[tokio::test]
 async fn a_smaller_plan_never_cuts_running_streams() {
     let app = TestApp::spawn().await;
-    let ada = app.account_on("ada", "standard").await;
-    let tv = ada.sign_in("Living Room TV", DeviceType::Tv).await;
-    let phone = ada.sign_in("Ada's phone", DeviceType::Phone).await;
+    let Household { ada, tv, phone } = app.household_on("standard").await;
     let tablet = ada.sign_in("Tablet", DeviceType::Tablet).await;
     let dune = tv.play("Dune").await;
     let arrival = phone.play("Arrival").await;
@@ -109,9 +105,7 @@ async fn a_smaller_plan_never_cuts_running_streams() {
 #[tokio::test]
 async fn a_plan_can_cap_signed_in_devices() {
     let app = TestApp::spawn_with(duo_plan).await;
-    let ada = app.account_on("ada", "duo").await;
-    let tv = ada.sign_in("Living Room TV", DeviceType::Tv).await;
-    let phone = ada.sign_in("Ada's phone", DeviceType::Phone).await;
+    let Household { ada, tv, phone } = app.household_on("duo").await;
     let plan = tv.client.account().await.expect("the account").plan;
     assert_eq!((plan.max_streams, plan.max_devices), (2, Some(2)));
 

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use usher::Config;
-use usher_client::{DeviceType, Method, StreamStopReason};
+use usher_client::{DeviceType, StreamStopReason};
 
 use usher_testkit::*;
 
@@ -174,9 +174,7 @@ async fn deleting_a_profile_sends_its_devices_back_to_the_picker() {
     let mut live = tv.live().await;
     let lease = tv.play("Arrival").await;
 
-    let deleted = phone
-        .call(Method::DELETE, &format!("/v1/profiles/{guests}"), None)
-        .await;
+    let deleted = phone.delete_profile(&guests).await;
     assert_eq!(deleted.status, 204, "{}", deleted.text());
 
     live.expect_stream_stopped(&lease.stream_id, StreamStopReason::ProfileLocked)

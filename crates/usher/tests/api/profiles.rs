@@ -30,19 +30,15 @@ async fn profiles_are_added_renamed_and_deleted() {
     let kids = tv.add_profile("  Kids ").await;
     assert_eq!(tv.profile_names().await, ["ada", "Kids"]);
 
-    let path = format!("/v1/profiles/{kids}");
-    let renamed = tv
-        .call(Method::PATCH, &path, Some(json!({ "name": "Little ones" })))
-        .await;
+    let renamed = tv.rename_profile(&kids, "Little ones").await;
     assert_eq!(expect_json(&renamed, 200)["name"], "Little ones");
     assert_eq!(tv.profile_names().await, ["ada", "Little ones"]);
 
-    let deleted = tv.call(Method::DELETE, &path, None).await;
+    let deleted = tv.delete_profile(&kids).await;
     assert_eq!(deleted.status, 204, "{}", deleted.text());
     assert_eq!(tv.profile_names().await, ["ada"]);
-    tv.call(Method::DELETE, &path, None)
-        .await
-        .expect_problem(404, "not_found");
+    let again = tv.delete_profile(&kids).await;
+    again.expect_problem(404, "not_found");
 }
 
 #[tokio::test]
@@ -171,13 +167,10 @@ async fn another_accounts_profiles_are_not_found() {
     let theirs = grace.add_profile("Grace's kids").await;
 
     for id in [theirs.as_str(), "prf_nope", "../../etc"] {
-        let path = format!("/v1/profiles/{id}");
-        ada.call(Method::PATCH, &path, Some(json!({ "name": "Mine" })))
-            .await
-            .expect_problem(404, "not_found");
-        ada.call(Method::DELETE, &path, None)
-            .await
-            .expect_problem(404, "not_found");
+        let renamed = ada.rename_profile(id, "Mine").await;
+        renamed.expect_problem(404, "not_found");
+        let deleted = ada.delete_profile(id).await;
+        deleted.expect_problem(404, "not_found");
         ada.set_pin(id, PASSWORD, "1234")
             .await
             .expect_problem(404, "not_found");

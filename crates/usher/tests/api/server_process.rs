@@ -106,21 +106,10 @@ pub async fn fails_to_start(data_dir: &Path, env: &[(&str, &str)]) -> String {
 /// Runs an operator command (`usher account …`) on the database of the
 /// server kept in `data_dir`; returns its standard output once it succeeded.
 pub async fn operator(data_dir: &Path, args: &[&str]) -> String {
-    let database_url = database_url_of(data_dir).await;
-    let mut command = Command::new(env!("CARGO_BIN_EXE_usher"));
-    for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("USHER_")) {
-        command.env_remove(name);
-    }
-    command
-        .args(args)
-        .arg("--data-dir")
-        .arg(data_dir)
-        .arg("--database-url")
-        .arg(&database_url)
-        .envs(FAST_HASHING)
-        .current_dir(data_dir)
-        .stdin(Stdio::null())
-        .kill_on_drop(true);
+    let mut command = usher_on(data_dir);
+    command.args(args).arg("--data-dir").arg(data_dir);
+    with_database(&mut command, data_dir).await;
+    command.kill_on_drop(true);
     let output = tokio::time::timeout(PATIENCE, command.output())
         .await
         .expect("the command ends in time")
@@ -133,23 +122,35 @@ pub async fn operator(data_dir: &Path, args: &[&str]) -> String {
 /// `usher serve` on port 0 with its data in `data_dir`, the test's settings,
 /// and nothing from the developer's shell.
 async fn serve_command(data_dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Command {
-    let database_url = database_url_of(data_dir).await;
+    let mut command = usher_on(data_dir);
+    command
+        .args(args)
+        .arg("serve")
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(data_dir);
+    with_database(&mut command, data_dir).await;
+    command.envs(env.iter().copied());
+    command
+}
+
+/// The usher binary, run in `data_dir` with fast hashing, no input and
+/// nothing from the developer's shell (no `USHER_` variable).
+fn usher_on(data_dir: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_usher"));
     for (name, _) in std::env::vars().filter(|(name, _)| name.starts_with("USHER_")) {
         command.env_remove(name);
     }
     command
-        .args(args)
-        .arg("serve")
-        .args(["--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(data_dir)
-        .arg("--database-url")
-        .arg(&database_url)
         .envs(FAST_HASHING)
-        .envs(env.iter().copied())
         .current_dir(data_dir)
         .stdin(Stdio::null());
     command
+}
+
+/// Adds `--database-url` naming the database of the server kept in `data_dir`.
+async fn with_database(command: &mut Command, data_dir: &Path) {
+    let database_url = database_url_of(data_dir).await;
+    command.arg("--database-url").arg(&database_url);
 }
 
 /// A number no other server of this test process has used.

@@ -10,9 +10,7 @@ use usher_testkit::*;
 #[tokio::test]
 async fn a_device_signed_out_remotely_is_told_at_once_and_refused_after() {
     let app = TestApp::spawn().await;
-    let ada = app.account("ada").await;
-    let tv = ada.sign_in("Living Room TV", DeviceType::Tv).await;
-    let phone = ada.sign_in("Phone", DeviceType::Phone).await;
+    let Household { tv, phone, .. } = app.household().await;
     let mut tv_live = tv.live().await;
 
     phone.sign_out(&tv).await;
@@ -34,9 +32,7 @@ async fn a_device_signed_out_remotely_is_told_at_once_and_refused_after() {
 #[tokio::test]
 async fn a_device_that_signs_itself_out_is_told_why() {
     let app = TestApp::spawn().await;
-    let ada = app.account("ada").await;
-    let tv = ada.sign_in("TV", DeviceType::Tv).await;
-    let phone = ada.sign_in("Phone", DeviceType::Phone).await;
+    let Household { tv, phone, .. } = app.household().await;
     let mut tv_live = tv.live().await;
 
     tv.client.sign_out_current().await.expect("signed out");
@@ -128,9 +124,7 @@ async fn refreshing_rotates_both_tokens() {
 #[tokio::test]
 async fn reusing_a_rotated_refresh_token_ends_the_session() {
     let app = TestApp::spawn().await;
-    let ada = app.account("ada").await;
-    let tv = ada.sign_in("TV", DeviceType::Tv).await;
-    let phone = ada.sign_in("Phone", DeviceType::Phone).await;
+    let Household { tv, phone, .. } = app.household().await;
     let mut tv_live = tv.live().await;
     let fresh = tv
         .client

@@ -23,9 +23,7 @@ fn without_reaper(config: &mut Config) {
 #[tokio::test]
 async fn when_every_slot_is_taken_the_answer_says_who_is_watching_what() {
     let app = TestApp::spawn().await;
-    let ada = app.account_on("ada", "basic").await;
-    let tv = ada.sign_in("Living Room TV", DeviceType::Tv).await;
-    let phone = ada.sign_in("Ada's phone", DeviceType::Phone).await;
+    let Household { tv, phone, .. } = app.household_on("basic").await;
     let started_at = app.now();
     let dune = tv.play("Dune").await;
     app.advance(5 * SECOND);
@@ -90,9 +88,7 @@ async fn when_every_slot_is_taken_the_answer_says_who_is_watching_what() {
 #[tokio::test]
 async fn the_device_list_shows_what_each_device_is_playing() {
     let app = TestApp::spawn().await;
-    let ada = app.account_on("ada", "standard").await;
-    let tv = ada.sign_in("Living Room TV", DeviceType::Tv).await;
-    let phone = ada.sign_in("Ada's phone", DeviceType::Phone).await;
+    let Household { tv, phone, .. } = app.household_on("standard").await;
     let started_at = app.now();
     let dune = tv.play("Dune").await;
     app.advance(SECOND);
@@ -118,9 +114,7 @@ async fn the_device_list_shows_what_each_device_is_playing() {
 #[tokio::test]
 async fn stopping_a_stream_frees_its_slot_at_once() {
     let app = TestApp::spawn().await;
-    let ada = app.account_on("ada", "basic").await;
-    let tv = ada.sign_in("Living Room TV", DeviceType::Tv).await;
-    let phone = ada.sign_in("Ada's phone", DeviceType::Phone).await;
+    let Household { tv, phone, .. } = app.household_on("basic").await;
     let mut tv_live = tv.live().await;
     let dune = tv.play("Dune").await;
 
@@ -140,9 +134,7 @@ async fn stopping_a_stream_frees_its_slot_at_once() {
 #[tokio::test]
 async fn a_remote_stop_frees_the_slot_and_tells_the_device() {
     let app = TestApp::spawn().await;
-    let ada = app.account_on("ada", "basic").await;
-    let tv = ada.sign_in("Living Room TV", DeviceType::Tv).await;
-    let phone = ada.sign_in("Ada's phone", DeviceType::Phone).await;
+    let Household { tv, phone, .. } = app.household_on("basic").await;
     let mut tv_live = tv.live().await;
     let dune = tv.play("Dune").await;
 
@@ -162,9 +154,7 @@ async fn a_remote_stop_frees_the_slot_and_tells_the_device() {
 #[tokio::test]
 async fn signing_a_device_out_ends_its_stream_and_frees_the_slot() {
     let app = TestApp::spawn().await;
-    let ada = app.account_on("ada", "basic").await;
-    let tv = ada.sign_in("Living Room TV", DeviceType::Tv).await;
-    let phone = ada.sign_in("Ada's phone", DeviceType::Phone).await;
+    let Household { tv, phone, .. } = app.household_on("basic").await;
     let mut tv_live = tv.live().await;
     let dune = tv.play("Dune").await;
 
@@ -181,9 +171,7 @@ async fn signing_a_device_out_ends_its_stream_and_frees_the_slot() {
 #[tokio::test]
 async fn a_device_that_signs_itself_out_gives_its_slot_back() {
     let app = TestApp::spawn().await;
-    let ada = app.account_on("ada", "basic").await;
-    let tv = ada.sign_in("Living Room TV", DeviceType::Tv).await;
-    let phone = ada.sign_in("Ada's phone", DeviceType::Phone).await;
+    let Household { tv, phone, .. } = app.household_on("basic").await;
     let mut tv_live = tv.live().await;
     let dune = tv.play("Dune").await;
 
@@ -224,9 +212,7 @@ async fn signing_out_all_devices_frees_their_slots() {
 async fn a_password_change_frees_every_slot() {
     const NEW_PASSWORD: &str = "tangerine submarine orchestra";
     let app = TestApp::spawn().await;
-    let mut ada = app.account_on("ada", "basic").await;
-    let tv = ada.sign_in("Living Room TV", DeviceType::Tv).await;
-    let phone = ada.sign_in("Ada's phone", DeviceType::Phone).await;
+    let Household { mut ada, tv, phone } = app.household_on("basic").await;
     let mut tv_live = tv.live().await;
     let dune = tv.play("Dune").await;
 
@@ -251,9 +237,7 @@ async fn a_password_change_frees_every_slot() {
 #[tokio::test]
 async fn a_heartbeat_extends_the_lease() {
     let app = TestApp::spawn().await;
-    let ada = app.account_on("ada", "basic").await;
-    let tv = ada.sign_in("Living Room TV", DeviceType::Tv).await;
-    let phone = ada.sign_in("Ada's phone", DeviceType::Phone).await;
+    let Household { tv, phone, .. } = app.household_on("basic").await;
     let lease = tv.play("Dune").await;
     assert_eq!(lease.expires_at, app.now() + LEASE);
     assert_eq!(lease.heartbeat_interval, 20);
@@ -276,9 +260,7 @@ async fn a_heartbeat_extends_the_lease() {
 #[tokio::test]
 async fn only_the_playing_device_may_heartbeat() {
     let app = TestApp::spawn().await;
-    let ada = app.account_on("ada", "standard").await;
-    let tv = ada.sign_in("Living Room TV", DeviceType::Tv).await;
-    let phone = ada.sign_in("Ada's phone", DeviceType::Phone).await;
+    let Household { tv, phone, .. } = app.household_on("standard").await;
     let dune = tv.play("Dune").await;
     phone.play("Arrival").await;
 
@@ -326,7 +308,7 @@ async fn unknown_malformed_and_foreign_stream_ids_are_not_found() {
         (Method::POST, "/v1/streams/not-a-stream/heartbeat"),
         (Method::DELETE, foreign.as_str()),
     ] {
-        let answer = tv.client.raw(method, path).send().await.expect("an answer");
+        let answer = answer_to(&tv.client, method, path, None).await;
         answer.expect_problem(404, "not_found");
     }
     // Neither account's stream was touched.
@@ -341,9 +323,7 @@ async fn unknown_malformed_and_foreign_stream_ids_are_not_found() {
 #[tokio::test]
 async fn a_lapsed_lease_frees_its_slot_without_any_background_job() {
     let app = TestApp::spawn_with(without_reaper).await;
-    let ada = app.account_on("ada", "basic").await;
-    let tv = ada.sign_in("Living Room TV", DeviceType::Tv).await;
-    let phone = ada.sign_in("Ada's phone", DeviceType::Phone).await;
+    let Household { tv, phone, .. } = app.household_on("basic").await;
     let mut tv_live = tv.live().await;
     let dune = tv.play("Dune").await;
 
@@ -402,9 +382,7 @@ async fn the_reaper_tells_a_vanished_device_its_lease_expired() {
 #[tokio::test]
 async fn starting_again_on_the_same_device_replaces_its_stream() {
     let app = TestApp::spawn().await;
-    let ada = app.account_on("ada", "basic").await;
-    let tv = ada.sign_in("Living Room TV", DeviceType::Tv).await;
-    let phone = ada.sign_in("Ada's phone", DeviceType::Phone).await;
+    let Household { tv, phone, .. } = app.household_on("basic").await;
     let mut tv_live = tv.live().await;
     let dune = tv.play("Dune").await;
 
@@ -434,13 +412,7 @@ async fn starting_again_on_the_same_device_replaces_its_stream() {
 
 /// Sends `body` to `POST /v1/streams` as `device`.
 async fn start_with_body(device: &TestDevice, body: &str) -> RawResponse {
-    device
-        .client
-        .raw(Method::POST, "/v1/streams")
-        .json_text(body)
-        .send()
-        .await
-        .expect("an answer")
+    answer_to(&device.client, Method::POST, "/v1/streams", Some(body)).await
 }
 
 #[tokio::test]
@@ -495,9 +467,7 @@ async fn bad_starts_are_refused_without_taking_a_slot() {
 #[tokio::test]
 async fn a_signed_out_device_cannot_start_or_keep_a_stream() {
     let app = TestApp::spawn().await;
-    let ada = app.account_on("ada", "standard").await;
-    let tv = ada.sign_in("Living Room TV", DeviceType::Tv).await;
-    let phone = ada.sign_in("Ada's phone", DeviceType::Phone).await;
+    let Household { tv, phone, .. } = app.household_on("standard").await;
     let dune = tv.play("Dune").await;
     phone.sign_out(&tv).await;
 

@@ -2,7 +2,7 @@
 
 use usher_client::{DeviceType, SignOutReason};
 
-use usher_testkit::browser::Browser;
+use usher_testkit::browser::{tv_and_browser, Browser};
 use usher_testkit::TestApp;
 
 #[tokio::test]
@@ -58,9 +58,7 @@ async fn the_activity_page_shows_who_did_what_newest_first_and_filters_by_kind()
 #[tokio::test]
 async fn an_alert_banner_signs_a_new_kind_of_device_out_in_one_click() {
     let app = TestApp::spawn().await;
-    let account = app.account("alex").await;
-    let _tv = account.tv().await;
-    let browser = Browser::signed_in(&app, &account).await;
+    let (account, _, browser) = tv_and_browser(&app).await;
     browser.visit("/account").await;
     // This browser is itself a new kind of device: "It was me".
     browser.wait_for("section.alert-banner").await;

@@ -8,7 +8,7 @@ use reqwest::redirect::Policy;
 use reqwest::StatusCode;
 use usher_client::{SignOutReason, StreamStopReason};
 
-use usher_testkit::browser::{device_row, Browser, SESSION_COOKIE};
+use usher_testkit::browser::{device_row, tv_and_browser, Browser, SESSION_COOKIE};
 use usher_testkit::{TestApp, PASSWORD};
 
 /// Form posts sent outside the browser, with the browser's cookie, so a test
@@ -364,10 +364,8 @@ async fn another_accounts_ids_in_a_form_are_not_found_and_change_nothing() {
 #[tokio::test]
 async fn a_sign_out_form_submitted_twice_explains_the_second_time() {
     let app = TestApp::spawn().await;
-    let account = app.account("alex").await;
-    let tv = account.tv().await;
+    let (_, tv, browser) = tv_and_browser(&app).await;
     let mut tv_live = tv.live().await;
-    let browser = Browser::signed_in(&app, &account).await;
     let tv_row = device_row(tv.session_id());
     browser.wait_for(&tv_row).await;
     let csrf = csrf_of(&browser, &format!("{tv_row} form.sign-out-form")).await;

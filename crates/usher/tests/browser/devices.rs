@@ -3,7 +3,7 @@
 
 use usher_client::{SignOutReason, StreamStopReason};
 
-use usher_testkit::browser::{device_row, Browser};
+use usher_testkit::browser::{device_row, tv_and_browser, Browser};
 use usher_testkit::TestApp;
 
 #[tokio::test]
@@ -142,9 +142,7 @@ async fn a_signed_out_device_that_was_playing_is_told_its_stream_stopped_too() {
 #[tokio::test]
 async fn renaming_a_device_shows_the_new_name_to_the_page_and_the_device() {
     let app = TestApp::spawn().await;
-    let account = app.account("alex").await;
-    let tv = account.tv().await;
-    let browser = Browser::signed_in(&app, &account).await;
+    let (_, tv, browser) = tv_and_browser(&app).await;
     let tv_row = device_row(tv.session_id());
     browser.wait_for(&tv_row).await;
 
@@ -152,14 +150,9 @@ async fn renaming_a_device_shows_the_new_name_to_the_page_and_the_device() {
     browser
         .click(&format!("{tv_row} details.rename summary"))
         .await;
+    let rename_form = format!("{tv_row} form.rename-form");
     browser
-        .fill(
-            &format!("{tv_row} form.rename-form input[name=name]"),
-            "Bedroom TV",
-        )
-        .await;
-    browser
-        .click(&format!("{tv_row} form.rename-form button"))
+        .submit_filled(&rename_form, &[("name", "Bedroom TV")])
         .await;
 
     browser

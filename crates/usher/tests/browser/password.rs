@@ -2,7 +2,7 @@
 
 use usher_client::SignOutReason;
 
-use usher_testkit::browser::Browser;
+use usher_testkit::browser::{tv_and_browser, Browser};
 use usher_testkit::TestApp;
 
 const NEW_PASSWORD: &str = "a much longer new passphrase";
@@ -22,10 +22,8 @@ async fn fill_password_form(browser: &Browser, current: &str, new: &str) {
 #[tokio::test]
 async fn changing_the_password_signs_out_every_device_and_this_browser_by_default() {
     let app = TestApp::spawn().await;
-    let mut account = app.account("alex").await;
-    let tv = account.tv().await;
+    let (mut account, tv, browser) = tv_and_browser(&app).await;
     let mut tv_live = tv.live().await;
-    let browser = Browser::signed_in(&app, &account).await;
 
     fill_password_form(&browser, &account.password, NEW_PASSWORD).await;
     assert!(browser.is_checked(SIGN_OUT_ALL).await, "checked by default");
@@ -56,10 +54,8 @@ async fn changing_the_password_signs_out_every_device_and_this_browser_by_defaul
 #[tokio::test]
 async fn unchecking_sign_out_keeps_every_device_signed_in() {
     let app = TestApp::spawn().await;
-    let account = app.account("alex").await;
-    let tv = account.tv().await;
+    let (account, tv, browser) = tv_and_browser(&app).await;
     let mut tv_live = tv.live().await;
-    let browser = Browser::signed_in(&app, &account).await;
 
     fill_password_form(&browser, &account.password, NEW_PASSWORD).await;
     browser.set_checkbox(SIGN_OUT_ALL, false).await;
@@ -79,9 +75,7 @@ async fn unchecking_sign_out_keeps_every_device_signed_in() {
 #[tokio::test]
 async fn a_wrong_current_password_changes_nothing() {
     let app = TestApp::spawn().await;
-    let account = app.account("alex").await;
-    let tv = account.tv().await;
-    let browser = Browser::signed_in(&app, &account).await;
+    let (account, tv, browser) = tv_and_browser(&app).await;
 
     fill_password_form(&browser, "not my password", NEW_PASSWORD).await;
     browser

@@ -3,7 +3,7 @@
 
 use usher_client::StreamStopReason;
 
-use usher_testkit::browser::Browser;
+use usher_testkit::browser::{tv_and_browser, Browser};
 use usher_testkit::TestApp;
 
 /// The CSS selector of the row of the profile called `name` (by its id).
@@ -18,10 +18,21 @@ async fn open_profiles_page(browser: &Browser) {
 
 async fn add_profile(browser: &Browser, name: &str) {
     browser
-        .fill("form#add-profile-form input[name=name]", name)
+        .submit_filled("form#add-profile-form", &[("name", name)])
         .await;
+}
+
+/// Opens the PIN panel of the profile row `row` and submits `pin` with `password`.
+async fn lock_with_pin(browser: &Browser, row: &str, pin: &str, password: &str) {
+    browser.click(&format!("{row} details.pin summary")).await;
+    submit_pin(browser, row, pin, password).await;
+}
+
+/// Submits the (open) PIN form of the profile row `row`.
+async fn submit_pin(browser: &Browser, row: &str, pin: &str, password: &str) {
+    let form = format!("{row} form.pin-form");
     browser
-        .click("form#add-profile-form button[type=submit]")
+        .submit_filled(&form, &[("pin", pin), ("password", password)])
         .await;
 }
 
@@ -52,21 +63,7 @@ async fn a_profile_is_added_and_locked_with_a_pin_and_its_tv_goes_back_to_the_pi
     let kids_row = row(&kids);
     assert!(!browser.has(&format!("{kids_row} .profile-locked")).await);
 
-    browser
-        .click(&format!("{kids_row} details.pin summary"))
-        .await;
-    browser
-        .fill(&format!("{kids_row} form.pin-form input[name=pin]"), "1234")
-        .await;
-    browser
-        .fill(
-            &format!("{kids_row} form.pin-form input[name=password]"),
-            &account.password,
-        )
-        .await;
-    browser
-        .click(&format!("{kids_row} form.pin-form button[type=submit]"))
-        .await;
+    lock_with_pin(&browser, &kids_row, "1234", &account.password).await;
 
     browser.wait_for("div.notice").await;
     browser
@@ -82,38 +79,14 @@ async fn a_profile_is_added_and_locked_with_a_pin_and_its_tv_goes_back_to_the_pi
 #[tokio::test]
 async fn a_wrong_password_or_pin_is_shown_next_to_the_form_and_nothing_changes() {
     let app = TestApp::spawn().await;
-    let account = app.account("alex").await;
-    let tv = account.tv().await;
-    let browser = Browser::signed_in(&app, &account).await;
+    let (account, tv, browser) = tv_and_browser(&app).await;
     open_profiles_page(&browser).await;
     add_profile(&browser, "Kids").await;
     browser.wait_for("div.notice").await;
     let kids = tv.pick_profile_named("Kids").await;
     let kids_row = row(&kids);
 
-    let lock = |pin: &'static str, password: &'static str| {
-        let browser = &browser;
-        let kids_row = kids_row.clone();
-        async move {
-            browser
-                .click(&format!("{kids_row} details.pin summary"))
-                .await;
-            browser
-                .fill(&format!("{kids_row} form.pin-form input[name=pin]"), pin)
-                .await;
-            browser
-                .fill(
-                    &format!("{kids_row} form.pin-form input[name=password]"),
-                    password,
-                )
-                .await;
-            browser
-                .click(&format!("{kids_row} form.pin-form button[type=submit]"))
-                .await;
-        }
-    };
-
-    lock("1234", "not my password").await;
+    lock_with_pin(&browser, &kids_row, "1234", "not my password").await;
     browser
         .wait_for_text(
             &format!("{kids_row} div.error"),
@@ -128,18 +101,7 @@ async fn a_wrong_password_or_pin_is_shown_next_to_the_form_and_nothing_changes()
     );
 
     // The panel is open already: no click on its summary (it would close it).
-    browser
-        .fill(&format!("{kids_row} form.pin-form input[name=pin]"), "12a4")
-        .await;
-    browser
-        .fill(
-            &format!("{kids_row} form.pin-form input[name=password]"),
-            &account.password,
-        )
-        .await;
-    browser
-        .click(&format!("{kids_row} form.pin-form button[type=submit]"))
-        .await;
+    submit_pin(&browser, &kids_row, "12a4", &account.password).await;
     browser
         .wait_for_text(
             &format!("{kids_row} div.error"),

@@ -2,7 +2,7 @@
 
 use usher_client::SignOutReason;
 
-use usher_testkit::browser::{device_row, Browser};
+use usher_testkit::browser::{device_row, tv_and_browser, Browser};
 use usher_testkit::TestApp;
 
 const CHECKBOX: &str = "form#sign-out-all-form input[type=checkbox][name=include_current]";
@@ -54,10 +54,8 @@ async fn signing_out_everywhere_else_keeps_this_browser_signed_in() {
 #[tokio::test]
 async fn signing_out_everywhere_including_here_lands_on_sign_in() {
     let app = TestApp::spawn().await;
-    let account = app.account("alex").await;
-    let tv = account.tv().await;
+    let (_, tv, browser) = tv_and_browser(&app).await;
     let mut tv_live = tv.live().await;
-    let browser = Browser::signed_in(&app, &account).await;
 
     browser.visit("/account/devices/sign-out-all").await;
     browser.set_checkbox(CHECKBOX, true).await;
@@ -83,9 +81,7 @@ async fn signing_out_everywhere_including_here_lands_on_sign_in() {
 #[tokio::test]
 async fn leaving_the_confirmation_page_signs_nobody_out() {
     let app = TestApp::spawn().await;
-    let account = app.account("alex").await;
-    let tv = account.tv().await;
-    let browser = Browser::signed_in(&app, &account).await;
+    let (_, tv, browser) = tv_and_browser(&app).await;
 
     browser.click("a#sign-out-all").await;
     browser.wait_for("form#sign-out-all-form").await;

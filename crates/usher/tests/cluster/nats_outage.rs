@@ -10,11 +10,7 @@ async fn a_revocation_while_nats_is_down_still_reaches_every_node() {
     let mut nats = PrivateNats::start().await;
     let cluster = Cluster::start_on(3, &nats.url()).await;
     let fay = cluster.account("fay", None).await;
-    let tv = fay.sign_in("TV", DeviceType::Tv).await;
-    let phone = fay
-        .on(cluster.node(1))
-        .sign_in("Phone", DeviceType::Tv)
-        .await;
+    let (tv, phone) = cluster.tv_on_a_phone_on_b(&fay).await;
     let mut on_a = tv.live().await;
     let mut on_c = tv.on(cluster.node(2)).live().await;
     let lease = tv.play("Vertigo").await;

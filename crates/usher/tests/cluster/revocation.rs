@@ -8,11 +8,7 @@ use usher_testkit::PASSWORD;
 async fn a_device_on_node_a_signed_out_through_node_b_is_refused_by_node_c() {
     let cluster = Cluster::start(3).await;
     let ada = cluster.account("ada", None).await;
-    let tv = ada.sign_in("Living Room TV", DeviceType::Tv).await;
-    let phone = ada
-        .on(cluster.node(1))
-        .sign_in("Phone", DeviceType::Tv)
-        .await;
+    let (tv, phone) = cluster.tv_on_a_phone_on_b(&ada).await;
     // Node C has seen the TV as signed in, so it has it cached.
     tv.on(cluster.node(2)).assert_signed_in().await;
     let mut on_a = tv.live().await;
