@@ -23,7 +23,7 @@ use tokio_util::sync::CancellationToken;
 use super::Alerts;
 use crate::config::AlertConfig;
 use crate::domain::Millis;
-use crate::store::WebhookDelivery;
+use crate::store::{WebhookDelivery, WebhookFailure};
 
 /// How often the outbox is looked at in real time when nothing else wakes
 /// the worker. Only a fallback for deliveries other nodes queued (their
@@ -204,7 +204,12 @@ async fn deliver(alerts: &Alerts, hook: &Webhook, delivery: &WebhookDelivery) {
             }
             alerts
                 .store
-                .webhook_failed(delivery.id, retry_at, &error, now)
+                .webhook_failed(&WebhookFailure {
+                    id: delivery.id,
+                    retry_at,
+                    error,
+                    now,
+                })
                 .await
         }
     };

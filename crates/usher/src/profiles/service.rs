@@ -17,7 +17,7 @@ use crate::sessions::cache::CachedSession;
 use crate::sessions::{Actor, Sessions};
 use crate::store::{
     AccountProfiles, CreateProfileOutcome, DeleteProfileOutcome, NewProfile, PinChange,
-    ProfileEviction, ProfileRecord, ProfileRef, SharedStore, SwitchOutcome,
+    ProfileEviction, ProfileRecord, ProfileRef, ProfileSwitch, SharedStore, SwitchOutcome,
 };
 use crate::streams::Streams;
 
@@ -269,12 +269,12 @@ impl Profiles {
         self.check_pin(&profile, pin).await?;
         match self
             .store
-            .switch_profile(
-                session.account_id,
-                session.id,
-                id,
-                profile.pin_hash.as_deref(),
-            )
+            .switch_profile(&ProfileSwitch {
+                account: session.account_id,
+                session: session.id,
+                profile: id,
+                checked_pin_hash: profile.pin_hash.clone(),
+            })
             .await?
         {
             SwitchOutcome::Switched(profile) => {

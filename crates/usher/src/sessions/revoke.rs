@@ -6,7 +6,7 @@ use super::{Actor, Sessions};
 use crate::bus::Event;
 use crate::domain::{AccountId, DeviceInfo, ProfileId, SessionId, SignOutReason};
 use crate::error::Result;
-use crate::store::{AccountSignOut, Revocation, RevokedSession};
+use crate::store::{AccountSignOut, Revocation, RevokedSession, SessionSignOut};
 
 impl Sessions {
     /// Signs one session of the account out, as caused by `by`. False when
@@ -19,7 +19,16 @@ impl Sessions {
         by: Actor<'_>,
     ) -> Result<bool> {
         let now = self.clock.now();
-        match self.store.revoke_session(account, id, reason, now).await? {
+        match self
+            .store
+            .revoke_session(&SessionSignOut {
+                account,
+                session: id,
+                reason,
+                now,
+            })
+            .await?
+        {
             Some(revoked) => {
                 self.announce_revocations(&[revoked], by).await;
                 Ok(true)

@@ -77,6 +77,15 @@ pub struct SignInTraits {
     pub now: Millis,
 }
 
+/// A failed webhook attempt: retried at `retry_at`, or given up when `None`.
+#[derive(Debug, Clone)]
+pub struct WebhookFailure {
+    pub id: i64,
+    pub retry_at: Option<Millis>,
+    pub error: String,
+    pub now: Millis,
+}
+
 #[async_trait]
 pub trait ActivityStore: Send + Sync {
     /// Appends events (one transaction).
@@ -113,13 +122,7 @@ pub trait ActivityStore: Send + Sync {
     ) -> StoreResult<Vec<WebhookDelivery>>;
     async fn webhook_delivered(&self, id: i64, now: Millis) -> StoreResult<()>;
     /// Records a failed attempt: retried at `retry_at`, or given up when `None`.
-    async fn webhook_failed(
-        &self,
-        id: i64,
-        retry_at: Option<Millis>,
-        error: &str,
-        now: Millis,
-    ) -> StoreResult<()>;
+    async fn webhook_failed(&self, failure: &WebhookFailure) -> StoreResult<()>;
     /// When the next pending delivery is due, if any.
     async fn next_webhook_due(&self) -> StoreResult<Option<Millis>>;
 }

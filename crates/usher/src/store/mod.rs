@@ -11,7 +11,6 @@ use async_trait::async_trait;
 
 use crate::domain::{
     AccountId, DeviceName, Email, Millis, PlanName, Plans, ProfileId, ProfileName, SessionId,
-    SignOutReason, StreamId,
 };
 
 pub mod activity;
@@ -22,7 +21,7 @@ pub mod sqlite;
 
 pub use activity::{
     ActivityQuery, ActivityRecord, ActivityStore, AlertRecord, NewTraits, SignInTraits,
-    WebhookDelivery,
+    WebhookDelivery, WebhookFailure,
 };
 pub use records::*;
 
@@ -77,10 +76,7 @@ pub trait SessionStore: Send + Sync {
     /// Revokes an active session of this account; `None` when there is none.
     async fn revoke_session(
         &self,
-        account: AccountId,
-        id: SessionId,
-        reason: SignOutReason,
-        now: Millis,
+        sign_out: &SessionSignOut,
     ) -> StoreResult<Option<RevokedSession>>;
     /// Revokes every active session of the account but `keep`.
     async fn revoke_account_sessions(
@@ -117,13 +113,7 @@ pub trait StreamStore: Send + Sync {
     /// Extends the lease of the session's stream.
     async fn heartbeat(&self, beat: &Heartbeat) -> StoreResult<HeartbeatOutcome>;
     /// Stops a stream of the account; `by` is the session asking.
-    async fn stop_stream(
-        &self,
-        account: AccountId,
-        id: StreamId,
-        by: SessionId,
-        now: Millis,
-    ) -> StoreResult<StopOutcome>;
+    async fn stop_stream(&self, stop: &StreamStop) -> StoreResult<StopOutcome>;
     /// Streams that count against the plan now, oldest first.
     async fn live_streams(&self, account: AccountId, now: Millis)
         -> StoreResult<Vec<ActiveStream>>;
@@ -173,13 +163,7 @@ pub trait ProfileStore: Send + Sync {
     async fn set_require_pin_to_add(&self, account: AccountId, on: bool) -> StoreResult<bool>;
     /// Puts the session on the profile, if the profile's PIN hash is still
     /// `checked_pin_hash` (what the caller verified the PIN against).
-    async fn switch_profile(
-        &self,
-        account: AccountId,
-        session: SessionId,
-        id: ProfileId,
-        checked_pin_hash: Option<&str>,
-    ) -> StoreResult<SwitchOutcome>;
+    async fn switch_profile(&self, switch: &ProfileSwitch) -> StoreResult<SwitchOutcome>;
 }
 
 #[async_trait]

@@ -321,3 +321,31 @@ pub enum SwitchOutcome {
     PinChanged,
     SessionEnded,
 }
+
+/// One device signed out: an active session of this account.
+#[derive(Debug, Clone, Copy)]
+pub struct SessionSignOut {
+    pub account: AccountId,
+    pub session: SessionId,
+    pub reason: SignOutReason,
+    pub now: Millis,
+}
+
+/// A stream of the account stopped; `by` is the session asking.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamStop {
+    pub account: AccountId,
+    pub stream: StreamId,
+    pub by: SessionId,
+    pub now: Millis,
+}
+
+/// A device put on a profile, if the profile's PIN hash is still
+/// `checked_pin_hash` (what the caller verified the PIN against).
+#[derive(Debug, Clone)]
+pub struct ProfileSwitch {
+    pub account: AccountId,
+    pub session: SessionId,
+    pub profile: ProfileId,
+    pub checked_pin_hash: Option<String>,
+}

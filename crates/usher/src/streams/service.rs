@@ -12,7 +12,7 @@ use crate::sessions::cache::CachedSession;
 use crate::sessions::Sessions;
 use crate::store::{
     ActiveStream, EndedStream, Heartbeat, HeartbeatOutcome, NewStream, SharedStore, StartOutcome,
-    StopOutcome,
+    StopOutcome, StreamStop,
 };
 
 /// A slot held: what the device needs to keep it.
@@ -147,7 +147,12 @@ impl Streams {
         let now = self.clock.now();
         match self
             .store
-            .stop_stream(session.account_id, id, session.id, now)
+            .stop_stream(&StreamStop {
+                account: session.account_id,
+                stream: id,
+                by: session.id,
+                now,
+            })
             .await?
         {
             StopOutcome::Stopped(ended) => {

@@ -66,12 +66,8 @@ impl AccountStore for PgStore {
     }
 
     async fn change_password(&self, change: &PasswordChange) -> StoreResult<Vec<RevokedSession>> {
-        let (id, new_hash, revoke, now) = (
-            change.account,
-            change.new_hash.as_str(),
-            change.sign_out,
-            change.now,
-        );
+        let (id, revoke, now) = (change.account, change.sign_out, change.now);
+        let new_hash = change.new_hash.as_str();
         let mut tx = self.begin_revoking().await?;
         sqlx::query("UPDATE accounts SET password_hash = $1 WHERE id = $2")
             .bind(new_hash)

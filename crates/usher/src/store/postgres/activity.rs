@@ -104,12 +104,8 @@ impl ActivityStore for PgStore {
     }
 
     async fn note_sign_in(&self, sign_in: &SignInTraits) -> StoreResult<NewTraits> {
-        let (account, country, device_type, now) = (
-            sign_in.account,
-            sign_in.country.as_deref(),
-            sign_in.device_type,
-            sign_in.now,
-        );
+        let (account, device_type, now) = (sign_in.account, sign_in.device_type, sign_in.now);
+        let country = sign_in.country.as_deref();
         let mut tx = self.begin().await?;
         let mut new = NewTraits::default();
         let traits = [
@@ -256,13 +252,13 @@ impl ActivityStore for PgStore {
         Ok(())
     }
 
-    async fn webhook_failed(
-        &self,
-        id: i64,
-        retry_at: Option<Millis>,
-        error: &str,
-        now: Millis,
-    ) -> StoreResult<()> {
+    async fn webhook_failed(&self, failure: &WebhookFailure) -> StoreResult<()> {
+        let (id, retry_at, error, now) = (
+            failure.id,
+            failure.retry_at,
+            failure.error.as_str(),
+            failure.now,
+        );
         sqlx::query(
             "UPDATE webhook_outbox SET attempts = attempts + 1, last_error = $1, \
              next_attempt_at = COALESCE($2, next_attempt_at), claimed_until = 0, \

@@ -203,12 +203,8 @@ impl ProfileStore for PgStore {
         &self,
         change: &PinChange,
     ) -> StoreResult<Option<(ProfileRecord, ProfileEviction)>> {
-        let (account, id, pin_hash, now) = (
-            change.account,
-            change.profile,
-            change.pin_hash.as_deref(),
-            change.now,
-        );
+        let (account, id, now) = (change.account, change.profile, change.now);
+        let pin_hash = change.pin_hash.as_deref();
         let mut tx = self.begin().await?;
         if lock_account(&mut tx, account).await?.is_none() {
             return Ok(None);
@@ -268,13 +264,9 @@ impl ProfileStore for PgStore {
         Ok(true)
     }
 
-    async fn switch_profile(
-        &self,
-        account: AccountId,
-        session: SessionId,
-        id: ProfileId,
-        checked_pin_hash: Option<&str>,
-    ) -> StoreResult<SwitchOutcome> {
+    async fn switch_profile(&self, switch: &ProfileSwitch) -> StoreResult<SwitchOutcome> {
+        let (account, session, id) = (switch.account, switch.session, switch.profile);
+        let checked_pin_hash = switch.checked_pin_hash.as_deref();
         let mut tx = self.begin().await?;
         if lock_account(&mut tx, account).await?.is_none() {
             return Ok(SwitchOutcome::NotFound);

@@ -145,11 +145,14 @@ impl SessionStore for PgStore {
 
     async fn revoke_session(
         &self,
-        account: AccountId,
-        id: SessionId,
-        reason: SignOutReason,
-        now: Millis,
+        sign_out: &SessionSignOut,
     ) -> StoreResult<Option<RevokedSession>> {
+        let (account, id, reason, now) = (
+            sign_out.account,
+            sign_out.session,
+            sign_out.reason,
+            sign_out.now,
+        );
         let mut tx = self.begin_revoking().await?;
         let revoked = revoke_one(&mut tx, account, id, reason, now).await?;
         tx.commit().await?;
@@ -160,12 +163,8 @@ impl SessionStore for PgStore {
         &self,
         sign_out: &AccountSignOut,
     ) -> StoreResult<Vec<RevokedSession>> {
-        let AccountSignOut {
-            account,
-            keep,
-            reason,
-            now,
-        } = *sign_out;
+        let (account, keep) = (sign_out.account, sign_out.keep);
+        let (reason, now) = (sign_out.reason, sign_out.now);
         let mut tx = self.begin_revoking().await?;
         let revoked = revoke_all(&mut tx, account, keep, reason, now).await?;
         tx.commit().await?;

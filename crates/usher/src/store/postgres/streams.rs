@@ -147,12 +147,8 @@ impl StreamStore for PgStore {
     }
 
     async fn heartbeat(&self, beat: &Heartbeat) -> StoreResult<HeartbeatOutcome> {
-        let Heartbeat {
-            session,
-            stream: id,
-            now,
-            lease_ms,
-        } = *beat;
+        let (session, id) = (beat.session, beat.stream);
+        let (now, lease_ms) = (beat.now, beat.lease_ms);
         let (id, session) = (id.to_string(), session.to_string());
         let extended = sqlx::query(EXTEND_LEASE)
             .bind(now + lease_ms)
@@ -189,13 +185,8 @@ impl StreamStore for PgStore {
         })
     }
 
-    async fn stop_stream(
-        &self,
-        account: AccountId,
-        id: StreamId,
-        by: SessionId,
-        now: Millis,
-    ) -> StoreResult<StopOutcome> {
+    async fn stop_stream(&self, stop: &StreamStop) -> StoreResult<StopOutcome> {
+        let (account, id, by, now) = (stop.account, stop.stream, stop.by, stop.now);
         let (account, id) = (account.to_string(), id.to_string());
         let stopped = sqlx::query(STOP)
             .bind(now)

@@ -82,12 +82,8 @@ impl AccountStore for SqliteStore {
     }
 
     async fn change_password(&self, change: &PasswordChange) -> StoreResult<Vec<RevokedSession>> {
-        let (id, new_hash, revoke, now) = (
-            change.account,
-            change.new_hash.as_str(),
-            change.sign_out,
-            change.now,
-        );
+        let (id, revoke, now) = (change.account, change.sign_out, change.now);
+        let new_hash = change.new_hash.as_str();
         let new_hash = new_hash.to_owned();
         self.writer
             .write(move |conn| {

@@ -323,13 +323,13 @@ impl ActivityStore for SqliteStore {
             .await
     }
 
-    async fn webhook_failed(
-        &self,
-        id: i64,
-        retry_at: Option<Millis>,
-        error: &str,
-        now: Millis,
-    ) -> StoreResult<()> {
+    async fn webhook_failed(&self, failure: &WebhookFailure) -> StoreResult<()> {
+        let (id, retry_at, error, now) = (
+            failure.id,
+            failure.retry_at,
+            failure.error.as_str(),
+            failure.now,
+        );
         let error = error.to_owned();
         self.writer
             .write(move |conn| {

@@ -284,12 +284,8 @@ impl ProfileStore for SqliteStore {
         &self,
         change: &PinChange,
     ) -> StoreResult<Option<(ProfileRecord, ProfileEviction)>> {
-        let (account, id, pin_hash, now) = (
-            change.account,
-            change.profile,
-            change.pin_hash.as_deref(),
-            change.now,
-        );
+        let (account, id, now) = (change.account, change.profile, change.now);
+        let pin_hash = change.pin_hash.as_deref();
         let pin_hash = pin_hash.map(str::to_owned);
         self.writer
             .write(move |conn| set_pin(conn, account, id, pin_hash.as_deref(), now))
@@ -302,13 +298,9 @@ impl ProfileStore for SqliteStore {
             .await
     }
 
-    async fn switch_profile(
-        &self,
-        account: AccountId,
-        session: SessionId,
-        id: ProfileId,
-        checked_pin_hash: Option<&str>,
-    ) -> StoreResult<SwitchOutcome> {
+    async fn switch_profile(&self, asked: &ProfileSwitch) -> StoreResult<SwitchOutcome> {
+        let (account, session, id) = (asked.account, asked.session, asked.profile);
+        let checked_pin_hash = asked.checked_pin_hash.as_deref();
         let checked = checked_pin_hash.map(str::to_owned);
         self.writer
             .write(move |conn| switch(conn, account, session, id, checked.as_deref()))

@@ -221,11 +221,14 @@ impl SessionStore for SqliteStore {
 
     async fn revoke_session(
         &self,
-        account: AccountId,
-        id: SessionId,
-        reason: SignOutReason,
-        now: Millis,
+        sign_out: &SessionSignOut,
     ) -> StoreResult<Option<RevokedSession>> {
+        let (account, id, reason, now) = (
+            sign_out.account,
+            sign_out.session,
+            sign_out.reason,
+            sign_out.now,
+        );
         self.writer
             .write(move |conn| revoke(conn, account, id, reason, now))
             .await
@@ -235,12 +238,8 @@ impl SessionStore for SqliteStore {
         &self,
         sign_out: &AccountSignOut,
     ) -> StoreResult<Vec<RevokedSession>> {
-        let AccountSignOut {
-            account,
-            keep,
-            reason,
-            now,
-        } = *sign_out;
+        let (account, keep) = (sign_out.account, sign_out.keep);
+        let (reason, now) = (sign_out.reason, sign_out.now);
         self.writer
             .write(move |conn| revoke_all(conn, account, keep, reason, now))
             .await

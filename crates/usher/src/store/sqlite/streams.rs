@@ -139,12 +139,8 @@ fn start(conn: &Connection, new: &NewStream, plans: &Plans) -> StoreResult<Start
 }
 
 fn heartbeat(conn: &Connection, beat: Heartbeat) -> StoreResult<HeartbeatOutcome> {
-    let Heartbeat {
-        session,
-        stream: id,
-        now,
-        lease_ms,
-    } = beat;
+    let (session, id) = (beat.session, beat.stream);
+    let (now, lease_ms) = (beat.now, beat.lease_ms);
     let (id, session) = (id.to_string(), session.to_string());
     let extended = fetch_optional(
         conn,
@@ -212,13 +208,8 @@ impl StreamStore for SqliteStore {
         self.writer.write(move |conn| heartbeat(conn, beat)).await
     }
 
-    async fn stop_stream(
-        &self,
-        account: AccountId,
-        id: StreamId,
-        by: SessionId,
-        now: Millis,
-    ) -> StoreResult<StopOutcome> {
+    async fn stop_stream(&self, asked: &StreamStop) -> StoreResult<StopOutcome> {
+        let (account, id, by, now) = (asked.account, asked.stream, asked.by, asked.now);
         self.writer
             .write(move |conn| stop(conn, account, id, by, now))
             .await
