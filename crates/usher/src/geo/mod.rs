@@ -5,6 +5,7 @@
 mod countries;
 mod proxies;
 mod record;
+mod settings;
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -14,8 +15,8 @@ use serde::ser::SerializeStruct;
 use serde::{Deserialize, Serialize, Serializer};
 
 pub use proxies::TrustedProxies;
+pub use settings::{ForwardedHeader, LocationConfig};
 
-use crate::config::{ForwardedHeader, LocationConfig};
 use record::Record;
 
 /// What pages show for a private, loopback or link-local address.
