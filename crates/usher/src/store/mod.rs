@@ -187,7 +187,8 @@ pub trait Store:
 pub type SharedStore = Arc<dyn Store>;
 
 /// Opens the store named by `url` (`sqlite://PATH` or `postgres://…`) and
-/// brings its schema up to date.
+/// brings its schema up to date. The one place outside the engines' folders
+/// that names an engine: it is chosen once, here, and nothing asks later.
 pub async fn open(url: &str) -> anyhow::Result<SharedStore> {
     if url.starts_with("sqlite:") {
         Ok(Arc::new(sqlite::SqliteStore::open(url).await?))

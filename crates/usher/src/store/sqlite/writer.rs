@@ -172,7 +172,9 @@ fn run_batch(conn: &mut Connection, batch: Vec<Box<dyn WriteJob>>) {
         }
     };
     let mut answers = Vec::with_capacity(batch.len());
-    for job in batch {
+    let mut jobs = batch.into_iter();
+    let mut rolled_back = false;
+    for job in jobs.by_ref() {
         if let Err(e) = tx.execute_batch("SAVEPOINT job") {
             job.fail(&e.to_string());
             continue;
@@ -196,8 +198,23 @@ fn run_batch(conn: &mut Connection, batch: Vec<Box<dyn WriteJob>>) {
         if let Err(e) = undone.and_then(|_| tx.execute_batch("RELEASE job")) {
             tracing::error!(error = %e, "the SQLite writer could not end a savepoint");
         }
+        // SQLite rolls a whole transaction back on its own after some errors
+        // (disk full, I/O, out of memory): then nothing of the batch is
+        // committed, and the jobs left must not run, each would commit alone.
+        if tx.is_autocommit() {
+            rolled_back = true;
+            break;
+        }
     }
-    let committed = tx.commit().map_err(|e| e.to_string());
+    let committed = if rolled_back {
+        let e = "the batch's transaction was rolled back by SQLite".to_owned();
+        for job in jobs {
+            job.fail(&e);
+        }
+        Err(e)
+    } else {
+        tx.commit().map_err(|e| e.to_string())
+    };
     if let Err(e) = &committed {
         tracing::error!(error = %e, "the SQLite writer could not commit a batch");
     }
@@ -269,6 +286,28 @@ mod tests {
         assert!(a.is_ok() && c.is_ok(), "{a:?} {c:?}");
         assert!(matches!(b, Err(StoreError::Conflict)), "{b:?}");
         assert_eq!(keys(&path), ["a", "c"]);
+    }
+
+    /// When SQLite itself rolls the batch's transaction back (as it does
+    /// after a full disk or an I/O error; here a job does it), no job of the
+    /// batch is answered as done and none left runs on its own, outside it.
+    #[tokio::test]
+    async fn a_batch_that_sqlite_rolled_back_commits_nothing() {
+        let (_dir, path, writer) = open();
+        let held = hold(&writer).await;
+        let a = writer.write(insert("a"));
+        let b = writer.write(|conn| {
+            insert("b")(conn)?;
+            conn.execute_batch("ROLLBACK")?;
+            Ok(())
+        });
+        let c = writer.write(insert("c"));
+        drop(held);
+        let (a, b, c) = tokio::join!(a, b, c);
+        assert!(a.is_err() && b.is_err() && c.is_err(), "{a:?} {b:?} {c:?}");
+        assert!(keys(&path).is_empty(), "{:?}", keys(&path));
+        writer.write(insert("d")).await.unwrap();
+        assert_eq!(keys(&path), ["d"]);
     }
 
     #[tokio::test]
