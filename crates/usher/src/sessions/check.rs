@@ -5,9 +5,9 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::cache::{CachedSession, Lookup};
-use super::{Actor, Sessions};
+use super::Sessions;
 use crate::auth::tokens::TokenError;
-use crate::domain::{Millis, SessionId, SignOutReason};
+use crate::domain::{Millis, SessionId};
 use crate::error::{Error, Result};
 
 impl Sessions {
@@ -50,16 +50,8 @@ impl Sessions {
         now: Millis,
         ip: Option<IpAddr>,
     ) -> Result<Arc<CachedSession>> {
-        if self.is_idle(session.last_active(), now) {
-            self.revoke(
-                session.account_id,
-                session.id,
-                SignOutReason::IdleExpired,
-                Actor::usher(None),
-            )
+        self.expire_if_idle(session.account_id, session.id, session.last_active(), now)
             .await?;
-            return Err(Error::SessionRevoked(SignOutReason::IdleExpired));
-        }
         self.cache.touch(&session, now, ip);
         Ok(session)
     }

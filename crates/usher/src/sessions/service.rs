@@ -273,16 +273,9 @@ impl Sessions {
                     Lookup::Active(cached) => cached.last_active(),
                     _ => session.last_active_at,
                 };
-                if self.is_idle(session.last_active_at.max(cached), now) {
-                    self.revoke(
-                        session.account_id,
-                        session.id,
-                        SignOutReason::IdleExpired,
-                        Actor::usher(None),
-                    )
+                let last_active = session.last_active_at.max(cached);
+                self.expire_if_idle(session.account_id, session.id, last_active, now)
                     .await?;
-                    return Err(Error::SessionRevoked(SignOutReason::IdleExpired));
-                }
                 let access = self
                     .tokens
                     .issue(session.id, session.account_id, now)
@@ -368,8 +361,21 @@ impl Sessions {
         }
     }
 
-    pub(super) fn is_idle(&self, last_active: Millis, now: Millis) -> bool {
-        now - last_active > self.idle_timeout_ms
+    /// Signs the session out (`idle_expired`) if it was last active longer
+    /// than the idle timeout ago, and says so as the caller's error.
+    pub(super) async fn expire_if_idle(
+        &self,
+        account: AccountId,
+        id: SessionId,
+        last_active: Millis,
+        now: Millis,
+    ) -> Result<()> {
+        if now - last_active <= self.idle_timeout_ms {
+            return Ok(());
+        }
+        let reason = SignOutReason::IdleExpired;
+        self.revoke(account, id, reason, Actor::usher(None)).await?;
+        Err(Error::SessionRevoked(reason))
     }
 
     pub(super) async fn publish(&self, event: Event) {
