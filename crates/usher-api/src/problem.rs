@@ -98,6 +98,9 @@ wire_enum! {
         Overloaded => "overloaded",
         /// `503` with `Retry-After`: a dependency (the database) is unreachable.
         Unavailable => "unavailable",
+        /// `503` with `Retry-After`: this node cannot show it has seen every
+        /// recent sign-out, so it checks no session; another node can.
+        StaleNode => "stale_node",
         /// `500`: something went wrong on the server; it has been logged.
         Internal => "internal",
     }

@@ -12,10 +12,12 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use usher::clock::SystemClock;
+use usher::clock::{ManualClock, SharedClock, SystemClock};
+use usher::services::Services;
 use usher::App;
 use usher_client::{Client, DeviceType};
 
+use crate::link::{target_of, LinkProxy};
 use crate::{test_config, TestAccount, TestDevice, PATIENCE};
 
 /// The shared NATS server the test command provides.
@@ -28,11 +30,24 @@ pub fn system_nats_url() -> String {
 /// One usher node.
 pub struct Node {
     pub client: Client,
+    pub services: Services,
     shutdown: CancellationToken,
     server: Option<JoinHandle<anyhow::Result<()>>>,
 }
 
 impl Node {
+    /// Waits until this node can show it has seen every revocation up to
+    /// `at` (its clock's time), within [`PATIENCE`].
+    pub async fn await_proof_since(&self, at: usher::domain::Millis) {
+        let freshness = self.services.sessions.freshness();
+        tokio::time::timeout(PATIENCE, freshness.proven_since(at))
+            .await
+            .unwrap_or_else(|_| {
+                let why = freshness.staleness(at).why;
+                panic!("the node did not prove itself fresh within {PATIENCE:?}: {why}")
+            });
+    }
+
     /// Shuts the node down gracefully and waits until it has stopped.
     pub async fn stop(mut self) {
         self.shutdown.cancel();
@@ -54,6 +69,7 @@ pub struct Cluster {
     database_url: String,
     nats_url: String,
     subject: String,
+    clock: SharedClock,
 }
 
 impl Cluster {
@@ -64,6 +80,16 @@ impl Cluster {
 
     /// `n` nodes on the NATS server at `nats_url`.
     pub async fn start_on(n: usize, nats_url: &str) -> Self {
+        Self::start_with(n, nats_url, Arc::new(SystemClock)).await
+    }
+
+    /// `n` nodes on the shared NATS server whose time is `clock` (they share
+    /// the database, so they share a clock, as machines share the wall's).
+    pub async fn start_on_clock(n: usize, nats_url: &str, clock: &ManualClock) -> Self {
+        Self::start_with(n, nats_url, Arc::new(clock.clone())).await
+    }
+
+    async fn start_with(n: usize, nats_url: &str, clock: SharedClock) -> Self {
         let database_url = crate::postgres::fresh_postgres_schema().await;
         // A subject per cluster: clusters of tests running side by side
         // share the NATS server but never hear each other.
@@ -73,6 +99,7 @@ impl Cluster {
             database_url,
             nats_url: nats_url.to_owned(),
             subject,
+            clock,
         };
         for _ in 0..n {
             cluster.add_node().await;
@@ -82,21 +109,40 @@ impl Cluster {
 
     /// Starts one more node on the cluster's database and bus.
     pub async fn add_node(&mut self) {
-        let mut config = test_config(self.database_url.clone());
-        config.nats_url = Some(self.nats_url.clone());
+        let (database_url, nats_url) = (self.database_url.clone(), self.nats_url.clone());
+        self.start_node(database_url, nats_url).await;
+    }
+
+    /// Starts one more node that reaches the database and NATS only through
+    /// `link`, which the test may cut.
+    pub async fn add_node_behind(&mut self, link: &Link) {
+        let database_url = link.database.url_through(&self.database_url);
+        let nats_url = link.nats.url_through(&self.nats_url);
+        self.start_node(database_url, nats_url).await;
+    }
+
+    async fn start_node(&mut self, database_url: String, nats_url: String) {
+        let mut config = test_config(database_url);
+        config.nats_url = Some(nats_url);
         config.nats_subject = self.subject.clone();
-        // Nodes share the database, so they share its clock too: the wall's.
-        let app = App::build_with_clock(config, Arc::new(SystemClock))
+        let app = App::build_with_clock(config, Arc::clone(&self.clock))
             .await
             .expect("the node starts");
         let client = Client::new(&format!("http://{}", app.address())).expect("valid URL");
+        let services = app.services();
         let shutdown = app.shutdown_token();
         let server = tokio::spawn(app.run_until_stopped());
         self.nodes.push(Node {
             client,
+            services,
             shutdown,
             server: Some(server),
         });
+    }
+
+    /// The cluster's time now.
+    pub fn now(&self) -> usher::domain::Millis {
+        self.clock.now()
     }
 
     pub fn node(&self, i: usize) -> &Client {
@@ -117,6 +163,34 @@ impl Cluster {
             .sign_in("Phone", DeviceType::Tv)
             .await;
         (tv, phone)
+    }
+}
+
+/// One node's links to the database and to NATS, which a test may cut (see
+/// [`LinkProxy`]).
+pub struct Link {
+    pub database: LinkProxy,
+    pub nats: LinkProxy,
+}
+
+impl Link {
+    /// Proxies in front of the cluster's database and NATS server.
+    pub async fn to(cluster: &Cluster) -> Self {
+        Self {
+            database: LinkProxy::start(target_of(&cluster.database_url)).await,
+            nats: LinkProxy::start(target_of(&cluster.nats_url)).await,
+        }
+    }
+
+    /// Both links go silent: nothing passes, nothing closes.
+    pub fn black_hole(&self) {
+        self.database.black_hole();
+        self.nats.black_hole();
+    }
+
+    pub fn heal(&self) {
+        self.database.heal();
+        self.nats.heal();
     }
 }
 

@@ -24,6 +24,7 @@ pub mod browser;
 pub mod cluster;
 mod device;
 mod household;
+pub mod link;
 mod live;
 pub mod postgres;
 mod problems;

@@ -15,7 +15,7 @@ use crate::alerts::Alerts;
 use crate::auth::passwords::PasswordHasher;
 use crate::bus::local::LocalBus;
 use crate::bus::nats::NatsBus;
-use crate::bus::SharedBus;
+use crate::bus::{NodeId, SharedBus, Stamper};
 use crate::clock::{SharedClock, SystemClock};
 use crate::config::Config;
 use crate::devices::Devices;
@@ -25,6 +25,7 @@ use crate::http::state::AppState;
 use crate::live::dispatch::Dispatcher;
 use crate::profiles::{ProfilePorts, Profiles};
 use crate::services::Services;
+use crate::sessions::freshness::Freshness;
 use crate::sessions::{SessionPorts, Sessions};
 use crate::store::SharedStore;
 use crate::streams::Streams;
@@ -51,10 +52,18 @@ impl App {
     /// Builds with the given clock (tests pass a `ManualClock`).
     pub async fn build_with_clock(config: Config, clock: SharedClock) -> anyhow::Result<Self> {
         let store = crate::store::open(&config.database_url()).await?;
+        let node = NodeId::random();
+        let stamper = Stamper::new(node, Arc::clone(&clock));
         let bus: SharedBus = match &config.nats_url {
-            Some(url) => Arc::new(NatsBus::connect(url, &config.nats_subject).await?),
-            None => Arc::new(LocalBus::new()),
+            Some(url) => Arc::new(NatsBus::connect(url, &config.nats_subject, stamper).await?),
+            None => Arc::new(LocalBus::new(stamper)),
         };
+        let freshness = Arc::new(Freshness::new(
+            node,
+            config.sessions.max_staleness(),
+            bus.proves_freshness(),
+            Arc::clone(&clock),
+        ));
         let listener = TcpListener::bind(config.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", config.listen))?;
@@ -67,6 +76,7 @@ impl App {
             Arc::clone(&bus),
             Arc::clone(&clock),
             &geo,
+            freshness,
         )
         .await?;
         let state = AppState::new(services, config, geo, store, bus, clock);
@@ -140,9 +150,13 @@ impl App {
 /// services on it, for operator commands.
 pub async fn open_services(config: &Config) -> anyhow::Result<Services> {
     let store = crate::store::open(&config.database_url()).await?;
-    let bus: SharedBus = Arc::new(LocalBus::new());
+    let clock: SharedClock = Arc::new(SystemClock);
+    let node = NodeId::random();
+    let bus: SharedBus = Arc::new(LocalBus::new(Stamper::new(node, Arc::clone(&clock))));
     let geo = Arc::new(Geo::open(&config.locations)?);
-    build_services(config, store, bus, Arc::new(SystemClock), &geo).await
+    // An operator command checks no session: no staleness guard.
+    let freshness = Arc::new(Freshness::new(node, None, false, Arc::clone(&clock)));
+    build_services(config, store, bus, clock, &geo, freshness).await
 }
 
 /// Wires the services together: each gets the ports it needs and the
@@ -153,6 +167,7 @@ async fn build_services(
     bus: SharedBus,
     clock: SharedClock,
     geo: &Arc<Geo>,
+    freshness: Arc<Freshness>,
 ) -> anyhow::Result<Services> {
     let hasher = Arc::new(PasswordHasher::start(&config.password_hashing)?);
     let activity = Arc::new(Activity::new(
@@ -179,6 +194,7 @@ async fn build_services(
                 geo: Arc::clone(geo),
                 activity: Arc::clone(&activity),
                 alerts: Arc::clone(&alerts),
+                freshness,
             },
         )
         .await?,
@@ -248,8 +264,10 @@ fn spawn_background(
         live: Arc::clone(&services.live),
         store: Arc::clone(&state.store),
         bus: Arc::clone(&state.bus),
+        clock: Arc::clone(&state.clock),
     };
-    vec![
+    let freshness = Arc::clone(services.sessions.freshness());
+    let mut tasks = vec![
         tokio::spawn(crate::live::dispatch::run(
             dispatcher,
             shutdown.clone(),
@@ -296,7 +314,23 @@ fn spawn_background(
             s.profiles.housekeeping();
             s.sessions.housekeeping().await;
         }),
-    ]
+    ];
+    if freshness.enabled() && state.bus.proves_freshness() {
+        let period = heartbeat_period(config.sessions.max_staleness_secs);
+        tasks.push(tokio::spawn(crate::live::dispatch::heartbeat(
+            Arc::clone(&state.bus),
+            freshness,
+            shutdown.clone(),
+            period,
+        )));
+    }
+    tasks
+}
+
+/// Every node heartbeats several times within the staleness bound, and at
+/// least every second, so a healthy bus keeps every node's proof recent.
+fn heartbeat_period(max_staleness_secs: u64) -> Duration {
+    (Duration::from_secs(max_staleness_secs) / 4).min(Duration::from_secs(1))
 }
 
 /// Runs `job` on `target` every `period` until shutdown.

@@ -67,6 +67,18 @@ pub struct SessionConfig {
     /// (`activity_flush_interval_ms` is its former name.)
     #[serde(alias = "activity_flush_interval_ms")]
     pub last_seen_flush_interval_ms: u64,
+    /// A node that cannot show it has seen every revocation up to this many
+    /// seconds ago refuses session checks (`stale_node`) and reports not
+    /// ready. 0 turns the guard off (not for production).
+    pub max_staleness_secs: u64,
+}
+
+impl SessionConfig {
+    /// The staleness bound, or `None` when the guard is off.
+    pub fn max_staleness(&self) -> Option<std::time::Duration> {
+        (self.max_staleness_secs > 0)
+            .then(|| std::time::Duration::from_secs(self.max_staleness_secs))
+    }
 }
 
 /// Argon2id cost. Defaults are OWASP's recommendation (m=19 MiB, t=2, p=1).
@@ -189,6 +201,7 @@ impl Default for Config {
                 idle_timeout_secs: 90 * 24 * 3600,
                 idle_sweep_interval_ms: 60_000,
                 last_seen_flush_interval_ms: 5_000,
+                max_staleness_secs: 5,
             },
             password_hashing: HashingConfig {
                 memory_kib: 19 * 1024,

@@ -85,6 +85,8 @@ pub enum Error {
     DefaultProfileUnlocked,
     #[error("the service is busy")]
     Overloaded,
+    #[error("this node cannot show it has seen every recent sign-out")]
+    StaleNode,
     #[error("a dependency is unavailable")]
     Unavailable(#[source] anyhow::Error),
     #[error("internal error")]

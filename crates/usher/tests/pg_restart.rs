@@ -9,8 +9,11 @@
 use std::panic::AssertUnwindSafe;
 
 use futures_util::FutureExt;
+use std::time::Duration;
 use usher_client::{Client, DeviceType, Method, SignOutReason};
-use usher_testkit::cluster::{await_ready, Cluster};
+
+use usher::clock::ManualClock;
+use usher_testkit::cluster::{await_ready, system_nats_url, Cluster};
 
 /// Runs the test command's PostgreSQL control command with `action`.
 async fn postgres(action: &str) {
@@ -37,7 +40,8 @@ async fn ready(node: &Client) -> u16 {
 
 #[tokio::test]
 async fn nodes_ride_out_a_postgresql_restart_without_losing_acknowledged_writes() {
-    let mut cluster = Cluster::start(2).await;
+    let clock = ManualClock::default();
+    let mut cluster = Cluster::start_on_clock(2, &system_nats_url(), &clock).await;
     let gus = cluster.account("gus", None).await;
     let (tv, phone) = cluster.tv_on_a_phone_on_b(&gus).await;
     phone.sign_out(&tv).await;
@@ -57,6 +61,14 @@ async fn nodes_ride_out_a_postgresql_restart_without_losing_acknowledged_writes(
             "Retry-After: {err}"
         );
         assert_eq!(ready(cluster.node(0)).await, 503);
+        // However long the outage: no node can sign anyone out, and every
+        // node hears every other on the bus, so none refuses a valid session.
+        clock.advance(Duration::from_secs(30));
+        for node in &cluster.nodes {
+            node.await_proof_since(cluster.now()).await;
+        }
+        phone.assert_signed_in().await;
+        phone.on(cluster.node(0)).assert_signed_in().await;
     })
     .catch_unwind()
     .await;

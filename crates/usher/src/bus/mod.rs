@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast;
 
+use crate::clock::SharedClock;
 use crate::domain::{
     AccountId, Millis, ProfileId, SessionId, SignOutReason, StreamEndReason, StreamId,
 };
@@ -50,11 +51,81 @@ pub enum Event {
     },
     /// The account's device list changed: tell account pages that watch it.
     DevicesChanged { account_id: AccountId },
+    /// A node is alive and knows every revocation up to `seq` (see
+    /// `sessions::freshness`).
+    Heartbeat { seq: i64 },
+    /// A node is shutting down: stop waiting to hear from it.
+    Leaving,
+}
+
+/// A node's identity on the bus: new at every start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct NodeId(uuid::Uuid);
+
+impl NodeId {
+    pub fn random() -> Self {
+        Self(uuid::Uuid::new_v4())
+    }
+}
+
+impl std::fmt::Display for NodeId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.simple().fmt(f)
+    }
+}
+
+/// An event as it travels: who sent it, its number among that node's
+/// messages (from 1, without gaps) and when, by the sender's clock. The
+/// event's own fields sit beside these on the wire.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Envelope {
+    pub from: NodeId,
+    pub n: u64,
+    pub sent_at: Millis,
+    #[serde(flatten)]
+    pub event: Event,
+}
+
+/// Numbers and dates a node's messages. Publishers hold it while they hand
+/// a message to the bus, so numbers go out in order.
+pub struct Stamper {
+    node: NodeId,
+    clock: SharedClock,
+    next: tokio::sync::Mutex<u64>,
+}
+
+impl Stamper {
+    pub fn new(node: NodeId, clock: SharedClock) -> Self {
+        Self {
+            node,
+            clock,
+            next: tokio::sync::Mutex::new(1),
+        }
+    }
+
+    /// Stamps `event` and hands it to `send` while no other message of this
+    /// node can be stamped.
+    pub async fn send<F, Fut>(&self, event: Event, send: F) -> anyhow::Result<()>
+    where
+        F: FnOnce(Envelope) -> Fut,
+        Fut: std::future::Future<Output = anyhow::Result<()>>,
+    {
+        let mut next = self.next.lock().await;
+        let envelope = Envelope {
+            from: self.node,
+            n: *next,
+            sent_at: self.clock.now(),
+            event,
+        };
+        *next += 1;
+        send(envelope).await
+    }
 }
 
 /// A subscription; `Lagged` means events were dropped and the subscriber
 /// must resynchronise from the store.
-pub type Subscription = broadcast::Receiver<Event>;
+pub type Subscription = broadcast::Receiver<Envelope>;
 
 #[async_trait]
 pub trait EventBus: Send + Sync {
@@ -63,6 +134,12 @@ pub trait EventBus: Send + Sync {
     fn subscribe(&self) -> Subscription;
     /// Whether the bus is reachable, for readiness.
     async fn ready(&self) -> bool;
+    /// Whether hearing every node on this bus proves this node has seen
+    /// every revocation (true across nodes; the in-process bus of a single
+    /// node hears no other writer).
+    fn proves_freshness(&self) -> bool;
+    /// Sends what is still queued, before shutdown.
+    async fn flush(&self) {}
     fn describe(&self) -> String;
 }
 

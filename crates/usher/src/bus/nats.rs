@@ -11,19 +11,20 @@ use async_trait::async_trait;
 use futures_util::StreamExt;
 use tokio::sync::broadcast;
 
-use super::{Event, EventBus, Subscription};
+use super::{Envelope, Event, EventBus, Stamper, Subscription};
 
 pub struct NatsBus {
     client: async_nats::Client,
     subject: String,
-    local: broadcast::Sender<Event>,
+    local: broadcast::Sender<Envelope>,
+    stamper: Stamper,
     description: String,
 }
 
 impl NatsBus {
     /// Connects (retrying in the background if NATS is not up yet) and
     /// starts relaying the subject's messages to local subscribers.
-    pub async fn connect(url: &str, subject: &str) -> anyhow::Result<Self> {
+    pub async fn connect(url: &str, subject: &str, stamper: Stamper) -> anyhow::Result<Self> {
         let client = async_nats::ConnectOptions::new()
             .name("usher")
             .retry_on_initial_connect()
@@ -37,9 +38,9 @@ impl NatsBus {
         let relay = local.clone();
         tokio::spawn(async move {
             while let Some(message) = messages.next().await {
-                match serde_json::from_slice::<Event>(&message.payload) {
-                    Ok(event) => {
-                        let _ = relay.send(event);
+                match serde_json::from_slice::<Envelope>(&message.payload) {
+                    Ok(envelope) => {
+                        let _ = relay.send(envelope);
                     }
                     Err(e) => tracing::warn!(error = %e, "ignoring an undecodable bus message"),
                 }
@@ -49,6 +50,7 @@ impl NatsBus {
             client,
             subject: subject.to_owned(),
             local,
+            stamper,
             description: format!("NATS {} subject {subject}", redact(url)),
         })
     }
@@ -65,11 +67,15 @@ fn redact(url: &str) -> String {
 #[async_trait]
 impl EventBus for NatsBus {
     async fn publish(&self, event: Event) -> anyhow::Result<()> {
-        let payload = serde_json::to_vec(&event)?;
-        self.client
-            .publish(self.subject.clone(), payload.into())
-            .await?;
-        Ok(())
+        self.stamper
+            .send(event, |envelope| async move {
+                let payload = serde_json::to_vec(&envelope)?;
+                self.client
+                    .publish(self.subject.clone(), payload.into())
+                    .await?;
+                Ok(())
+            })
+            .await
     }
 
     fn subscribe(&self) -> Subscription {
@@ -78,6 +84,16 @@ impl EventBus for NatsBus {
 
     async fn ready(&self) -> bool {
         self.client.connection_state() == State::Connected
+    }
+
+    fn proves_freshness(&self) -> bool {
+        true
+    }
+
+    async fn flush(&self) {
+        if let Err(e) = self.client.flush().await {
+            tracing::debug!(error = %e, "could not flush the NATS connection");
+        }
     }
 
     fn describe(&self) -> String {

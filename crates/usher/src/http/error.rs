@@ -174,6 +174,9 @@ impl From<Error> for ApiError {
             Error::Overloaded => Self::new(S::SERVICE_UNAVAILABLE, ProblemCode::Overloaded, "Busy")
                 .detail("The service is busy. Try again shortly.")
                 .retry_after(1),
+            Error::StaleNode => Self::new(S::SERVICE_UNAVAILABLE, ProblemCode::StaleNode, "Node behind")
+                .detail("This node cannot show it has seen every recent sign-out, so it checks no session. Try again shortly; another node can answer.")
+                .retry_after(1),
             Error::Unavailable(cause) => {
                 tracing::error!(error = format!("{cause:#}"), "dependency unavailable");
                 Self::new(S::SERVICE_UNAVAILABLE, ProblemCode::Unavailable, "Temporarily unavailable")

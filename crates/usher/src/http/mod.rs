@@ -19,6 +19,9 @@ use error::ApiError;
 use state::AppState;
 use usher_api::ProblemCode;
 
+/// How long a readiness probe waits for each dependency.
+const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The whole API, without a socket: tests can drive it directly.
 pub fn router(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
@@ -46,15 +49,28 @@ async fn healthz() -> impl IntoResponse {
     axum::Json(serde_json::json!({ "status": "ok" }))
 }
 
+/// Ready when the store and bus answer and this node can show it has seen
+/// every recent revocation (`fresh`): a load balancer drains a node that
+/// cannot, and sends it traffic again once it has caught up.
 async fn readyz(State(state): State<AppState>) -> Response {
-    let store = state.store.ping().await.is_ok();
-    let bus = state.bus.ready().await;
+    // A dependency that went silent is as good as down: answer in time.
+    let store = tokio::time::timeout(PROBE_TIMEOUT, state.store.ping())
+        .await
+        .is_ok_and(|ping| ping.is_ok());
+    let bus = tokio::time::timeout(PROBE_TIMEOUT, state.bus.ready())
+        .await
+        .unwrap_or(false);
+    let freshness = state.sessions().freshness();
+    let fresh = freshness.ensure_fresh().await.is_ok();
+    let ready = store && bus && fresh;
     let body = axum::Json(serde_json::json!({
-        "status": if store && bus { "ready" } else { "not_ready" },
+        "status": if ready { "ready" } else { "not_ready" },
         "store": store,
         "bus": bus,
+        "fresh": fresh,
+        "proven_ms_ago": freshness.proven_at().map(|at| state.now() - at),
     }));
-    let status = if store && bus {
+    let status = if ready {
         StatusCode::OK
     } else {
         StatusCode::SERVICE_UNAVAILABLE

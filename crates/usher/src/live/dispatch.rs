@@ -1,14 +1,20 @@
 //! Applies bus events on this node: evict revoked sessions from the cache and
-//! tell the devices connected here.
+//! tell the devices connected here; and keeps the node's proof that it has
+//! seen every revocation (see `sessions::freshness`).
 //!
-//! The bus is fast but not the source of truth. If events were dropped (a
-//! lagging subscriber, and in cluster mode a bus outage), the node catches up
-//! from the store's revocation log, and it also checks that log periodically
-//! as a safety net.
+//! The bus is fast but not the source of truth. The node reads the store's
+//! revocation log every second as a safety net, at once when the bus shows a
+//! gap (a lagging subscriber, a skipped message number, a node that claims a
+//! revocation this one lacks), and when a check finds its proof too old. A
+//! read never blocks events: it runs beside them and is applied when it
+//! answers, or abandoned after [`READ_TIMEOUT`].
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
+use futures_util::FutureExt;
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
@@ -16,10 +22,18 @@ use super::LiveRegistry;
 use super::{
     devices_changed_message, profile_locked_message, signed_out_message, stream_stopped_message,
 };
-use crate::bus::{Event, SharedBus};
-use crate::domain::StreamEndReason;
+use crate::bus::{Envelope, Event, SharedBus};
+use crate::clock::SharedClock;
+use crate::domain::{Millis, StreamEndReason};
+use crate::sessions::freshness::Freshness;
 use crate::sessions::Sessions;
-use crate::store::{Revocation, RevokedSession, SharedStore};
+use crate::store::{Revocation, RevokedSession, SharedStore, StoreResult};
+
+/// Revocations read per query.
+const BATCH: u32 = 1000;
+/// A log read that has not answered by then is abandoned (a database that
+/// went silent must not hold the proof hostage).
+const READ_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// What the dispatcher applies events to.
 pub struct Dispatcher {
@@ -28,41 +42,151 @@ pub struct Dispatcher {
     /// The revocation log, for catching up.
     pub store: SharedStore,
     pub bus: SharedBus,
+    pub clock: SharedClock,
 }
 
-/// Runs until `shutdown`: applies events and catches up every `safety_net`.
+/// A log read in flight: when it began and what it returns.
+type Read = BoxFuture<'static, (Millis, StoreResult<Vec<RevokedSession>>)>;
+
+/// Where this node is in the revocation log.
+struct Position {
+    /// Every revocation up to here has been read from the log. Only log
+    /// reads move it: a bus event may arrive before an earlier one lost.
+    read: i64,
+    /// Sequences above `read` already applied from the bus, so a read does
+    /// not tell devices and pages twice.
+    heard: BTreeSet<i64>,
+}
+
+/// Runs until `shutdown`: applies events and reads the log every
+/// `safety_net` and whenever a proof is wanted.
 pub async fn run(node: Dispatcher, shutdown: CancellationToken, safety_net: Duration) {
+    let freshness = Arc::clone(node.sessions.freshness());
     let mut events = node.bus.subscribe();
-    let mut applied = match node.store.last_revocation_seq().await {
-        Ok(seq) => seq,
-        Err(e) => {
-            tracing::warn!(error = %e, "could not read the revocation log position; starting from 0");
-            0
-        }
+    let mut position = Position {
+        read: first_position(&node, &freshness).await,
+        heard: BTreeSet::new(),
     };
     let mut tick = tokio::time::interval(safety_net);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut reading: Option<Read> = None;
     loop {
         tokio::select! {
-            // Bus events first: a catch-up runs only when none is waiting,
+            // Bus events first: a read is applied only when none is waiting,
             // so it never overtakes a stream_stopped already published.
             biased;
             _ = shutdown.cancelled() => return,
             event = events.recv() => match event {
-                Ok(event) => apply(&node, event, &mut applied).await,
+                Ok(envelope) => apply(&node, &freshness, envelope, &mut position).await,
                 Err(RecvError::Lagged(missed)) => {
                     tracing::warn!(missed, "event bus lagged; catching up from the store");
-                    catch_up(&node, &mut applied).await;
+                    freshness.lost();
                 }
                 Err(RecvError::Closed) => return,
             },
-            _ = tick.tick() => catch_up(&node, &mut applied).await,
+            (started_at, result) = async { reading.as_mut().expect("guarded").await }, if reading.is_some() => {
+                reading = None;
+                if let Some(more) = caught_up(&node, &freshness, started_at, result, &mut position) {
+                    reading = Some(more);
+                }
+            }
+            _ = tick.tick() => {
+                start_read(&node, &mut reading, position.read);
+                freshness.report();
+            }
+            _ = freshness.read_wanted() => start_read(&node, &mut reading, position.read),
         }
     }
 }
 
-async fn apply(node: &Dispatcher, event: Event, applied: &mut i64) {
-    match event {
+/// Where the log ends now: a node starting with an empty cache loads every
+/// session from the store, so it has seen every revocation before this.
+async fn first_position(node: &Dispatcher, freshness: &Freshness) -> i64 {
+    let started_at = node.clock.now();
+    match tokio::time::timeout(READ_TIMEOUT, node.store.last_revocation_seq()).await {
+        Ok(Ok(seq)) => {
+            freshness.log_read(started_at, seq);
+            seq
+        }
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "could not read the revocation log position; reading it all");
+            freshness.log_read_failed(e.to_string());
+            0
+        }
+        Err(_) => {
+            tracing::warn!("the revocation log position did not come in time; reading it all");
+            freshness.log_read_failed("timed out".into());
+            0
+        }
+    }
+}
+
+fn start_read(node: &Dispatcher, reading: &mut Option<Read>, after: i64) {
+    if reading.is_some() {
+        return;
+    }
+    let store = Arc::clone(&node.store);
+    let started_at = node.clock.now();
+    *reading = Some(
+        async move {
+            let result =
+                match tokio::time::timeout(READ_TIMEOUT, store.revocations_since(after, BATCH))
+                    .await
+                {
+                    Ok(result) => result,
+                    Err(_) => Err(crate::store::StoreError::Unavailable(anyhow::anyhow!(
+                        "no answer within {READ_TIMEOUT:?}"
+                    ))),
+                };
+            (started_at, result)
+        }
+        .boxed(),
+    );
+}
+
+/// Applies a read. Returns the next read when this one was a full batch.
+fn caught_up(
+    node: &Dispatcher,
+    freshness: &Freshness,
+    started_at: Millis,
+    result: StoreResult<Vec<RevokedSession>>,
+    position: &mut Position,
+) -> Option<Read> {
+    let batch = match result {
+        Ok(batch) => batch,
+        Err(e) => {
+            tracing::warn!(error = %e, "could not read the revocation log");
+            freshness.log_read_failed(e.to_string());
+            return None;
+        }
+    };
+    for r in &batch {
+        if !position.heard.remove(&r.seq) {
+            revoke_here(node, r);
+            node.live
+                .send_to_watchers(r.account_id, devices_changed_message());
+        }
+        position.read = position.read.max(r.seq);
+    }
+    position.heard = position.heard.split_off(&(position.read + 1));
+    if batch.len() == BATCH as usize {
+        let mut next = None;
+        start_read(node, &mut next, position.read);
+        return next;
+    }
+    // The last batch: the log up to the moment this read began is applied.
+    freshness.log_read(started_at, position.read);
+    None
+}
+
+async fn apply(
+    node: &Dispatcher,
+    freshness: &Freshness,
+    envelope: Envelope,
+    position: &mut Position,
+) {
+    freshness.heard(envelope.from, envelope.n, envelope.sent_at);
+    match envelope.event {
         Event::SessionRevoked {
             seq,
             session_id,
@@ -82,7 +206,10 @@ async fn apply(node: &Dispatcher, event: Event, applied: &mut i64) {
                     device: None,
                 },
             );
-            *applied = (*applied).max(seq);
+            if seq > position.read {
+                position.heard.insert(seq);
+            }
+            freshness.applied(seq);
         }
         Event::SessionUpdated { session_id, .. } => {
             node.sessions.reload_cached(session_id).await;
@@ -115,6 +242,8 @@ async fn apply(node: &Dispatcher, event: Event, applied: &mut i64) {
             node.live
                 .send_to_watchers(account_id, devices_changed_message());
         }
+        Event::Heartbeat { seq } => freshness.claimed(seq),
+        Event::Leaving => freshness.left(envelope.from),
     }
 }
 
@@ -138,25 +267,30 @@ fn revoke_here(node: &Dispatcher, r: &RevokedSession) {
         .send_to_session(r.session_id, signed_out_message(r.reason, r.at));
 }
 
-async fn catch_up(node: &Dispatcher, applied: &mut i64) {
+/// Publishes this node's heartbeat every `period` until shutdown, then says
+/// it is leaving.
+pub async fn heartbeat(
+    bus: SharedBus,
+    freshness: Arc<Freshness>,
+    shutdown: CancellationToken,
+    period: Duration,
+) {
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        let batch = match node.store.revocations_since(*applied, 1000).await {
-            Ok(batch) => batch,
-            Err(e) => {
-                tracing::warn!(error = %e, "could not read the revocation log");
-                return;
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = tick.tick() => {
+                // A bus that stopped taking messages must not stop this loop.
+                let seq = freshness.highest_seq();
+                let beat = crate::bus::publish(bus.as_ref(), Event::Heartbeat { seq });
+                let _ = tokio::time::timeout(period, beat).await;
             }
-        };
-        let Some(last) = batch.last() else { return };
-        *applied = last.seq;
-        let full = batch.len() == 1000;
-        for r in &batch {
-            revoke_here(node, r);
-            node.live
-                .send_to_watchers(r.account_id, devices_changed_message());
-        }
-        if !full {
-            return;
         }
     }
+    let leave = async {
+        crate::bus::publish(bus.as_ref(), Event::Leaving).await;
+        bus.flush().await;
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), leave).await;
 }

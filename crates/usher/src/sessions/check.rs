@@ -42,14 +42,20 @@ impl Sessions {
         }
     }
 
-    /// Lets a proven session through: ends it if it sat idle too long,
-    /// otherwise records the use.
+    /// Lets a proven session through, if this node can show it has seen
+    /// every revocation lately (it refuses rather than guess); ends it if it
+    /// sat idle too long, otherwise records the use.
     pub(super) async fn admit(
         &self,
         session: Arc<CachedSession>,
         now: Millis,
         ip: Option<IpAddr>,
     ) -> Result<Arc<CachedSession>> {
+        self.freshness.ensure_fresh().await?;
+        // The proof may have come with this very sign-out.
+        if let Some(r) = session.revoked() {
+            return Err(Error::SessionRevoked(r.reason));
+        }
         self.expire_if_idle(session.account_id, session.id, session.last_active(), now)
             .await?;
         self.cache.touch(&session, now, ip);

@@ -4,6 +4,7 @@ mod actor;
 pub mod browser;
 pub mod cache;
 mod check;
+pub mod freshness;
 pub mod http;
 mod revoke;
 pub mod service;

@@ -93,6 +93,7 @@ impl Sessions {
                     at: r.at,
                 },
             );
+            self.freshness.applied(r.seq);
         }
         for r in revoked {
             if let Some(stream_id) = r.ended_stream {

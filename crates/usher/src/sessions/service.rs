@@ -22,6 +22,7 @@ use crate::domain::{
 use crate::error::{Error, Result};
 use crate::geo::Geo;
 use crate::sessions::cache::{Lookup, SessionCache};
+use crate::sessions::freshness::Freshness;
 use crate::sessions::Actor;
 use crate::store::{
     ActiveStream, CreateSessionOutcome, Credential, NewSession, RefreshOutcome, SessionRecord,
@@ -53,6 +54,7 @@ pub struct Sessions {
     tombstone_ms: Millis,
     pub(super) activity: Arc<Activity>,
     alerts: Arc<Alerts>,
+    pub(super) freshness: Arc<Freshness>,
 }
 
 /// The handles [`Sessions`] works with.
@@ -64,6 +66,7 @@ pub struct SessionPorts {
     pub geo: Arc<Geo>,
     pub activity: Arc<Activity>,
     pub alerts: Arc<Alerts>,
+    pub freshness: Arc<Freshness>,
 }
 
 impl Sessions {
@@ -92,7 +95,13 @@ impl Sessions {
             tombstone_ms: (config.tokens.access_ttl_secs as Millis + 60) * 1000,
             activity: ports.activity,
             alerts: ports.alerts,
+            freshness: ports.freshness,
         })
+    }
+
+    /// Whether this node can show it has seen every revocation lately.
+    pub fn freshness(&self) -> &Arc<Freshness> {
+        &self.freshness
     }
 
     /// Signs a device in.

@@ -55,9 +55,12 @@ impl FromRequestParts<AppState> for Browser {
             Err(Error::SessionRevoked(reason)) => {
                 Err(to_sign_in(Some(&format!("signed_out_{reason}")), state))
             }
-            Err(e @ (Error::Unavailable(_) | Error::Internal(_) | Error::Overloaded)) => {
-                Err(super::layout::error_page(e))
-            }
+            Err(
+                e @ (Error::Unavailable(_)
+                | Error::Internal(_)
+                | Error::Overloaded
+                | Error::StaleNode),
+            ) => Err(super::layout::error_page(e)),
             Err(_) => Err(to_sign_in(None, state)),
         }
     }

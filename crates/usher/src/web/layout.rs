@@ -100,6 +100,11 @@ pub fn error_page(e: Error) -> Response {
                 "We cannot reach our database right now. Try again in a moment.".into(),
             )
         }
+        Error::StaleNode => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Temporarily unavailable",
+            "This server is catching up with recent sign-outs. Try again in a moment.".into(),
+        ),
         Error::Overloaded => (
             StatusCode::SERVICE_UNAVAILABLE,
             "Busy",

@@ -5,5 +5,6 @@
 
 mod admission;
 mod nats_outage;
+mod partition;
 mod profiles;
 mod revocation;

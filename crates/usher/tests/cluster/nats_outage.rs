@@ -1,14 +1,19 @@
 //! With NATS down, revocations still reach every node (through the store's
 //! revocation log, read every second); when NATS is back, the bus carries
-//! them again.
+//! them again. Nodes that read the log keep serving valid sessions however
+//! long the outage lasts: the log proves they miss no sign-out.
 
+use std::time::Duration;
+
+use usher::clock::ManualClock;
 use usher_client::{DeviceType, SignOutReason, StreamStopReason};
 use usher_testkit::cluster::{is_ready, Cluster, PrivateNats};
 
 #[tokio::test]
 async fn a_revocation_while_nats_is_down_still_reaches_every_node() {
     let mut nats = PrivateNats::start().await;
-    let cluster = Cluster::start_on(3, &nats.url()).await;
+    let clock = ManualClock::default();
+    let cluster = Cluster::start_on_clock(3, &nats.url(), &clock).await;
     let fay = cluster.account("fay", None).await;
     let (tv, phone) = cluster.tv_on_a_phone_on_b(&fay).await;
     let mut on_a = tv.live().await;
@@ -28,6 +33,13 @@ async fn a_revocation_while_nats_is_down_still_reaches_every_node() {
     for i in 0..3 {
         tv.assert_refused_by(cluster.node(i), SignOutReason::Remote)
             .await;
+    }
+    // Well past the staleness bound, every node still proves itself from
+    // the log and answers valid sessions.
+    clock.advance(Duration::from_secs(30));
+    for (i, node) in cluster.nodes.iter().enumerate() {
+        node.await_proof_since(cluster.now()).await;
+        phone.on(cluster.node(i)).assert_signed_in().await;
     }
 
     nats.restart().await;

@@ -1,0 +1,525 @@
+//! Whether this node may answer session checks from memory.
+//!
+//! A node answers from its cache, so it must be able to show that it has
+//! seen every revocation acknowledged up to a recent moment — its *proof*.
+//! Past `max_staleness` without a newer proof it refuses (`stale_node`)
+//! rather than guess. Two things prove:
+//!
+//! - **A read of the revocation log**: it returns every revocation committed
+//!   before the read began (revocations are committed in log order).
+//! - **The bus**, in cluster mode: a node publishes a revocation before it
+//!   acknowledges it, and every message carries its sender and a per-sender
+//!   number. While every node this one knows keeps being heard (each sends a
+//!   heartbeat at least every second), no number was skipped, and no node
+//!   claims a revocation this one has not applied, everything acknowledged
+//!   before the oldest of those last messages reached this node too. A
+//!   skipped number, a lagging local queue or a claim ahead of this node is a
+//!   gap: only a log read that began after it fills it.
+//!
+//! A node silent on the bus for longer than `max_staleness` is forgotten
+//! once a log read has covered that long since it was last heard (it has
+//! stopped, or it is being read from the log anyway); a node that leaves
+//! says so.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use tokio::sync::{watch, Notify};
+
+use crate::bus::NodeId;
+use crate::clock::SharedClock;
+use crate::domain::Millis;
+use crate::error::{Error, Result};
+
+/// How long a check waits for a fresh proof before refusing.
+const PROOF_WAIT: Duration = Duration::from_secs(1);
+
+/// No proof yet.
+const NEVER: Millis = Millis::MIN;
+
+pub struct Freshness {
+    node: NodeId,
+    /// `None`: the guard is off (the operator set `max_staleness_secs = 0`).
+    max_staleness: Option<Millis>,
+    /// Whether bus messages prove anything (NATS: yes; the in-process bus
+    /// of a single node cannot tell it about other writers).
+    bus_proves: bool,
+    clock: SharedClock,
+    /// The newest moment up to which this node has seen every revocation.
+    proven_at: AtomicI64,
+    /// `proven_at`, for those who wait for a newer one.
+    proven: watch::Sender<Millis>,
+    /// Asks the dispatcher to read the log now.
+    wanted: Notify,
+    /// Whether the last report said this node is stale.
+    reported_stale: AtomicBool,
+    state: Mutex<State>,
+}
+
+#[derive(Default)]
+struct State {
+    /// When the newest successful log read began.
+    log_read_at: Option<Millis>,
+    /// Why the last log read failed, if it did.
+    log_error: Option<String>,
+    bus_proven_at: Option<Millis>,
+    members: HashMap<NodeId, Member>,
+    /// The earliest moment a gap was seen that no log read has filled yet.
+    gap_since: Option<Millis>,
+    /// The highest revocation sequence applied here, from any source.
+    highest_seq: i64,
+    /// The highest sequence another node said it knows.
+    claimed_seq: i64,
+}
+
+struct Member {
+    last_n: u64,
+    heard_at: Millis,
+}
+
+/// What a check sees when this node is stale: for `/readyz` and the log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Staleness {
+    /// Milliseconds since the newest proof (`None`: never proven).
+    pub behind_ms: Option<Millis>,
+    pub why: String,
+}
+
+impl Freshness {
+    pub fn new(
+        node: NodeId,
+        max_staleness: Option<Duration>,
+        bus_proves: bool,
+        clock: SharedClock,
+    ) -> Self {
+        Self {
+            node,
+            max_staleness: max_staleness.map(|d| d.as_millis() as Millis),
+            bus_proves,
+            clock,
+            proven_at: AtomicI64::new(NEVER),
+            proven: watch::channel(NEVER).0,
+            wanted: Notify::new(),
+            reported_stale: AtomicBool::new(false),
+            state: Mutex::default(),
+        }
+    }
+
+    /// This node's id on the bus.
+    pub fn node(&self) -> NodeId {
+        self.node
+    }
+
+    /// Whether the guard is on.
+    pub fn enabled(&self) -> bool {
+        self.max_staleness.is_some()
+    }
+
+    /// Ok when this node's proof is recent enough at `now`. When it is not,
+    /// asks for a log read and waits briefly for it, so a healthy node whose
+    /// clock jumped answers after one read; a node that still cannot prove
+    /// is refused with `stale_node`.
+    pub async fn ensure_fresh(&self) -> Result<()> {
+        let Some(max) = self.max_staleness else {
+            return Ok(());
+        };
+        let now = self.clock.now();
+        if self.is_fresh_at(now, max) {
+            return Ok(());
+        }
+        self.wanted.notify_one();
+        let mut proven = self.proven.subscribe();
+        let fresh = tokio::time::timeout(PROOF_WAIT, proven.wait_for(|&at| at >= now - max)).await;
+        match fresh {
+            Ok(Ok(_)) => Ok(()),
+            _ => Err(Error::StaleNode),
+        }
+    }
+
+    fn is_fresh_at(&self, now: Millis, max: Millis) -> bool {
+        self.proven_at.load(Ordering::Acquire) >= now - max
+    }
+
+    /// Resolves when a log read is wanted sooner than the next tick.
+    pub async fn read_wanted(&self) {
+        self.wanted.notified().await
+    }
+
+    /// Waits until this node has a proof at least as new as `at` (tests and
+    /// operator tasks await this instead of time passing).
+    pub async fn proven_since(&self, at: Millis) {
+        let mut proven = self.proven.subscribe();
+        let _ = proven.wait_for(|&p| p >= at).await;
+    }
+
+    /// The newest proof, if any.
+    pub fn proven_at(&self) -> Option<Millis> {
+        Some(self.proven_at.load(Ordering::Acquire)).filter(|&at| at != NEVER)
+    }
+
+    /// A log read that began at `started_at` succeeded and has been applied
+    /// up to `seq`.
+    pub fn log_read(&self, started_at: Millis, seq: i64) {
+        let mut state = self.lock();
+        state.log_read_at = state.log_read_at.max(Some(started_at));
+        state.log_error = None;
+        state.highest_seq = state.highest_seq.max(seq);
+        if state.gap_since.is_some_and(|gap| gap <= started_at) {
+            state.gap_since = None;
+        }
+        if let Some(max) = self.max_staleness {
+            let me = self.node;
+            state
+                .members
+                .retain(|node, m| *node == me || m.heard_at + max >= started_at);
+        }
+        self.settle(&mut state);
+    }
+
+    /// A log read failed.
+    pub fn log_read_failed(&self, why: String) {
+        self.lock().log_error = Some(why);
+    }
+
+    /// A revocation with this sequence was applied here (committed here, or
+    /// heard of from another node).
+    pub fn applied(&self, seq: i64) {
+        let mut state = self.lock();
+        if seq > state.highest_seq {
+            state.highest_seq = seq;
+            self.settle(&mut state);
+        }
+    }
+
+    /// The highest sequence this node has applied: what its heartbeat claims.
+    pub fn highest_seq(&self) -> i64 {
+        self.lock().highest_seq
+    }
+
+    /// A bus message `n` from `from`, sent at `sent_at`, was received now.
+    pub fn heard(&self, from: NodeId, n: u64, sent_at: Millis) {
+        if !self.bus_proves {
+            return;
+        }
+        let now = self.clock.now();
+        let heard_at = sent_at.min(now);
+        let mut state = self.lock();
+        let in_order = match state.members.get_mut(&from) {
+            Some(member) => {
+                let next = member.last_n.checked_add(1) == Some(n);
+                member.last_n = n;
+                member.heard_at = member.heard_at.max(heard_at);
+                next
+            }
+            None => {
+                state.members.insert(
+                    from,
+                    Member {
+                        last_n: n,
+                        heard_at,
+                    },
+                );
+                // Its earlier messages were not heard: unless this is its
+                // first, some may have carried revocations.
+                n == 1
+            }
+        };
+        if !in_order {
+            state.gap_since.get_or_insert(now);
+            self.wanted.notify_one();
+        }
+        self.settle(&mut state);
+    }
+
+    /// Another node's heartbeat says it knows revocations up to `seq`.
+    pub fn claimed(&self, seq: i64) {
+        let mut state = self.lock();
+        state.claimed_seq = state.claimed_seq.max(seq);
+        if seq > state.highest_seq {
+            self.wanted.notify_one();
+        }
+        self.settle(&mut state);
+    }
+
+    /// Messages were lost on their way to this node (its queue lagged).
+    pub fn lost(&self) {
+        let now = self.clock.now();
+        self.lock().gap_since.get_or_insert(now);
+        self.wanted.notify_one();
+    }
+
+    /// A node said it is leaving the cluster.
+    pub fn left(&self, node: NodeId) {
+        let mut state = self.lock();
+        state.members.remove(&node);
+        self.settle(&mut state);
+    }
+
+    /// Logs a change between fresh and stale, once each way.
+    pub fn report(&self) {
+        let Some(max) = self.max_staleness else {
+            return;
+        };
+        let now = self.clock.now();
+        let stale = !self.is_fresh_at(now, max);
+        if stale == self.reported_stale.swap(stale, Ordering::AcqRel) {
+            return;
+        }
+        if stale {
+            let s = self.staleness(now);
+            tracing::warn!(behind_ms = ?s.behind_ms, why = %s.why,
+                "this node cannot show it has seen every revocation: refusing session checks until it can");
+        } else {
+            tracing::info!(
+                "this node has caught up with the revocation log: serving session checks again"
+            );
+        }
+    }
+
+    /// Why this node is stale at `now`, if it is (`None` when fresh or when
+    /// the guard is off).
+    pub fn stale_now(&self) -> Option<Staleness> {
+        let max = self.max_staleness?;
+        let now = self.clock.now();
+        (!self.is_fresh_at(now, max)).then(|| self.staleness(now))
+    }
+
+    /// What is missing, in words an operator can act on.
+    pub fn staleness(&self, now: Millis) -> Staleness {
+        let state = self.lock();
+        let ago =
+            |at: Option<Millis>| at.map_or("never".to_owned(), |at| format!("{} ms ago", now - at));
+        let mut why = format!("revocation log last read {}", ago(state.log_read_at));
+        if let Some(e) = &state.log_error {
+            why.push_str(&format!(" (last attempt: {e})"));
+        }
+        if self.bus_proves {
+            why.push_str(&format!("; bus proof {}", ago(state.bus_proven_at)));
+            if state.gap_since.is_some() {
+                why.push_str(", messages were lost since");
+            }
+            if state.claimed_seq > state.highest_seq {
+                why.push_str(&format!(
+                    ", another node knows revocation {} and this one only {}",
+                    state.claimed_seq, state.highest_seq
+                ));
+            }
+            let me = self.node;
+            match state.members.get(&me) {
+                None => why.push_str(", its own heartbeat never came back"),
+                Some(m) => why.push_str(&format!(
+                    ", its own heartbeat last came back {}",
+                    ago(Some(m.heard_at))
+                )),
+            }
+            let silent = state
+                .members
+                .iter()
+                .filter(|(node, _)| **node != me)
+                .filter(|(_, m)| self.max_staleness.is_some_and(|max| m.heard_at + max < now))
+                .count();
+            if silent > 0 {
+                why.push_str(&format!(", {silent} other node(s) silent"));
+            }
+        } else {
+            why.push_str("; no cluster bus to prove the rest");
+        }
+        let behind_ms = self.proven_at().map(|at| now - at);
+        Staleness { behind_ms, why }
+    }
+
+    /// Recomputes the proof after a change and tells waiters.
+    fn settle(&self, state: &mut State) {
+        let me = self.node;
+        if self.bus_proves
+            && state.gap_since.is_none()
+            && state.claimed_seq <= state.highest_seq
+            && state.members.contains_key(&me)
+        {
+            let oldest = state.members.values().map(|m| m.heard_at).min();
+            state.bus_proven_at = state.bus_proven_at.max(oldest);
+        }
+        let proof = state.log_read_at.max(state.bus_proven_at).unwrap_or(NEVER);
+        if proof > self.proven_at.load(Ordering::Acquire) {
+            self.proven_at.store(proof, Ordering::Release);
+            self.proven.send_replace(proof);
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::clock::{Clock, ManualClock};
+
+    const MAX: Duration = Duration::from_secs(5);
+
+    fn node() -> NodeId {
+        NodeId::random()
+    }
+
+    fn cluster_node(clock: &ManualClock) -> Freshness {
+        Freshness::new(node(), Some(MAX), true, Arc::new(clock.clone()))
+    }
+
+    fn fresh(f: &Freshness, clock: &ManualClock) -> bool {
+        f.is_fresh_at(clock.now(), MAX.as_millis() as Millis)
+    }
+
+    #[test]
+    fn a_log_read_proves_until_it_is_too_old() {
+        let clock = ManualClock::default();
+        let f = cluster_node(&clock);
+        assert!(!fresh(&f, &clock), "never proven");
+        f.log_read(clock.now(), 0);
+        assert!(fresh(&f, &clock));
+        clock.advance(MAX);
+        assert!(fresh(&f, &clock), "at the bound");
+        clock.advance(Duration::from_millis(1));
+        assert!(!fresh(&f, &clock), "past it");
+        assert!(f
+            .staleness(clock.now())
+            .why
+            .contains("revocation log last read 5001 ms ago"));
+    }
+
+    #[test]
+    fn heartbeats_of_every_member_prove_while_the_log_is_unreachable() {
+        let clock = ManualClock::default();
+        let f = cluster_node(&clock);
+        let (me, other) = (f.node(), node());
+        f.log_read(clock.now(), 3);
+        f.heard(me, 1, clock.now());
+        f.heard(other, 1, clock.now());
+        for n in 2..20 {
+            clock.advance(Duration::from_secs(1));
+            f.heard(me, n, clock.now());
+            f.heard(other, n, clock.now());
+            assert!(fresh(&f, &clock), "second {n}");
+        }
+    }
+
+    #[test]
+    fn a_silent_member_stops_the_bus_proof() {
+        let clock = ManualClock::default();
+        let f = cluster_node(&clock);
+        let (me, other) = (f.node(), node());
+        f.heard(other, 1, clock.now());
+        for n in 1..10 {
+            clock.advance(Duration::from_secs(1));
+            f.heard(me, n, clock.now());
+        }
+        assert!(
+            !fresh(&f, &clock),
+            "the other node may be writing where this one cannot read"
+        );
+        assert!(f
+            .staleness(clock.now())
+            .why
+            .contains("1 other node(s) silent"));
+        // A log read covers it, and it is forgotten once silent long enough.
+        f.log_read(clock.now(), 0);
+        clock.advance(Duration::from_secs(6));
+        f.heard(me, 10, clock.now());
+        assert!(fresh(&f, &clock));
+    }
+
+    #[test]
+    fn a_skipped_message_is_a_gap_only_a_later_log_read_fills() {
+        let clock = ManualClock::default();
+        let f = cluster_node(&clock);
+        let (me, other) = (f.node(), node());
+        f.heard(me, 1, clock.now());
+        f.heard(other, 1, clock.now());
+        clock.advance(Duration::from_secs(1));
+        f.heard(other, 3, clock.now());
+        f.heard(me, 2, clock.now());
+        let gap_at = clock.now();
+        clock.advance(Duration::from_secs(5));
+        f.heard(me, 3, clock.now());
+        f.heard(other, 4, clock.now());
+        assert!(!fresh(&f, &clock), "message 2 of the other node is lost");
+        f.log_read(gap_at - 1, 0);
+        assert!(
+            !fresh(&f, &clock),
+            "a read that began before the gap does not fill it"
+        );
+        f.log_read(gap_at, 0);
+        assert!(fresh(&f, &clock));
+    }
+
+    #[test]
+    fn a_claim_ahead_of_this_node_holds_the_bus_proof_until_applied() {
+        let clock = ManualClock::default();
+        let f = cluster_node(&clock);
+        let me = f.node();
+        f.heard(me, 1, clock.now());
+        clock.advance(Duration::from_secs(6));
+        f.claimed(7);
+        f.heard(me, 2, clock.now());
+        assert!(!fresh(&f, &clock));
+        f.applied(7);
+        assert!(fresh(&f, &clock));
+    }
+
+    #[test]
+    fn a_first_message_that_is_not_a_nodes_first_is_a_gap() {
+        let clock = ManualClock::default();
+        let f = cluster_node(&clock);
+        f.heard(f.node(), 1, clock.now());
+        f.heard(node(), 40, clock.now());
+        clock.advance(Duration::from_secs(6));
+        assert!(!fresh(&f, &clock));
+    }
+
+    #[test]
+    fn the_in_process_bus_proves_nothing() {
+        let clock = ManualClock::default();
+        let f = Freshness::new(node(), Some(MAX), false, Arc::new(clock.clone()));
+        f.heard(f.node(), 1, clock.now());
+        assert!(!fresh(&f, &clock));
+        assert!(f.staleness(clock.now()).why.contains("no cluster bus"));
+    }
+
+    #[test]
+    fn a_message_sent_late_by_the_clock_proves_only_its_send_time() {
+        let clock = ManualClock::default();
+        let f = cluster_node(&clock);
+        let sent = clock.now();
+        clock.advance(Duration::from_secs(6));
+        f.heard(f.node(), 1, sent);
+        assert!(!fresh(&f, &clock), "it waited six seconds somewhere");
+    }
+
+    #[tokio::test]
+    async fn a_stale_check_waits_for_a_read_it_asks_for() {
+        let clock = ManualClock::default();
+        let f = Arc::new(cluster_node(&clock));
+        let reader = {
+            let (f, clock) = (Arc::clone(&f), clock.clone());
+            tokio::spawn(async move {
+                f.read_wanted().await;
+                f.log_read(clock.now(), 0);
+            })
+        };
+        f.ensure_fresh()
+            .await
+            .expect("fresh after the read it asked for");
+        reader.await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_check_no_read_answers_is_refused() {
+        let clock = ManualClock::default();
+        let f = cluster_node(&clock);
+        assert!(matches!(f.ensure_fresh().await, Err(Error::StaleNode)));
+    }
+}
