@@ -323,14 +323,15 @@ async fn nats_floor(url: &str, count: usize) -> anyhow::Result<Latencies> {
 }
 
 /// A database of its own for the run, created fresh and dropped at the end.
-struct Database {
+/// A fresh database for one run, dropped at its end.
+pub struct Database {
     admin_url: String,
-    name: String,
-    url: String,
+    pub name: String,
+    pub url: String,
 }
 
 impl Database {
-    async fn create(admin_url: &str) -> anyhow::Result<Self> {
+    pub async fn create(admin_url: &str) -> anyhow::Result<Self> {
         let (server, _) = admin_url
             .rsplit_once('/')
             .filter(|(server, _)| server.contains("://") && !server.ends_with('/'))
@@ -356,7 +357,7 @@ impl Database {
         })
     }
 
-    async fn drop(self) -> anyhow::Result<()> {
+    pub async fn drop(self) -> anyhow::Result<()> {
         let mut conn = sqlx::PgConnection::connect(&self.admin_url).await?;
         conn.execute(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name).as_str())
             .await

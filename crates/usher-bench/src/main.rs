@@ -6,6 +6,7 @@
 //! and the parameters that produced them.
 
 mod cluster;
+mod fail_closed;
 mod fleet;
 mod http1;
 mod idle_memory;
@@ -76,6 +77,9 @@ enum Command {
     /// Three nodes on PostgreSQL and NATS: cross-node revocation latency,
     /// session checks on PostgreSQL against SQLite, and the NATS floor.
     Cluster(cluster::Args),
+    /// A node cut off from PostgreSQL and NATS: time until it fails closed
+    /// (`503 stale_node`), and until it serves again once healed.
+    FailClosed(fail_closed::Args),
     /// All of the above with default parameters, one after another
     /// (`cluster` only if PostgreSQL and NATS answer on their default addresses).
     All,
@@ -161,6 +165,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Command::SignInFlood(args) => sign_in_flood::run(&bench, &args).await,
             Command::StreamAdmission(args) => stream_admission::run(&bench, &args).await,
             Command::Cluster(args) => cluster::run(&bench, &args).await,
+            Command::FailClosed(args) => fail_closed::run(&bench, &args).await,
             Command::All => {
                 session_check::run(&bench, &defaults()?).await?;
                 println!();
@@ -172,7 +177,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 println!();
                 let cluster: cluster::Args = defaults()?;
                 match cluster::services_missing(&cluster).await {
-                    None => cluster::run(&bench, &cluster).await,
+                    None => {
+                        cluster::run(&bench, &cluster).await?;
+                        println!();
+                        fail_closed::run(&bench, &defaults()?).await
+                    }
                     Some(missing) => {
                         println!("== usher-bench cluster ==\n  skipped: {missing}");
                         Ok(())

@@ -55,6 +55,9 @@ pub struct Freshness {
     wanted: Notify,
     /// Whether the last report said this node is stale.
     reported_stale: AtomicBool,
+    /// Whether the last log read failed: a stale check then refuses at
+    /// once instead of waiting for a read that is not coming.
+    reads_failing: AtomicBool,
     state: Mutex<State>,
 }
 
@@ -103,6 +106,7 @@ impl Freshness {
             proven: watch::channel(NEVER).0,
             wanted: Notify::new(),
             reported_stale: AtomicBool::new(false),
+            reads_failing: AtomicBool::new(false),
             state: Mutex::default(),
         }
     }
@@ -120,7 +124,8 @@ impl Freshness {
     /// Ok when this node's proof is recent enough at `now`. When it is not,
     /// asks for a log read and waits briefly for it, so a healthy node whose
     /// clock jumped answers after one read; a node that still cannot prove
-    /// is refused with `stale_node`.
+    /// is refused with `stale_node` (at once while log reads are failing, so
+    /// a cut-off node does not hold every request for the wait).
     pub async fn ensure_fresh(&self) -> Result<()> {
         let Some(max) = self.max_staleness else {
             return Ok(());
@@ -130,6 +135,9 @@ impl Freshness {
             return Ok(());
         }
         self.wanted.notify_one();
+        if self.reads_failing.load(Ordering::Acquire) {
+            return Err(Error::StaleNode);
+        }
         let mut proven = self.proven.subscribe();
         let fresh = tokio::time::timeout(PROOF_WAIT, proven.wait_for(|&at| at >= now - max)).await;
         match fresh {
@@ -165,6 +173,7 @@ impl Freshness {
         let mut state = self.lock();
         state.log_read_at = state.log_read_at.max(Some(started_at));
         state.log_error = None;
+        self.reads_failing.store(false, Ordering::Release);
         state.highest_seq = state.highest_seq.max(seq);
         if state.gap_since.is_some_and(|gap| gap <= started_at) {
             state.gap_since = None;
@@ -181,6 +190,7 @@ impl Freshness {
     /// A log read failed.
     pub fn log_read_failed(&self, why: String) {
         self.lock().log_error = Some(why);
+        self.reads_failing.store(true, Ordering::Release);
     }
 
     /// A revocation with this sequence was applied here (committed here, or
@@ -514,6 +524,24 @@ mod tests {
             .await
             .expect("fresh after the read it asked for");
         reader.await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_stale_check_is_refused_at_once_while_reads_fail() {
+        let clock = ManualClock::default();
+        let f = cluster_node(&clock);
+        f.log_read(clock.now(), 0);
+        f.log_read_failed("connection refused".into());
+        clock.advance(Duration::from_secs(6));
+        assert!(matches!(f.ensure_fresh().await, Err(Error::StaleNode)));
+        assert!(f
+            .staleness(clock.now())
+            .why
+            .contains("(last attempt: connection refused)"));
+        f.log_read(clock.now(), 0);
+        f.ensure_fresh()
+            .await
+            .expect("a read that succeeds proves again");
     }
 
     #[tokio::test(start_paused = true)]
