@@ -8,6 +8,8 @@
 //!   knows and the devices signed in to them, with a typed client each;
 //! - [`Live`]: a device's live channel, read all the time as a real device
 //!   would, with helpers that await the events a test expects;
+//! - [`PageSession`] and [`EventStream`]: the account pages' cookie and
+//!   server-sent events, without a browser;
 //! - [`Household`]: Ada's account with a TV and a phone, the cast of most
 //!   tests about several devices;
 //! - [`answer_to`], [`ExpectProblem`] and [`RawProblem`]: raw requests and
@@ -25,6 +27,7 @@ pub mod cluster;
 mod device;
 mod household;
 mod live;
+mod pages;
 pub mod postgres;
 mod problems;
 pub mod stand_in;
@@ -36,6 +39,7 @@ pub use app::{database_url, test_config, TestApp};
 pub use device::{session_ids, TestDevice};
 pub use household::Household;
 pub use live::Live;
+pub use pages::{EventStream, PageSession};
 pub use problems::{answer_to, expect_json, ExpectProblem, RawProblem};
 
 /// How long anything awaited may take before the test fails. A guard against

@@ -23,6 +23,7 @@ use crate::geo::Geo;
 use crate::http::router;
 use crate::http::state::AppState;
 use crate::live::dispatch::Dispatcher;
+use crate::live::{Caps, LiveRegistry};
 use crate::profiles::{ProfilePorts, Profiles};
 use crate::services::Services;
 use crate::sessions::{SessionPorts, Sessions};
@@ -232,7 +233,7 @@ async fn build_services(
         activity,
         alerts,
         accounts,
-        live: Arc::default(),
+        live: Arc::new(LiveRegistry::new(Caps::from(&config.live))),
     })
 }
 

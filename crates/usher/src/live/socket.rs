@@ -14,8 +14,8 @@ use axum::Router;
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 use usher_api::{
-    LiveEvent, ProblemCode, BEARER_SUBPROTOCOL_PREFIX, CLOSE_GOING_AWAY, CLOSE_SIGNED_OUT,
-    SUBPROTOCOL,
+    LiveEvent, ProblemCode, BEARER_SUBPROTOCOL_PREFIX, CLOSE_GOING_AWAY, CLOSE_REPLACED,
+    CLOSE_SIGNED_OUT, SUBPROTOCOL,
 };
 
 use super::registry::Outbound;
@@ -106,8 +106,7 @@ async fn upgrade(
         .max_frame_size(4 * 1024);
     Ok(ws.on_upgrade(move |socket| {
         tracker.track_future(async move {
-            let (registration, rx) =
-                registry.register(session.id, watch.then_some(session.account_id));
+            let (registration, rx) = registry.register(session.id, session.account_id, watch);
             serve(socket, session, rx, shutdown, ping_every).await;
             drop(registration);
         })
@@ -158,6 +157,10 @@ async fn serve(
                 Some(Outbound::SignedOut { text, .. }) => {
                     let _ = socket.send(Message::Text(Utf8Bytes::from(&*text))).await;
                     close(&mut socket, CLOSE_SIGNED_OUT, "signed_out").await;
+                    return;
+                }
+                Some(Outbound::Replaced(why)) => {
+                    close(&mut socket, CLOSE_REPLACED, why.close_reason()).await;
                     return;
                 }
                 None => return,

@@ -17,6 +17,7 @@ mod devices;
 mod front_door;
 mod idle;
 mod live;
+mod live_caps;
 mod locations;
 mod passwords;
 mod plans;
