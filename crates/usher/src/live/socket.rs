@@ -170,7 +170,14 @@ async fn serve(
                 return;
             }
             incoming = socket.recv() => match incoming {
-                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
+                Some(Ok(Message::Close(_))) | None => return,
+                Some(Err(e)) => {
+                    let (code, reason) = refusal(&e);
+                    close(&mut socket, code, reason).await;
+                    return;
+                }
+                // The protocol has nothing for a device to say: any frame
+                // only shows it is alive (browsers, which cannot ping, send text).
                 Some(Ok(_)) => awaiting_pong = false,
             },
             _ = ping.tick() => {
@@ -184,5 +191,18 @@ async fn serve(
                 }
             }
         }
+    }
+}
+
+/// The close code (RFC 6455 §7.4.1) for what a device sent that could not be
+/// read: too big, text that is not UTF-8, or anything else that breaks the
+/// protocol. Sent if the connection can still take it.
+fn refusal(error: &axum::Error) -> (u16, &'static str) {
+    use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
+    let cause = std::error::Error::source(error).and_then(|e| e.downcast_ref::<WsError>());
+    match cause {
+        Some(WsError::Capacity(CapacityError::MessageTooLong { .. })) => (1009, "message too big"),
+        Some(WsError::Utf8(_)) => (1007, "text is not UTF-8"),
+        _ => (1002, "protocol error"),
     }
 }
