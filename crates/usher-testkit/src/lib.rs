@@ -14,6 +14,7 @@
 //!   tests about several devices;
 //! - [`answer_to`], [`ExpectProblem`] and [`RawProblem`]: raw requests and
 //!   assertions on refusals;
+//! - [`properties`]: proptest's cases against a running server;
 //! - [`cluster`]: several nodes on one PostgreSQL schema and NATS;
 //! - [`browser`]: Debian's Chromium driven through chromedriver;
 //! - [`stand_in`]: a fake server for the client's own tests.
@@ -30,6 +31,7 @@ mod live;
 mod pages;
 pub mod postgres;
 mod problems;
+pub mod properties;
 pub mod stand_in;
 
 use std::time::Duration;

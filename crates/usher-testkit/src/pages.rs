@@ -11,6 +11,8 @@ use crate::{TestAccount, PATIENCE};
 pub struct PageSession {
     base: String,
     http: reqwest::Client,
+    /// Sent with every request (a proxy's `X-Forwarded-For`, say).
+    headers: Vec<(String, String)>,
     /// `usher_session=…`, ready for a `Cookie` header.
     pub cookie: String,
 }
@@ -18,6 +20,12 @@ pub struct PageSession {
 impl TestAccount {
     /// Signs in through the sign-in form as a browser would, without one.
     pub async fn page_session(&self) -> PageSession {
+        self.page_session_with(&[]).await
+    }
+
+    /// Signs in as [`TestAccount::page_session`] does, sending `headers`
+    /// with the sign-in and every later request.
+    pub async fn page_session_with(&self, headers: &[(&str, &str)]) -> PageSession {
         let base = self.base_url().trim_end_matches('/').to_owned();
         // The session cookie comes with the 303: no redirects followed.
         let http = reqwest::Client::builder()
@@ -25,8 +33,11 @@ impl TestAccount {
             .build()
             .expect("an HTTP client");
         // The sign-in form echoes its CSRF cookie (double submit).
-        let signed_in = http
-            .post(format!("{base}/account/sign-in"))
+        let mut sign_in = http.post(format!("{base}/account/sign-in"));
+        for (name, value) in headers {
+            sign_in = sign_in.header(*name, *value);
+        }
+        let signed_in = sign_in
             .header("Cookie", "usher_csrf=token-1")
             .form(&[
                 ("email", self.email.as_str()),
@@ -46,17 +57,28 @@ impl TestAccount {
             .and_then(|c| c.split(';').next())
             .expect("a session cookie")
             .to_owned();
-        PageSession { base, http, cookie }
+        let headers = headers
+            .iter()
+            .map(|(n, v)| (n.to_string(), v.to_string()))
+            .collect();
+        PageSession {
+            base,
+            http,
+            headers,
+            cookie,
+        }
     }
 }
 
 impl PageSession {
-    /// `GET path` with `cookie` (this session's, or any other) as the
-    /// `Cookie` header; redirects are not followed.
-    pub async fn get_with_cookie(&self, path: &str, cookie: &str) -> Response {
-        self.http
-            .get(format!("{}{path}", self.base))
-            .header("Cookie", cookie)
+    /// `GET path` as this signed-in browser; redirects are not followed.
+    pub async fn get(&self, path: &str) -> Response {
+        let mut request = self.http.get(format!("{}{path}", self.base));
+        for (name, value) in &self.headers {
+            request = request.header(name, value);
+        }
+        request
+            .header("Cookie", &self.cookie)
             .send()
             .await
             .expect("answered")
@@ -64,7 +86,7 @@ impl PageSession {
 
     /// Opens `/account/events`, as an open account page does.
     pub async fn events(&self) -> EventStream {
-        let response = self.get_with_cookie("/account/events", &self.cookie).await;
+        let response = self.get("/account/events").await;
         assert_eq!(response.status(), 200, "the event stream opens");
         let content_type = response.headers()["content-type"].to_str().expect("text");
         assert_eq!(content_type, "text/event-stream");

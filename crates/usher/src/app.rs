@@ -83,6 +83,12 @@ impl App {
         self.address
     }
 
+    /// The routes on this server's state without a socket, for tests that
+    /// drive requests in-process (`tower::ServiceExt::oneshot`).
+    pub fn router(&self) -> axum::Router {
+        router(self.state.clone())
+    }
+
     /// The services behind the server, for operator tasks and tests.
     pub fn services(&self) -> Services {
         self.state.services.clone()

@@ -14,6 +14,7 @@ mod bad_input;
 mod config_layers;
 mod crash;
 mod devices;
+mod edge_properties;
 mod front_door;
 mod idle;
 mod live;
