@@ -39,7 +39,8 @@ pub use devices::{
     Device, DeviceList, Location, NowStreaming, RenameDevice, SignOutAll, SignedOutCount,
 };
 pub use live::{
-    LiveEvent, BEARER_SUBPROTOCOL_PREFIX, CLOSE_GOING_AWAY, CLOSE_SIGNED_OUT, SUBPROTOCOL,
+    LiveEvent, BEARER_SUBPROTOCOL_PREFIX, CLOSE_GOING_AWAY, CLOSE_REPLACED, CLOSE_SIGNED_OUT,
+    SUBPROTOCOL,
 };
 pub use problem::{Problem, ProblemCode, UnknownProblemCode, PROBLEM_CONTENT_TYPE};
 pub use profiles::{

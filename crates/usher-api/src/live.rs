@@ -18,6 +18,11 @@ pub const BEARER_SUBPROTOCOL_PREFIX: &str = "usher.bearer.";
 pub const CLOSE_SIGNED_OUT: u16 = 4001;
 /// Close code of a server shutting down; the device should reconnect.
 pub const CLOSE_GOING_AWAY: u16 = 1001;
+/// Close code of a connection replaced by a newer one: its session (or its
+/// account) opened more live connections than the server allows, and the
+/// oldest goes. Do not reconnect on it by yourself, or the connections of one
+/// session take turns replacing each other; reconnect on a user's action.
+pub const CLOSE_REPLACED: u16 = 4008;
 
 /// Something that happened on the live channel.
 ///
@@ -66,7 +71,8 @@ pub enum LiveEvent {
     /// carried no code.
     #[serde(skip)]
     Closed {
-        /// WebSocket close code (4001 after sign-out, 1001 on shutdown, …).
+        /// WebSocket close code (4001 after sign-out, 1001 on shutdown, 4008
+        /// when replaced by a newer connection, …).
         code: u16,
         /// Close reason text.
         reason: String,

@@ -38,6 +38,11 @@ impl TestAccount {
         }
     }
 
+    /// The server's address, `http://127.0.0.1:PORT/`.
+    pub(crate) fn base_url(&self) -> String {
+        self.client.base_url().to_string()
+    }
+
     /// Signs a device in, with a model so the device list has one to show.
     pub async fn sign_in(&self, name: &str, kind: DeviceType) -> TestDevice {
         self.sign_in_model(name, kind, &format!("{name} model"))

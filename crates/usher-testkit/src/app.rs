@@ -6,10 +6,14 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::body::Body;
+use axum::http::Request;
+use axum::response::Response;
 use chrono::{DateTime, Utc};
 use tempfile::TempDir;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
 use usher::clock::{Clock, ManualClock};
 use usher::domain::PlanName;
 use usher::services::Services;
@@ -54,6 +58,7 @@ pub struct TestApp {
     pub address: SocketAddr,
     pub clock: ManualClock,
     client: Client,
+    router: axum::Router,
     services: Services,
     shutdown: CancellationToken,
     server: Option<JoinHandle<anyhow::Result<()>>>,
@@ -84,12 +89,14 @@ impl TestApp {
             .expect("the server starts");
         let address = app.address();
         let services = app.services();
+        let router = app.router();
         let shutdown = app.shutdown_token();
         let server = tokio::spawn(app.run_until_stopped());
         TestApp {
             address,
             clock,
             client: Client::new(&format!("http://{address}")).expect("valid base URL"),
+            router,
             services,
             shutdown,
             server: Some(server),
@@ -126,6 +133,17 @@ impl TestApp {
     /// `http://127.0.0.1:PORT`, as a browser reaches it.
     pub fn base_url(&self) -> String {
         format!("http://{}", self.address)
+    }
+
+    /// Answers `request` in-process, on the running server's state but
+    /// without a socket (so with no client address): fast enough for
+    /// property tests that send hundreds of requests.
+    pub async fn oneshot(&self, request: Request<Body>) -> Response {
+        self.router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("the router always answers")
     }
 
     /// A client with no token.

@@ -8,10 +8,13 @@
 //!   knows and the devices signed in to them, with a typed client each;
 //! - [`Live`]: a device's live channel, read all the time as a real device
 //!   would, with helpers that await the events a test expects;
+//! - [`PageSession`] and [`EventStream`]: the account pages' cookie and
+//!   server-sent events, without a browser;
 //! - [`Household`]: Ada's account with a TV and a phone, the cast of most
 //!   tests about several devices;
 //! - [`answer_to`], [`ExpectProblem`] and [`RawProblem`]: raw requests and
 //!   assertions on refusals;
+//! - [`properties`]: proptest's cases against a running server;
 //! - [`cluster`]: several nodes on one PostgreSQL schema and NATS;
 //! - [`browser`]: Debian's Chromium driven through chromedriver;
 //! - [`stand_in`]: a fake server for the client's own tests.
@@ -26,8 +29,10 @@ mod device;
 mod household;
 pub mod link;
 mod live;
+mod pages;
 pub mod postgres;
 mod problems;
+pub mod properties;
 pub mod stand_in;
 
 use std::time::Duration;
@@ -37,6 +42,7 @@ pub use app::{database_url, test_config, TestApp};
 pub use device::{session_ids, TestDevice};
 pub use household::Household;
 pub use live::Live;
+pub use pages::{EventStream, PageSession};
 pub use problems::{answer_to, expect_json, ExpectProblem, RawProblem};
 
 /// How long anything awaited may take before the test fails. A guard against

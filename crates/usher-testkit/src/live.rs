@@ -3,7 +3,8 @@
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use usher_client::{
-    Device, LiveConnection, LiveEvent, SignOutReason, StreamStopReason, CLOSE_SIGNED_OUT,
+    Device, LiveConnection, LiveEvent, SignOutReason, StreamStopReason, CLOSE_REPLACED,
+    CLOSE_SIGNED_OUT,
 };
 
 use crate::{TestDevice, PATIENCE};
@@ -123,6 +124,25 @@ impl Live {
             LiveEvent::Closed { code: got, .. } => assert_eq!(got, code, "close code"),
             other => panic!(
                 "{}: expected the socket to close with {code}, got {other}",
+                self.session_id
+            ),
+        }
+    }
+
+    /// Awaits the close of a connection that a newer one replaced (4008);
+    /// `crowded` is the cap it ran into, `"session"` or `"account"`.
+    pub async fn expect_replaced(&mut self, crowded: &str) {
+        match self.next_about_this_device().await {
+            LiveEvent::Closed { code, reason } => {
+                assert_eq!(code, CLOSE_REPLACED, "close code ({reason})");
+                assert!(
+                    reason.ends_with(&format!("for this {crowded}")),
+                    "{}: close reason {reason:?}",
+                    self.session_id
+                );
+            }
+            other => panic!(
+                "{}: expected to be replaced ({crowded}), got {other}",
                 self.session_id
             ),
         }

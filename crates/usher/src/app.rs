@@ -23,6 +23,7 @@ use crate::geo::Geo;
 use crate::http::router;
 use crate::http::state::AppState;
 use crate::live::dispatch::Dispatcher;
+use crate::live::{Caps, LiveRegistry};
 use crate::profiles::{ProfilePorts, Profiles};
 use crate::services::Services;
 use crate::sessions::freshness::Freshness;
@@ -90,6 +91,12 @@ impl App {
     /// The bound address (useful with port 0).
     pub fn address(&self) -> SocketAddr {
         self.address
+    }
+
+    /// The routes on this server's state without a socket, for tests that
+    /// drive requests in-process (`tower::ServiceExt::oneshot`).
+    pub fn router(&self) -> axum::Router {
+        router(self.state.clone())
     }
 
     /// The services behind the server, for operator tasks and tests.
@@ -248,7 +255,7 @@ async fn build_services(
         activity,
         alerts,
         accounts,
-        live: Arc::default(),
+        live: Arc::new(LiveRegistry::new(Caps::from(&config.live))),
     })
 }
 

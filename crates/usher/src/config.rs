@@ -111,6 +111,12 @@ pub struct ThrottleConfig {
 pub struct LiveConfig {
     /// Seconds between pings on each live connection.
     pub ping_interval_secs: u64,
+    /// Live connections (live channels and account-page event streams) one
+    /// session may hold on a node; a newer one replaces the oldest. Bounds
+    /// what a stolen token can hold open.
+    pub max_per_session: usize,
+    /// The same across every session of one account.
+    pub max_per_account: usize,
 }
 
 /// The account pages.
@@ -218,6 +224,10 @@ impl Default for Config {
             },
             live: LiveConfig {
                 ping_interval_secs: 30,
+                // A device needs one; a browser a few, one per open account tab.
+                max_per_session: 5,
+                // A household's devices and tabs, with room to spare.
+                max_per_account: 50,
             },
             web: WebConfig {
                 secure_cookies: true,
@@ -407,6 +417,13 @@ impl Config {
             return bad(
                 "sweep, flush, reap, heartbeat and ping intervals must be between 1 ms and a day",
             );
+        }
+        let live = &self.live;
+        if live.max_per_session == 0
+            || live.max_per_account < live.max_per_session
+            || live.max_per_account > 100_000
+        {
+            return bad("live.max_per_session must be at least 1 and live.max_per_account between it and 100000");
         }
         self.validate_alerts()?;
         crate::geo::TrustedProxies::parse(&self.locations.trusted_proxies)

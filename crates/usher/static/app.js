@@ -43,6 +43,22 @@
   });
   events.addEventListener("error", () => { body.dataset.live = "off"; });
   events.addEventListener("devices", schedule);
+  // Newer pages took this one's place. Reconnecting would only push out
+  // another page, so stop and say why; a reload listens again.
+  events.addEventListener("replaced", (event) => {
+    events.close();
+    body.dataset.live = "replaced";
+    const notice = document.createElement("div");
+    notice.className = "notice";
+    notice.id = "live-replaced";
+    notice.setAttribute("role", "status");
+    notice.textContent = (event.data === "account"
+      ? "Too many devices and pages are connected to this account"
+      : "This account is open in too many tabs of this browser")
+      + ", so this page no longer updates by itself. Reload it to catch up.";
+    const main = document.getElementById("main");
+    if (main) main.prepend(notice);
+  });
   events.addEventListener("signed_out", (event) => {
     events.close();
     window.location.assign("/account/sign-in?notice=signed_out_" + encodeURIComponent(event.data));

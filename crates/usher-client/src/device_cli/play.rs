@@ -17,7 +17,7 @@ use super::state::HeldStream;
 use super::streams::refusal;
 use super::{signed_out_reason, Context, SignedOut};
 use crate::error::Error;
-use crate::live::{LiveConnection, LiveEvent, CLOSE_SIGNED_OUT};
+use crate::live::{LiveConnection, LiveEvent, CLOSE_REPLACED, CLOSE_SIGNED_OUT};
 use crate::types::StreamStopReason;
 use crate::Result;
 
@@ -69,6 +69,7 @@ pub(crate) async fn play(
         held,
         every: lease.heartbeat_every(),
         connection: Some(connection),
+        replaced: false,
         backoff: Backoff::default(),
     };
     let result = match player.record() {
@@ -95,8 +96,11 @@ struct Player {
     session: DeviceSession,
     held: HeldStream,
     every: Duration,
-    /// `None` while reconnecting.
+    /// `None` while reconnecting, or after it was replaced.
     connection: Option<LiveConnection>,
+    /// A newer live connection of this device took this one's place;
+    /// reconnecting would push that one out, so heartbeats alone go on.
+    replaced: bool,
     backoff: Backoff,
 }
 
@@ -122,7 +126,7 @@ impl Player {
                 () = interrupt.as_mut() => return self.stop().await,
                 event = next_event(&mut self.connection) => self.on_event(event).await?,
                 () = sleep_until(next_heartbeat) => self.heartbeat().await?,
-                () = sleep_until(reconnect_at), if self.connection.is_none() => {
+                () = sleep_until(reconnect_at), if self.connection.is_none() && !self.replaced => {
                     match self.reconnect().await? {
                         // Whatever happened while away, the next heartbeat's
                         // answer says.
@@ -192,6 +196,14 @@ impl Player {
             LiveEvent::SignedOut { reason, .. } => return Err(SignedOut(reason.to_string()).into()),
             LiveEvent::Closed { code, .. } if code == CLOSE_SIGNED_OUT => {
                 return Err(self.signed_out().await)
+            }
+            LiveEvent::Closed { code, .. } if code == CLOSE_REPLACED => {
+                eprintln!(
+                    "{}",
+                    stamped("a newer live connection of this device took this one's place; playing on without it")
+                );
+                self.connection = None;
+                self.replaced = true;
             }
             // 1001 on server shutdown, or anything else: reconnect.
             LiveEvent::Closed { .. } => {

@@ -1,13 +1,15 @@
 //! `watch`: hold the live connection, print every event, reconnect when the
-//! connection drops, and stop once this device is signed out.
+//! connection drops, and stop once this device is signed out or a newer
+//! connection of it took this one's place.
 
 use super::output::stamped;
 use super::retry::{transient, Backoff, IDLE_LIMIT};
 use super::session::DeviceSession;
 use super::Context;
-use crate::live::{LiveConnection, LiveEvent, CLOSE_SIGNED_OUT};
+use crate::live::{LiveConnection, LiveEvent, CLOSE_REPLACED, CLOSE_SIGNED_OUT};
 
-/// Runs until this device is signed out (exit 0) or Ctrl-C.
+/// Runs until this device is signed out (exit 0), replaced (an error: it
+/// would only push out another connection by reconnecting) or Ctrl-C.
 pub(crate) async fn watch(ctx: &Context, watch_devices: bool) -> anyhow::Result<()> {
     let mut session = DeviceSession::open(ctx)?;
     let mut backoff = Backoff::default();
@@ -30,6 +32,10 @@ pub(crate) async fn watch(ctx: &Context, watch_devices: bool) -> anyhow::Result<
                         let _ = connection.close().await;
                         return Ok(());
                     }
+                    Ended::Replaced => anyhow::bail!(
+                        "a newer live connection of this device took this one's place \
+                         (too many open at once); not reconnecting"
+                    ),
                     Ended::Dropped => backoff.next_delay(),
                 }
             }
@@ -56,6 +62,7 @@ pub(crate) async fn watch(ctx: &Context, watch_devices: bool) -> anyhow::Result<
 enum Ended {
     SignedOut(String),
     Interrupted,
+    Replaced,
     Dropped,
 }
 
@@ -85,6 +92,7 @@ async fn follow(connection: &mut LiveConnection, backoff: &mut Backoff) -> Ended
             LiveEvent::Closed { code, .. } if code == CLOSE_SIGNED_OUT => {
                 return Ended::SignedOut("unknown".to_owned())
             }
+            LiveEvent::Closed { code, .. } if code == CLOSE_REPLACED => return Ended::Replaced,
             // 1001 on server shutdown, or anything else: reconnect. If the
             // session is over, the handshake's 401 says so.
             LiveEvent::Closed { .. } => return Ended::Dropped,

@@ -13,7 +13,8 @@ use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub use usher_api::{
-    LiveEvent, BEARER_SUBPROTOCOL_PREFIX, CLOSE_GOING_AWAY, CLOSE_SIGNED_OUT, SUBPROTOCOL,
+    LiveEvent, BEARER_SUBPROTOCOL_PREFIX, CLOSE_GOING_AWAY, CLOSE_REPLACED, CLOSE_SIGNED_OUT,
+    SUBPROTOCOL,
 };
 
 use crate::client::Client;

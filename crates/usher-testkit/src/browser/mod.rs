@@ -11,7 +11,7 @@ mod webdriver;
 
 use fantoccini::elements::Element;
 use fantoccini::error::CmdError;
-use fantoccini::wd::Capabilities;
+use fantoccini::wd::{Capabilities, WindowHandle};
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{json, Value};
@@ -149,6 +149,28 @@ impl Browser {
             .goto(&url)
             .await
             .unwrap_or_else(|e| panic!("cannot load {url}: {e}"));
+    }
+
+    /// Opens `path` in a new tab of this browser (same cookies) and makes
+    /// it the one commands go to; that tab.
+    pub async fn open_tab(&self, path: &str) -> WindowHandle {
+        let tab = self.client.new_window(true).await.expect("a new tab");
+        self.switch_to(tab.handle.clone()).await;
+        self.visit(path).await;
+        tab.handle
+    }
+
+    /// Sends later commands to the tab `tab`.
+    pub async fn switch_to(&self, tab: WindowHandle) {
+        self.client
+            .switch_to_window(tab)
+            .await
+            .expect("the tab is there");
+    }
+
+    /// The tab commands go to now.
+    pub async fn tab(&self) -> WindowHandle {
+        self.client.window().await.expect("the current tab")
     }
 
     /// The path and query of the page shown now (`/account/devices?notice=…`).

@@ -1,12 +1,13 @@
 //! `ApiError`: every error answer is RFC 9457 problem+json with a stable `code`.
 //! A 5xx is logged with its cause chain and never echoes internals.
 
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 use usher_api::{self as api, ProblemCode, PROBLEM_CONTENT_TYPE};
 
+use super::strict_json::BodyError;
 use crate::auth::tokens::TokenError;
 use crate::error::Error;
 
@@ -59,6 +60,15 @@ impl ApiError {
     pub fn retry_after(mut self, secs: u64) -> Self {
         self.retry_after = Some(secs.max(1));
         self
+    }
+
+    pub fn unsupported_media_type() -> Self {
+        Self::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ProblemCode::UnsupportedMediaType,
+            "Unsupported media type",
+        )
+        .detail("Send the body as `Content-Type: application/json`.")
     }
 
     pub fn not_found() -> Self {
@@ -191,34 +201,38 @@ impl From<Error> for ApiError {
     }
 }
 
-impl From<JsonRejection> for ApiError {
-    fn from(r: JsonRejection) -> Self {
-        use StatusCode as S;
-        match r {
-            JsonRejection::JsonDataError(e) => Self::new(
-                S::UNPROCESSABLE_ENTITY,
+impl From<BodyError> for ApiError {
+    fn from(e: BodyError) -> Self {
+        match e {
+            BodyError::Malformed(detail) => Self::new(
+                StatusCode::BAD_REQUEST,
+                ProblemCode::MalformedJson,
+                "Malformed JSON",
+            )
+            .detail(detail),
+            BodyError::Shape(e) => Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
                 ProblemCode::InvalidBody,
                 "Invalid body",
             )
-            .detail(e.body_text()),
-            JsonRejection::JsonSyntaxError(_) => {
-                Self::new(S::BAD_REQUEST, ProblemCode::MalformedJson, "Malformed JSON")
-                    .detail("The request body is not valid JSON.")
-            }
-            JsonRejection::MissingJsonContentType(_) => Self::new(
-                S::UNSUPPORTED_MEDIA_TYPE,
-                ProblemCode::UnsupportedMediaType,
-                "Unsupported media type",
-            )
-            .detail("Send the body as `Content-Type: application/json`."),
-            other if other.status() == S::PAYLOAD_TOO_LARGE => Self::new(
+            .detail(e.to_string()),
+        }
+    }
+}
+
+impl From<BytesRejection> for ApiError {
+    fn from(r: BytesRejection) -> Self {
+        use StatusCode as S;
+        if r.status() == S::PAYLOAD_TOO_LARGE {
+            Self::new(
                 S::PAYLOAD_TOO_LARGE,
                 ProblemCode::PayloadTooLarge,
                 "Payload too large",
             )
-            .detail("The request body is too large."),
-            _ => Self::new(S::BAD_REQUEST, ProblemCode::InvalidBody, "Invalid body")
-                .detail("The request body could not be read."),
+            .detail("The request body is too large.")
+        } else {
+            Self::new(S::BAD_REQUEST, ProblemCode::InvalidBody, "Invalid body")
+                .detail("The request body could not be read.")
         }
     }
 }
@@ -231,12 +245,18 @@ impl From<PathRejection> for ApiError {
 
 impl From<QueryRejection> for ApiError {
     fn from(r: QueryRejection) -> Self {
+        // The cause alone ("unknown field `shout`, expected `watch`"), not
+        // axum's "Failed to deserialize query string: …" around it. Query
+        // types hold text only, so no Rust type name can show.
+        let cause = std::error::Error::source(&r)
+            .map(|cause| cause.to_string())
+            .unwrap_or_else(|| r.body_text());
         Self::new(
             StatusCode::BAD_REQUEST,
             ProblemCode::InvalidQuery,
             "Invalid query",
         )
-        .detail(r.body_text())
+        .detail(format!("The query string is not valid: {cause}."))
     }
 }
 

@@ -256,4 +256,157 @@ mod tests {
             assert_eq!(forwarded(&[bad]), None, "{bad:?}");
         }
     }
+
+    /// Properties on arbitrary and on generated well-formed headers.
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn headers(name: &'static str, lines: &[Vec<u8>]) -> HeaderMap {
+            let mut headers = HeaderMap::new();
+            for line in lines {
+                if let Ok(value) = HeaderValue::from_bytes(line) {
+                    headers.append(name, value);
+                }
+            }
+            headers
+        }
+
+        /// Whether `ip` is written somewhere in `lines`: a run of characters
+        /// between separators that reads as it (a v4 address with a port, too).
+        fn mentioned(lines: &[Vec<u8>], ip: IpAddr) -> bool {
+            let text: String = lines
+                .iter()
+                .map(|l| String::from_utf8_lossy(l).replace('\\', ""))
+                .collect::<Vec<_>>()
+                .join(",");
+            text.split(|c: char| ",;=\"[] \t".contains(c)).any(|piece| {
+                let read = piece.parse::<IpAddr>().ok().or_else(|| {
+                    let (host, _port) = piece.rsplit_once(':')?;
+                    host.parse::<Ipv4Addr>().ok().map(IpAddr::V4)
+                });
+                read.map(|r| r.to_canonical()) == Some(ip)
+            })
+        }
+
+        /// Header lines: any bytes, any printable text, or text made of what
+        /// addresses and `Forwarded` are made of.
+        fn lines() -> impl Strategy<Value = Vec<Vec<u8>>> {
+            let line = prop_oneof![
+                prop::collection::vec(any::<u8>(), 0..48),
+                "[ -~]{0,60}".prop_map(String::into_bytes),
+                "([0-9a-fA-F:.]{1,12}|[\\[\\],; =\"_\\\\]|for|For|by|unknown){0,12}"
+                    .prop_map(String::into_bytes),
+            ];
+            prop::collection::vec(line, 0..4)
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig {
+                cases: 256,
+                failure_persistence: None,
+                ..ProptestConfig::default()
+            })]
+
+            #[test]
+            fn any_header_yields_no_one_or_an_address_it_names(lines in lines()) {
+                for (which, name) in [
+                    (ForwardedHeader::XForwardedFor, X_FORWARDED_FOR),
+                    (ForwardedHeader::Forwarded, FORWARDED),
+                ] {
+                    if let Some(ip) = client_ip(&headers(name, &lines), which, &trusted()) {
+                        prop_assert!(mentioned(&lines, ip), "{:?} from {:?}", ip, lines);
+                    }
+                }
+            }
+
+            #[test]
+            fn a_well_formed_list_names_its_rightmost_untrusted_hop(hops in hops(), split in any::<prop::sample::Index>()) {
+                let trusted = trusted();
+                let canonical: Vec<IpAddr> = hops.iter().map(|h| h.ip.to_canonical()).collect();
+                let expected = canonical
+                    .iter()
+                    .rev()
+                    .find(|ip| !trusted.contains(**ip))
+                    .or(canonical.first())
+                    .copied();
+                for (which, name) in [
+                    (ForwardedHeader::XForwardedFor, X_FORWARDED_FOR),
+                    (ForwardedHeader::Forwarded, FORWARDED),
+                ] {
+                    let elements: Vec<String> = hops.iter().map(|h| h.written(which)).collect();
+                    // The list may come as two header lines.
+                    let at = split.index(elements.len() + 1);
+                    let lines: Vec<Vec<u8>> = [&elements[..at], &elements[at..]]
+                        .iter()
+                        .filter(|part| !part.is_empty())
+                        .map(|part| part.join(" , ").into_bytes())
+                        .collect();
+                    let got = client_ip(&headers(name, &lines), which, &trusted);
+                    prop_assert_eq!(got, expected, "{:?}", lines);
+                }
+            }
+        }
+
+        /// One proxy hop, and how it is written.
+        #[derive(Debug, Clone)]
+        struct Hop {
+            ip: IpAddr,
+            port: Option<u16>,
+            bracketed: bool,
+            quoted: bool,
+            proto_first: bool,
+            upper: bool,
+        }
+
+        impl Hop {
+            fn written(&self, which: ForwardedHeader) -> String {
+                let address = match (self.ip, self.port) {
+                    (IpAddr::V4(v4), None) => v4.to_string(),
+                    (IpAddr::V4(v4), Some(port)) => format!("{v4}:{port}"),
+                    (IpAddr::V6(v6), None) if !self.bracketed => v6.to_string(),
+                    (IpAddr::V6(v6), None) => format!("[{v6}]"),
+                    (IpAddr::V6(v6), Some(port)) => format!("[{v6}]:{port}"),
+                };
+                match which {
+                    ForwardedHeader::XForwardedFor => address,
+                    ForwardedHeader::Forwarded => {
+                        // A port or an IPv6 address needs a quoted string.
+                        let needs_quotes = self.port.is_some() || self.ip.is_ipv6();
+                        let value = if needs_quotes || self.quoted {
+                            format!("\"{address}\"")
+                        } else {
+                            address
+                        };
+                        let key = if self.upper { "For" } else { "for" };
+                        if self.proto_first {
+                            format!("proto=https;{key}={value};by=10.0.0.1")
+                        } else {
+                            format!("{key}={value}")
+                        }
+                    }
+                }
+            }
+        }
+
+        fn hops() -> impl Strategy<Value = Vec<Hop>> {
+            let ip = prop_oneof![
+                any::<IpAddr>(),
+                any::<u16>().prop_map(|n| IpAddr::from([10, 0, (n >> 8) as u8, n as u8])),
+                Just(IpAddr::from([127, 0, 0, 1])),
+            ];
+            let hop = (ip, any::<Option<u16>>(), any::<[bool; 4]>()).prop_map(
+                |(ip, port, [bracketed, quoted, proto_first, upper])| Hop {
+                    ip,
+                    // A bare IPv6 address cannot carry a port.
+                    port: port.filter(|_| ip.is_ipv4() || bracketed),
+                    bracketed,
+                    quoted,
+                    proto_first,
+                    upper,
+                },
+            );
+            prop::collection::vec(hop, 1..6)
+        }
+    }
 }

@@ -6,7 +6,7 @@ pub mod dispatch;
 pub mod registry;
 pub mod socket;
 
-pub use registry::{LiveRegistry, Outbound};
+pub use registry::{Caps, Crowded, LiveRegistry, Outbound};
 
 use std::sync::Arc;
 

@@ -1,16 +1,25 @@
-//! Which live connections this node holds, by session and by watched account.
+//! Which live connections this node holds, by session, by account and by
+//! watched account.
 //!
 //! Fan-out never waits on a device: messages go into each connection's small
 //! bounded queue with `try_send`. A device too slow to drain it is dropped
-//! (it reconnects and re-reads state), except for `signed_out`, which is
-//! handed to a task that waits for room so it is never lost.
+//! (it reconnects and re-reads state), except for `signed_out` and
+//! `replaced`, which are handed to a task that waits for room so they are
+//! never lost.
+//!
+//! A session, and an account, may hold only so many connections
+//! ([`Caps`]): one more replaces the oldest, so that a stolen token opening
+//! connections in a loop holds a handful of them, not the node's file
+//! descriptors.
 
+use std::hash::Hash;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use dashmap::DashMap;
 use tokio::sync::mpsc;
 
+use crate::config::LiveConfig;
 use crate::domain::{AccountId, SessionId};
 
 /// Queue depth per connection. Events are rare (a few per session lifetime),
@@ -27,19 +36,65 @@ pub enum Outbound {
         text: Arc<str>,
         reason: crate::domain::SignOutReason,
     },
+    /// A newer connection took this one's place: close.
+    Replaced(Crowded),
+}
+
+/// Which cap a newer connection ran into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Crowded {
+    Session,
+    Account,
+}
+
+impl Crowded {
+    /// The reason text of the WebSocket close frame.
+    pub fn close_reason(self) -> &'static str {
+        match self {
+            Crowded::Session => "replaced: too many live connections for this session",
+            Crowded::Account => "replaced: too many live connections for this account",
+        }
+    }
+
+    /// The data of the account pages' `replaced` event.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Crowded::Session => "session",
+            Crowded::Account => "account",
+        }
+    }
+}
+
+/// How many connections one session and one account may hold here.
+#[derive(Debug, Clone, Copy)]
+pub struct Caps {
+    pub per_session: usize,
+    pub per_account: usize,
+}
+
+impl From<&LiveConfig> for Caps {
+    fn from(config: &LiveConfig) -> Self {
+        Caps {
+            per_session: config.max_per_session,
+            per_account: config.max_per_account,
+        }
+    }
 }
 
 #[derive(Clone)]
 struct Conn {
     id: u64,
+    session: SessionId,
+    account: AccountId,
     tx: mpsc::Sender<Outbound>,
 }
 
-#[derive(Default)]
 pub struct LiveRegistry {
     by_session: DashMap<SessionId, Vec<Conn>>,
+    by_account: DashMap<AccountId, Vec<Conn>>,
     watchers: DashMap<AccountId, Vec<Conn>>,
     next_id: AtomicU64,
+    caps: Caps,
 }
 
 /// Removes the connection from the registry when dropped.
@@ -47,52 +102,77 @@ pub struct Registration {
     registry: Arc<LiveRegistry>,
     id: u64,
     session: SessionId,
-    watching: Option<AccountId>,
+    account: AccountId,
 }
 
 impl Drop for Registration {
     fn drop(&mut self) {
-        let id = self.id;
-        self.registry
-            .by_session
-            .remove_if_mut(&self.session, |_, conns| {
-                conns.retain(|c| c.id != id);
-                conns.is_empty()
-            });
-        if let Some(account) = self.watching {
-            self.registry.watchers.remove_if_mut(&account, |_, conns| {
-                conns.retain(|c| c.id != id);
-                conns.is_empty()
-            });
-        }
+        self.registry.forget(self.id, self.session, self.account);
     }
 }
 
 impl LiveRegistry {
-    /// Registers a connection of `session`; with `watch`, it also receives the
-    /// account's `devices_changed`.
+    pub fn new(caps: Caps) -> Self {
+        LiveRegistry {
+            by_session: DashMap::new(),
+            by_account: DashMap::new(),
+            watchers: DashMap::new(),
+            next_id: AtomicU64::new(0),
+            caps,
+        }
+    }
+
+    /// Registers a connection of `session` (of `account`); with `watch`, it
+    /// also receives the account's `devices_changed`. The oldest connection
+    /// of the session, or else of the account, is told it was replaced when
+    /// this one goes over a cap.
     pub fn register(
         self: &Arc<Self>,
         session: SessionId,
-        watch: Option<AccountId>,
+        account: AccountId,
+        watch: bool,
     ) -> (Registration, mpsc::Receiver<Outbound>) {
         let (tx, rx) = mpsc::channel(QUEUE);
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let conn = Conn { id, tx };
-        self.by_session
-            .entry(session)
-            .or_default()
-            .push(conn.clone());
-        if let Some(account) = watch {
+        let conn = Conn {
+            id,
+            session,
+            account,
+            tx,
+        };
+        let crowded = [
+            (
+                admit(&self.by_session, session, &conn, self.caps.per_session),
+                Crowded::Session,
+            ),
+            (
+                admit(&self.by_account, account, &conn, self.caps.per_account),
+                Crowded::Account,
+            ),
+        ];
+        for (oldest, why) in crowded {
+            for old in oldest {
+                self.forget(old.id, old.session, old.account);
+                deliver(&old, Outbound::Replaced(why));
+            }
+        }
+        if watch {
             self.watchers.entry(account).or_default().push(conn);
         }
         let registration = Registration {
             registry: Arc::clone(self),
             id,
             session,
-            watching: watch,
+            account,
         };
         (registration, rx)
+    }
+
+    /// Takes connection `id` out of every index (it may be gone already).
+    fn forget(&self, id: u64, session: SessionId, account: AccountId) {
+        remove(&self.by_session, session, id);
+        remove(&self.by_account, account, id);
+        remove(&self.watchers, account, id);
     }
 
     /// Sends to every connection of the session.
@@ -123,17 +203,96 @@ impl LiveRegistry {
     }
 }
 
+/// Adds `conn` under `key`, oldest first; the connections it crowds out
+/// beyond `cap`, taken out of this index.
+fn admit<K: Hash + Eq>(
+    index: &DashMap<K, Vec<Conn>>,
+    key: K,
+    conn: &Conn,
+    cap: usize,
+) -> Vec<Conn> {
+    let mut conns = index.entry(key).or_default();
+    let excess = (conns.len() + 1).saturating_sub(cap).min(conns.len());
+    let oldest = conns.drain(..excess).collect();
+    conns.push(conn.clone());
+    oldest
+}
+
+fn remove<K: Hash + Eq>(index: &DashMap<K, Vec<Conn>>, key: K, id: u64) {
+    index.remove_if_mut(&key, |_, conns| {
+        conns.retain(|c| c.id != id);
+        conns.is_empty()
+    });
+}
+
 fn deliver(conn: &Conn, message: Outbound) {
     match conn.tx.try_send(message) {
         Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
-        Err(mpsc::error::TrySendError::Full(message @ Outbound::SignedOut { .. })) => {
+        Err(mpsc::error::TrySendError::Full(Outbound::Event(_))) => {
+            tracing::debug!(conn = conn.id, "live connection too slow; event dropped");
+        }
+        // The ends of a connection are never dropped.
+        Err(mpsc::error::TrySendError::Full(message)) => {
             let tx = conn.tx.clone();
             tokio::spawn(async move {
                 let _ = tx.send(message).await;
             });
         }
-        Err(mpsc::error::TrySendError::Full(Outbound::Event(_))) => {
-            tracing::debug!(conn = conn.id, "live connection too slow; event dropped");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn registry(per_session: usize, per_account: usize) -> Arc<LiveRegistry> {
+        Arc::new(LiveRegistry::new(Caps {
+            per_session,
+            per_account,
+        }))
+    }
+
+    fn replaced(rx: &mut mpsc::Receiver<Outbound>) -> Option<Crowded> {
+        match rx.try_recv() {
+            Ok(Outbound::Replaced(why)) => Some(why),
+            _ => None,
         }
+    }
+
+    #[tokio::test]
+    async fn the_oldest_connection_of_a_crowded_session_is_replaced() {
+        let live = registry(2, 10);
+        let (session, account) = (SessionId::new(), AccountId::new());
+        let mut held: Vec<_> = (0..3)
+            .map(|_| live.register(session, account, true))
+            .collect();
+        assert_eq!(replaced(&mut held[0].1), Some(Crowded::Session));
+        assert_eq!(replaced(&mut held[1].1), None);
+        assert_eq!(replaced(&mut held[2].1), None);
+        assert_eq!(live.connections(), 2);
+        // The replaced one no longer hears the account's events.
+        live.send_to_watchers(account, Outbound::Event(Arc::from("{}")));
+        assert!(held[0].1.try_recv().is_err());
+        assert!(held[2].1.try_recv().is_ok());
+        // Its own end, later, takes nothing else with it.
+        held.remove(0);
+        assert_eq!(live.connections(), 2);
+    }
+
+    #[tokio::test]
+    async fn the_oldest_connection_of_a_crowded_account_is_replaced() {
+        let live = registry(2, 3);
+        let account = AccountId::new();
+        let mut held: Vec<_> = (0..4)
+            .map(|_| live.register(SessionId::new(), account, false))
+            .collect();
+        assert_eq!(replaced(&mut held[0].1), Some(Crowded::Account));
+        assert!(held[1..].iter_mut().all(|(_, rx)| replaced(rx).is_none()));
+        assert_eq!(live.connections(), 3);
+        // Another account has caps of its own.
+        let (_other, mut rx) = live.register(SessionId::new(), AccountId::new(), false);
+        assert_eq!(replaced(&mut rx), None);
+        drop(held);
+        assert_eq!(live.connections(), 1);
     }
 }

@@ -14,8 +14,8 @@ use axum::Router;
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 use usher_api::{
-    LiveEvent, ProblemCode, BEARER_SUBPROTOCOL_PREFIX, CLOSE_GOING_AWAY, CLOSE_SIGNED_OUT,
-    SUBPROTOCOL,
+    LiveEvent, ProblemCode, BEARER_SUBPROTOCOL_PREFIX, CLOSE_GOING_AWAY, CLOSE_REPLACED,
+    CLOSE_SIGNED_OUT, SUBPROTOCOL,
 };
 
 use super::registry::Outbound;
@@ -106,8 +106,7 @@ async fn upgrade(
         .max_frame_size(4 * 1024);
     Ok(ws.on_upgrade(move |socket| {
         tracker.track_future(async move {
-            let (registration, rx) =
-                registry.register(session.id, watch.then_some(session.account_id));
+            let (registration, rx) = registry.register(session.id, session.account_id, watch);
             serve(socket, session, rx, shutdown, ping_every).await;
             drop(registration);
         })
@@ -160,6 +159,10 @@ async fn serve(
                     close(&mut socket, CLOSE_SIGNED_OUT, "signed_out").await;
                     return;
                 }
+                Some(Outbound::Replaced(why)) => {
+                    close(&mut socket, CLOSE_REPLACED, why.close_reason()).await;
+                    return;
+                }
                 None => return,
             },
             _ = shutdown.cancelled() => {
@@ -167,7 +170,14 @@ async fn serve(
                 return;
             }
             incoming = socket.recv() => match incoming {
-                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
+                Some(Ok(Message::Close(_))) | None => return,
+                Some(Err(e)) => {
+                    let (code, reason) = refusal(&e);
+                    close(&mut socket, code, reason).await;
+                    return;
+                }
+                // The protocol has nothing for a device to say: any frame
+                // only shows it is alive (browsers, which cannot ping, send text).
                 Some(Ok(_)) => awaiting_pong = false,
             },
             _ = ping.tick() => {
@@ -181,5 +191,18 @@ async fn serve(
                 }
             }
         }
+    }
+}
+
+/// The close code (RFC 6455 §7.4.1) for what a device sent that could not be
+/// read: too big, text that is not UTF-8, or anything else that breaks the
+/// protocol. Sent if the connection can still take it.
+fn refusal(error: &axum::Error) -> (u16, &'static str) {
+    use tokio_tungstenite::tungstenite::error::{CapacityError, Error as WsError};
+    let cause = std::error::Error::source(error).and_then(|e| e.downcast_ref::<WsError>());
+    match cause {
+        Some(WsError::Capacity(CapacityError::MessageTooLong { .. })) => (1009, "message too big"),
+        Some(WsError::Utf8(_)) => (1007, "text is not UTF-8"),
+        _ => (1002, "protocol error"),
     }
 }

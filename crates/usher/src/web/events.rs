@@ -1,6 +1,9 @@
 //! `GET /account/events`: server-sent events that keep an open account page
 //! current. `devices` means "the device list or streams changed: refresh";
-//! `signed_out` (data: the reason) means this browser was signed out.
+//! `signed_out` (data: the reason) means this browser was signed out;
+//! `replaced` (data: `session` or `account`, the cap it ran into) means newer
+//! pages took this stream's place, and the page should stop listening rather
+//! than reconnect and replace another.
 
 use std::convert::Infallible;
 
@@ -21,29 +24,33 @@ pub async fn stream(
     let (registration, rx) = state
         .services
         .live
-        .register(session.id, Some(session.account_id));
+        .register(session.id, session.account_id, true);
     // Registered before this check, so a revocation is either seen here or
     // arrives through the queue (as for the WebSocket channel).
     let revoked_already = session.revoked().map(|r| r.reason);
     let start = Step {
         rx,
         _registration: registration,
-        pending_sign_out: revoked_already,
+        last: revoked_already.map(signed_out),
         done: false,
     };
     let events = futures_util::stream::unfold(start, |mut step| async move {
         if step.done {
             return None;
         }
-        if let Some(reason) = step.pending_sign_out.take() {
+        if let Some(last) = step.last.take() {
             step.done = true;
-            return Some((Ok(signed_out(reason)), step));
+            return Some((Ok(last), step));
         }
         let event = match step.rx.recv().await? {
             Outbound::Event(_) => Event::default().event("devices").data("changed"),
             Outbound::SignedOut { reason, .. } => {
                 step.done = true;
                 signed_out(reason)
+            }
+            Outbound::Replaced(why) => {
+                step.done = true;
+                Event::default().event("replaced").data(why.as_str())
             }
         };
         Some((Ok(event), step))
@@ -57,7 +64,8 @@ struct Step {
     rx: tokio::sync::mpsc::Receiver<Outbound>,
     /// Held for the stream's life; dropping it leaves the registry.
     _registration: crate::live::registry::Registration,
-    pending_sign_out: Option<SignOutReason>,
+    /// An event to end with at once (the session was revoked already).
+    last: Option<Event>,
     done: bool,
 }
 

@@ -51,7 +51,7 @@ fn bad_bodies() -> Vec<(&'static str, &'static str, String, u16, &'static str)> 
             cases.push((method, path, body.to_owned(), 400, "malformed_json"));
         }
     }
-    let wrong_shape: [(&str, &str, &str); 17] = [
+    let wrong_shape: [(&str, &str, &str); 20] = [
         (
             "POST",
             "/v1/accounts",
@@ -95,6 +95,10 @@ fn bad_bodies() -> Vec<(&'static str, &'static str, String, u16, &'static str)> 
             r#"{"include_current":"yes"}"#,
         ),
         ("POST", "/v1/devices/sign-out-all", r#"{"everything":true}"#),
+        // A struct is an object, never a list.
+        ("POST", "/v1/devices/sign-out-all", "[]"),
+        ("POST", "/v1/devices/sign-out-all", "[true]"),
+        ("PATCH", "/v1/devices/{id}", r#"["Hacked"]"#),
         (
             "POST",
             "/v1/account/password",
@@ -154,6 +158,69 @@ async fn bad_bodies_are_refused_and_change_nothing() {
         .create_account("grace@example.com", PASSWORD, None)
         .await
         .expect("no refused request created the account");
+}
+
+/// A refused body says what was wrong and where, in words: no Rust type
+/// (`struct SignOutAll`, `u32`) and no parser jargon.
+#[tokio::test]
+async fn refusals_say_in_words_what_was_wrong_and_where() {
+    let app = TestApp::spawn().await;
+    let tv = app.signed_in("ada").await;
+    let cases = [
+        (
+            "POST",
+            "/v1/devices/sign-out-all",
+            "[]",
+            "The body must be an object, not a list.",
+        ),
+        (
+            "POST",
+            "/v1/devices/sign-out-all",
+            r#"{"include_current":"yes"}"#,
+            "`include_current` must be true or false, not a string.",
+        ),
+        (
+            "POST",
+            "/v1/sessions",
+            r#"{"email":"ada@example.com","password":"x","device":{"name":"TV"}}"#,
+            "`device.type` is required.",
+        ),
+        (
+            "POST",
+            "/v1/sessions",
+            r#"{"email":"ada@example.com","password":"x","device":["TV","tv"]}"#,
+            "`device` must be an object, not a list.",
+        ),
+        (
+            "PATCH",
+            "/v1/devices/{id}",
+            r#"{"name":"Hacked","owner":"mallory"}"#,
+            "`owner` is not known (expected `name`).",
+        ),
+    ];
+    for (method, path, body, detail) in cases {
+        let problem = send(&tv, method, path, body)
+            .await
+            .expect_problem(422, "invalid_body");
+        assert_eq!(problem.detail.as_deref(), Some(detail), "{body}");
+    }
+    let malformed = send(&tv, "POST", "/v1/devices/sign-out-all", "{")
+        .await
+        .expect_problem(400, "malformed_json");
+    assert_eq!(
+        malformed.detail.as_deref(),
+        Some("The request body ends before its JSON does.")
+    );
+    // A member given twice is refused: parsers disagree on which copy counts.
+    send(
+        &tv,
+        "POST",
+        "/v1/devices/sign-out-all",
+        r#"{"include_current":false,"include_current":true}"#,
+    )
+    .await
+    .expect_problem(422, "invalid_body");
+    assert_untouched(&tv).await;
 }
 
 #[tokio::test]

@@ -175,3 +175,24 @@ async fn renaming_a_device_shows_the_new_name_to_the_page_and_the_device() {
     assert_eq!(entry.name, "Bedroom TV");
     browser.close().await;
 }
+
+#[tokio::test]
+async fn a_page_that_newer_tabs_pushed_out_says_so_and_leaves_them_be() {
+    let app = TestApp::spawn_with(|config| config.live.max_per_session = 1).await;
+    let account = app.account("alex").await;
+    let browser = Browser::signed_in(&app, &account).await;
+    browser.wait_live().await;
+    let first = browser.tab().await;
+
+    let second = browser.open_tab("/account/devices").await;
+    browser.wait_live().await;
+
+    browser.switch_to(first).await;
+    browser.wait_for(r#"body[data-live="replaced"]"#).await;
+    let notice = browser.text("#live-replaced").await;
+    assert!(notice.contains("Reload"), "{notice}");
+    // It did not reconnect, which would have pushed the newer tab out.
+    browser.switch_to(second).await;
+    assert!(browser.has(r#"body[data-live="on"]"#).await);
+    browser.close().await;
+}
