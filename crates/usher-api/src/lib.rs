@@ -40,7 +40,7 @@ pub use devices::{
 };
 pub use live::{
     LiveEvent, BEARER_SUBPROTOCOL_PREFIX, CLOSE_GOING_AWAY, CLOSE_REPLACED, CLOSE_SIGNED_OUT,
-    SUBPROTOCOL,
+    CLOSE_TRY_AGAIN_LATER, SUBPROTOCOL,
 };
 pub use problem::{Problem, ProblemCode, UnknownProblemCode, PROBLEM_CONTENT_TYPE};
 pub use profiles::{

@@ -23,6 +23,10 @@ pub const CLOSE_GOING_AWAY: u16 = 1001;
 /// oldest goes. Do not reconnect on it by yourself, or the connections of one
 /// session take turns replacing each other; reconnect on a user's action.
 pub const CLOSE_REPLACED: u16 = 4008;
+/// Close code (RFC 6455's "Try Again Later") of a node that can no longer
+/// show it has seen every recent sign-out (cut off from its database and
+/// bus): reconnect, and the load balancer takes the device to a node that can.
+pub const CLOSE_TRY_AGAIN_LATER: u16 = 1013;
 
 /// Something that happened on the live channel.
 ///

@@ -33,7 +33,7 @@ pub use client::Client;
 pub use error::{Error, Problem, Result};
 pub use live::{
     LiveAuth, LiveConnection, LiveEvent, BEARER_SUBPROTOCOL_PREFIX, CLOSE_GOING_AWAY,
-    CLOSE_REPLACED, CLOSE_SIGNED_OUT, SUBPROTOCOL,
+    CLOSE_REPLACED, CLOSE_SIGNED_OUT, CLOSE_TRY_AGAIN_LATER, SUBPROTOCOL,
 };
 pub use raw::{RawRequest, RawResponse};
 pub use types::{

@@ -12,7 +12,7 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
-use usher::clock::{ManualClock, SharedClock, SystemClock};
+use usher::clock::{Clock, ManualClock, SharedClock, SystemClock};
 use usher::services::Services;
 use usher::App;
 use usher_client::{Client, DeviceType};
@@ -46,6 +46,18 @@ impl Node {
                 let why = freshness.staleness(at).why;
                 panic!("the node did not prove itself fresh within {PATIENCE:?}: {why}")
             });
+    }
+
+    /// Waits until this node hears `nodes` nodes (itself included) on the
+    /// bus and has then read the revocation log: what it may have missed
+    /// from before it heard them is behind it.
+    pub async fn await_settled(&self, nodes: usize, clock: &ManualClock) {
+        let freshness = self.services.sessions.freshness();
+        tokio::time::timeout(PATIENCE, freshness.hearing(nodes))
+            .await
+            .unwrap_or_else(|_| panic!("the node did not hear {nodes} nodes within {PATIENCE:?}"));
+        clock.advance(std::time::Duration::from_millis(1));
+        self.await_proof_since(clock.now()).await;
     }
 
     /// Shuts the node down gracefully and waits until it has stopped.

@@ -45,6 +45,12 @@ async fn nodes_ride_out_a_postgresql_restart_without_losing_acknowledged_writes(
     let gus = cluster.account("gus", None).await;
     let (tv, phone) = cluster.tv_on_a_phone_on_b(&gus).await;
     phone.sign_out(&tv).await;
+    // Both nodes have seen the phone (a node that never has needs the
+    // database to check it).
+    phone.on(cluster.node(0)).assert_signed_in().await;
+    for node in &cluster.nodes {
+        node.await_settled(2, &clock).await;
+    }
 
     postgres("stop").await;
     let outcome = AssertUnwindSafe(async {

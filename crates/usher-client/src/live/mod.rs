@@ -14,7 +14,7 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 pub use usher_api::{
     LiveEvent, BEARER_SUBPROTOCOL_PREFIX, CLOSE_GOING_AWAY, CLOSE_REPLACED, CLOSE_SIGNED_OUT,
-    SUBPROTOCOL,
+    CLOSE_TRY_AGAIN_LATER, SUBPROTOCOL,
 };
 
 use crate::client::Client;

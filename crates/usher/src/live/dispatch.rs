@@ -18,6 +18,7 @@ use futures_util::FutureExt;
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
+use super::registry::Outbound;
 use super::LiveRegistry;
 use super::{
     devices_changed_message, profile_locked_message, signed_out_message, stream_stopped_message,
@@ -92,7 +93,11 @@ pub async fn run(node: Dispatcher, shutdown: CancellationToken, safety_net: Dura
             }
             _ = tick.tick() => {
                 start_read(&node, &mut reading, position.read);
-                freshness.report();
+                if freshness.report() {
+                    // Its devices would hear of no sign-out here: send them
+                    // to a node that can tell them.
+                    node.live.close_all(Outbound::NodeStale);
+                }
             }
             _ = freshness.read_wanted() => start_read(&node, &mut reading, position.read),
         }

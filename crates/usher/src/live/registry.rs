@@ -38,6 +38,9 @@ pub enum Outbound {
     },
     /// A newer connection took this one's place: close.
     Replaced(Crowded),
+    /// This node went stale: close, so the device reconnects to one that
+    /// can tell it of sign-outs.
+    NodeStale,
 }
 
 /// Which cap a newer connection ran into.
@@ -181,6 +184,18 @@ impl LiveRegistry {
             Some(conns) => conns.clone(),
             None => return,
         };
+        for conn in conns {
+            deliver(&conn, message.clone());
+        }
+    }
+
+    /// Closes every connection this node holds (it went stale).
+    pub fn close_all(&self, message: Outbound) {
+        let conns: Vec<Conn> = self
+            .by_session
+            .iter()
+            .flat_map(|e| e.value().clone())
+            .collect();
         for conn in conns {
             deliver(&conn, message.clone());
         }

@@ -15,7 +15,7 @@ use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 use usher_api::{
     LiveEvent, ProblemCode, BEARER_SUBPROTOCOL_PREFIX, CLOSE_GOING_AWAY, CLOSE_REPLACED,
-    CLOSE_SIGNED_OUT, SUBPROTOCOL,
+    CLOSE_SIGNED_OUT, CLOSE_TRY_AGAIN_LATER, SUBPROTOCOL,
 };
 
 use super::registry::Outbound;
@@ -161,6 +161,10 @@ async fn serve(
                 }
                 Some(Outbound::Replaced(why)) => {
                     close(&mut socket, CLOSE_REPLACED, why.close_reason()).await;
+                    return;
+                }
+                Some(Outbound::NodeStale) => {
+                    close(&mut socket, CLOSE_TRY_AGAIN_LATER, "node behind: reconnect").await;
                     return;
                 }
                 None => return,

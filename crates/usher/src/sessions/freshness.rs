@@ -53,6 +53,8 @@ pub struct Freshness {
     proven: watch::Sender<Millis>,
     /// Asks the dispatcher to read the log now.
     wanted: Notify,
+    /// How many nodes (this one included) this node hears on the bus.
+    hearing: watch::Sender<usize>,
     /// Whether the last report said this node is stale.
     reported_stale: AtomicBool,
     /// Whether the last log read failed: a stale check then refuses at
@@ -105,6 +107,7 @@ impl Freshness {
             proven_at: AtomicI64::new(NEVER),
             proven: watch::channel(NEVER).0,
             wanted: Notify::new(),
+            hearing: watch::channel(0).0,
             reported_stale: AtomicBool::new(false),
             reads_failing: AtomicBool::new(false),
             state: Mutex::default(),
@@ -160,6 +163,13 @@ impl Freshness {
     pub async fn proven_since(&self, at: Millis) {
         let mut proven = self.proven.subscribe();
         let _ = proven.wait_for(|&p| p >= at).await;
+    }
+
+    /// Waits until this node hears at least `nodes` nodes on the bus (itself
+    /// included): tests await a settled cluster with it.
+    pub async fn hearing(&self, nodes: usize) {
+        let mut hearing = self.hearing.subscribe();
+        let _ = hearing.wait_for(|&n| n >= nodes).await;
     }
 
     /// The newest proof, if any.
@@ -267,15 +277,18 @@ impl Freshness {
         self.settle(&mut state);
     }
 
-    /// Logs a change between fresh and stale, once each way.
-    pub fn report(&self) {
+    /// Logs a change between fresh and stale, once each way; true when
+    /// this node has just become stale. Stale here means past the bound
+    /// with log reads failing: a proof merely older than the bound (a clock
+    /// that jumped, a read under way) is renewed by the next read.
+    pub fn report(&self) -> bool {
         let Some(max) = self.max_staleness else {
-            return;
+            return false;
         };
         let now = self.clock.now();
-        let stale = !self.is_fresh_at(now, max);
+        let stale = !self.is_fresh_at(now, max) && self.reads_failing.load(Ordering::Acquire);
         if stale == self.reported_stale.swap(stale, Ordering::AcqRel) {
-            return;
+            return false;
         }
         if stale {
             let s = self.staleness(now);
@@ -286,14 +299,7 @@ impl Freshness {
                 "this node has caught up with the revocation log: serving session checks again"
             );
         }
-    }
-
-    /// Why this node is stale at `now`, if it is (`None` when fresh or when
-    /// the guard is off).
-    pub fn stale_now(&self) -> Option<Staleness> {
-        let max = self.max_staleness?;
-        let now = self.clock.now();
-        (!self.is_fresh_at(now, max)).then(|| self.staleness(now))
+        stale
     }
 
     /// What is missing, in words an operator can act on.
@@ -342,6 +348,9 @@ impl Freshness {
 
     /// Recomputes the proof after a change and tells waiters.
     fn settle(&self, state: &mut State) {
+        let members = state.members.len();
+        self.hearing
+            .send_if_modified(|n| std::mem::replace(n, members) != members);
         let me = self.node;
         if self.bus_proves
             && state.gap_since.is_none()

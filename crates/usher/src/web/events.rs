@@ -52,6 +52,9 @@ pub async fn stream(
                 step.done = true;
                 Event::default().event("replaced").data(why.as_str())
             }
+            // Ends the stream: the page's EventSource reconnects, through
+            // the load balancer, to a node that can answer.
+            Outbound::NodeStale => return None,
         };
         Some((Ok(event), step))
     });

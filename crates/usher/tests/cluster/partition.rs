@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use usher::clock::ManualClock;
-use usher_client::{Client, SignOutReason};
+use usher_client::{Client, SignOutReason, CLOSE_TRY_AGAIN_LATER};
 use usher_testkit::cluster::{is_ready, system_nats_url, Cluster, Link};
 use usher_testkit::TestDevice;
 
@@ -43,6 +43,7 @@ async fn a_node_cut_off_from_database_and_bus_refuses_past_the_bound_and_recover
     tv.on(&c).assert_signed_in().await;
     phone.on(&c).assert_signed_in().await;
     assert!(is_ready(&c).await);
+    let mut phone_on_c = phone.on(&c).live().await;
 
     // Packets to PostgreSQL and NATS are dropped: nothing closes, nothing
     // arrives. The TV is signed out through node B meanwhile.
@@ -54,6 +55,8 @@ async fn a_node_cut_off_from_database_and_bus_refuses_past_the_bound_and_recover
     // it refuses the TV, and every other session too, and drains itself.
     assert_stale(&tv, &c).await;
     assert_stale(&phone, &c).await;
+    // Its devices would hear of no sign-out there: it sends them elsewhere.
+    phone_on_c.expect_closed(CLOSE_TRY_AGAIN_LATER).await;
     assert!(!is_ready(&c).await, "/readyz is red while stale");
     let readyz = c
         .raw(usher_client::Method::GET, "/readyz")
@@ -111,6 +114,7 @@ async fn a_node_cut_off_from_the_database_alone_keeps_serving_while_every_node_i
     let fay = cluster.account("fay", None).await;
     let phone = fay.phone().await;
     phone.on(&c).assert_signed_in().await;
+    cluster.nodes[1].await_settled(2, &clock).await;
 
     // C loses the database only: every node is still heard on the bus.
     link.database.black_hole();
