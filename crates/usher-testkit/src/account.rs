@@ -50,6 +50,45 @@ impl TestAccount {
             .await
     }
 
+    /// Signs a browser in through the sign-in form, sending `headers` too;
+    /// its session cookie as a `Cookie` header value (`usher_session=…`).
+    pub async fn browser_session_cookie(&self, headers: &[(&str, &str)]) -> String {
+        // No redirects followed: the session cookie comes with the 303.
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("an HTTP client");
+        let url = self
+            .client
+            .base_url()
+            .join("/account/sign-in")
+            .expect("a URL");
+        // The sign-in form echoes its CSRF cookie (double submit).
+        let mut request = http.post(url).header("Cookie", "usher_csrf=token-1");
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let signed_in = request
+            .form(&[
+                ("email", self.email.as_str()),
+                ("password", self.password.as_str()),
+                ("csrf", "token-1"),
+            ])
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(signed_in.status(), 303, "the browser signs in");
+        signed_in
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|c| c.to_str().ok())
+            .find(|c| c.starts_with("usher_session="))
+            .and_then(|c| c.split(';').next())
+            .expect("a session cookie")
+            .to_owned()
+    }
+
     pub async fn sign_in_device(&self, device: &DeviceInfo) -> TestDevice {
         let tokens = self
             .client

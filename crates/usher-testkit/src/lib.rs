@@ -12,6 +12,7 @@
 //!   tests about several devices;
 //! - [`answer_to`], [`ExpectProblem`] and [`RawProblem`]: raw requests and
 //!   assertions on refusals;
+//! - [`RawConnection`]: bytes over TCP, for tests about connections;
 //! - [`cluster`]: several nodes on one PostgreSQL schema and NATS;
 //! - [`browser`]: Debian's Chromium driven through chromedriver;
 //! - [`stand_in`]: a fake server for the client's own tests.
@@ -22,6 +23,7 @@ mod account;
 mod app;
 pub mod browser;
 pub mod cluster;
+mod connection;
 mod device;
 mod household;
 mod live;
@@ -33,6 +35,7 @@ use std::time::Duration;
 
 pub use account::TestAccount;
 pub use app::{database_url, test_config, TestApp};
+pub use connection::{RawAnswer, RawConnection};
 pub use device::{session_ids, TestDevice};
 pub use household::Household;
 pub use live::Live;

@@ -248,37 +248,11 @@ async fn without_a_database_only_the_local_network_is_known() {
 async fn the_devices_page_shows_where_a_browser_signed_in() {
     let app = behind(&["127.0.0.1"], ForwardedHeader::XForwardedFor).await;
     let ada = app.account("ada").await;
-    // No redirects followed: the session cookie comes with the 303.
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("an HTTP client");
-    let base = format!("http://{}", app.address);
-    // The sign-in form echoes its CSRF cookie (double submit).
-    let signed_in = http
-        .post(format!("{base}/account/sign-in"))
-        .header("Cookie", "usher_csrf=token-1")
-        .header("X-Forwarded-For", "81.193.4.5")
-        .form(&[
-            ("email", ada.email.as_str()),
-            ("password", ada.password.as_str()),
-            ("csrf", "token-1"),
-        ])
-        .send()
-        .await
-        .expect("answered");
-    assert_eq!(signed_in.status(), 303);
-    let session = signed_in
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|c| c.to_str().ok())
-        .find(|c| c.starts_with("usher_session="))
-        .and_then(|c| c.split(';').next())
-        .expect("a session cookie")
-        .to_owned();
-    let page = http
-        .get(format!("{base}/account/devices"))
+    let session = ada
+        .browser_session_cookie(&[("X-Forwarded-For", "81.193.4.5")])
+        .await;
+    let page = reqwest::Client::new()
+        .get(format!("{}/account/devices", app.base_url()))
         .header("Cookie", &session)
         .header("X-Forwarded-For", "81.193.4.5")
         .send()
