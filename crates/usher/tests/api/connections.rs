@@ -54,6 +54,20 @@ async fn a_kept_alive_connection_that_stays_idle_is_closed() {
 }
 
 #[tokio::test]
+async fn a_client_halfway_through_its_headers_does_not_hold_up_shutdown() {
+    let app = TestApp::spawn_with(|config| {
+        // Far longer than the test waits: only shutdown can close it.
+        config.http.header_read_timeout_ms = 600_000;
+    })
+    .await;
+    let mut slow = RawConnection::open(app.address).await;
+    slow.send("GET /healthz HTTP/1.1\r\nHost: us").await;
+    healthy(&app).await;
+    app.stop().await;
+    slow.expect_closed().await;
+}
+
+#[tokio::test]
 async fn a_request_too_slow_to_arrive_gets_request_timeout_while_live_channels_and_event_streams_stay_open(
 ) {
     let app = TestApp::spawn_with(|config| config.http.request_timeout_ms = 2_000).await;

@@ -87,7 +87,10 @@ impl ConnectionState {
 }
 
 /// Serves `stream` until it closes, its client idles too long, or the
-/// server shuts down (gracefully: an answer under way is finished).
+/// server shuts down: then an answer under way is finished, and a
+/// connection that is answering nothing is closed at once (hyper would keep
+/// one whose first request's headers are half sent open until its header
+/// timer fires, holding up shutdown).
 pub async fn serve(
     stream: TcpStream,
     peer: SocketAddr,
@@ -127,6 +130,9 @@ pub async fn serve(
                 return;
             }
             () = shared.shutdown.cancelled(), if !closing => {
+                if phase.borrow().answering == 0 {
+                    return;
+                }
                 closing = true;
                 connection.as_mut().graceful_shutdown();
             }

@@ -19,10 +19,10 @@ pub fn raise_open_file_limit() -> io::Result<OpenFiles> {
     Ok(OpenFiles { before, now, hard })
 }
 
-/// The soft open-file limit in force, when the system has one.
+/// The soft open-file limit in force (`u64::MAX` when unlimited), when it
+/// can be read.
 pub fn open_file_limit() -> Option<u64> {
     rlimit::getrlimit(rlimit::Resource::NOFILE)
         .ok()
         .map(|(soft, _)| soft)
-        .filter(|&soft| soft != rlimit::INFINITY)
 }
