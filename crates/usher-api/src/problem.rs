@@ -94,6 +94,12 @@ wire_enum! {
         InvalidQuery => "invalid_query",
         /// `426`: `GET /v1/live` needs a WebSocket upgrade.
         WebsocketRequired => "websocket_required",
+        /// `408`: the request (its body included) was not received and
+        /// answered in time; the connection is closed.
+        RequestTimeout => "request_timeout",
+        /// `429` with `Retry-After`: too many connections are open from the
+        /// client's address; the connection is closed.
+        TooManyConnections => "too_many_connections",
         /// `503` with `Retry-After`: the service is busy.
         Overloaded => "overloaded",
         /// `503` with `Retry-After`: a dependency (the database) is unreachable.

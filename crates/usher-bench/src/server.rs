@@ -16,6 +16,9 @@ use tokio::process::{Child, Command};
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a server may take to stop after SIGTERM before it is killed.
 const STOP_TIMEOUT: Duration = Duration::from_secs(15);
+/// Every simulated client connects from 127.0.0.1: the per-address
+/// connection cap, meant for one household or office, must not throttle them.
+const ONE_ADDRESS_FOR_ALL: (&str, &str) = ("USHER_HTTP__MAX_CONNECTIONS_PER_ADDRESS", "100000000");
 
 /// Where and how servers are started.
 #[derive(Clone)]
@@ -84,6 +87,7 @@ impl Usher {
             .arg(&launch.usher_bin)
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(args)
+            .envs([ONE_ADDRESS_FOR_ALL])
             .envs(
                 launch
                     .usher_env

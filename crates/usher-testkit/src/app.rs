@@ -50,6 +50,8 @@ pub fn test_config(database_url: String) -> Config {
     // Every sign-in of a test comes from 127.0.0.1; only throttle tests tighten these.
     config.throttle.account_burst = 1_000;
     config.throttle.ip_burst = 10_000;
+    // Likewise every connection: only connection tests cap them per address.
+    config.http.max_connections_per_address = 100_000;
     config
 }
 

@@ -15,6 +15,7 @@
 //! - [`answer_to`], [`ExpectProblem`] and [`RawProblem`]: raw requests and
 //!   assertions on refusals;
 //! - [`properties`]: proptest's cases against a running server;
+//! - [`RawConnection`]: bytes over TCP, for tests about connections;
 //! - [`cluster`]: several nodes on one PostgreSQL schema and NATS;
 //! - [`browser`]: Debian's Chromium driven through chromedriver;
 //! - [`stand_in`]: a fake server for the client's own tests.
@@ -25,6 +26,7 @@ mod account;
 mod app;
 pub mod browser;
 pub mod cluster;
+mod connection;
 mod device;
 mod household;
 pub mod link;
@@ -39,6 +41,7 @@ use std::time::Duration;
 
 pub use account::TestAccount;
 pub use app::{database_url, test_config, TestApp};
+pub use connection::{RawAnswer, RawConnection};
 pub use device::{session_ids, TestDevice};
 pub use household::Household;
 pub use live::Live;

@@ -126,17 +126,14 @@ impl App {
         let shutdown = state.shutdown.clone();
         let background = spawn_background(&state, &shutdown);
         tracing::info!(%address, store = %state.store.describe(), bus = %state.bus.describe(), "usher is listening");
-        let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
-        // No Nagle delay: a small live-channel frame (`signed_out`) written
-        // right after another one must not wait for the device's ACK.
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "could not set TCP_NODELAY");
-            }
-        });
-        axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-            .await?;
+        crate::http::serve::serve(
+            listener,
+            router(state.clone()),
+            &state.config.http,
+            Arc::clone(&state.geo),
+            shutdown.clone(),
+        )
+        .await;
         state.tracker.close();
         if tokio::time::timeout(DRAIN_TIMEOUT, state.tracker.wait())
             .await

@@ -178,6 +178,7 @@ async fn run_operator(
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
+    raise_open_file_limit();
     let app = crate::App::build(config).await?;
     let shutdown = app.shutdown_token();
     let (store, bus) = app.describe();
@@ -190,6 +191,24 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         shutdown.cancel();
     });
     app.run_until_stopped().await
+}
+
+/// Every connection is a file descriptor: take all the hard limit allows.
+fn raise_open_file_limit() {
+    match crate::http::serve::raise_open_file_limit() {
+        Ok(files) if files.now > files.before => tracing::info!(
+            from = files.before,
+            to = files.now,
+            hard_limit = files.hard,
+            "raised the open-file limit"
+        ),
+        Ok(files) => tracing::info!(
+            limit = files.now,
+            hard_limit = files.hard,
+            "open-file limit"
+        ),
+        Err(e) => tracing::warn!(error = %e, "could not raise the open-file limit"),
+    }
 }
 
 async fn wait_for_signal() {

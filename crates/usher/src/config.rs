@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use crate::geo::{ForwardedHeader, LocationConfig};
+pub use crate::http::serve::HttpConfig;
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
@@ -42,6 +43,8 @@ pub struct Config {
     pub activity: ActivityConfig,
     pub alerts: AlertConfig,
     pub profiles: ProfileConfig,
+    /// Timeouts and connection caps against slow and abusive clients.
+    pub http: HttpConfig,
     /// The plan new accounts get when they do not name one.
     pub default_plan: PlanName,
     pub plans: BTreeMap<String, Plan>,
@@ -256,6 +259,7 @@ impl Default for Config {
                 pin_burst: 5,
                 pin_period_secs: 60,
             },
+            http: HttpConfig::default(),
             default_plan: PlanName("basic".into()),
             plans: BTreeMap::from([
                 ("basic".into(), plan(1)),
@@ -426,6 +430,7 @@ impl Config {
             return bad("live.max_per_session must be at least 1 and live.max_per_account between it and 100000");
         }
         self.validate_alerts()?;
+        self.http.validate().map_err(ConfigError::Invalid)?;
         crate::geo::TrustedProxies::parse(&self.locations.trusted_proxies)
             .map_err(ConfigError::Invalid)?;
         if self.max_body_bytes < 1024 {

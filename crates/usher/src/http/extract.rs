@@ -71,20 +71,10 @@ impl FromRequestParts<AppState> for ClientIp {
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_canonical());
-        let geo = &state.geo;
-        // Without trusted proxies (the common case) no header is read.
-        Ok(ClientIp(match peer {
-            Some(peer) if geo.trusts(peer) => Some(
-                super::forwarded::client_ip(
-                    &parts.headers,
-                    geo.forwarded_header(),
-                    geo.trusted_proxies(),
-                )
-                .unwrap_or(peer),
-            ),
-            other => other,
-        }))
+            .map(|ConnectInfo(addr)| addr.ip());
+        Ok(ClientIp(peer.map(|peer| {
+            super::forwarded::client_address(&state.geo, peer, &parts.headers)
+        })))
     }
 }
 

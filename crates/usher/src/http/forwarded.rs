@@ -14,10 +14,21 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use axum::http::HeaderMap;
 
 use crate::config::ForwardedHeader;
-use crate::geo::TrustedProxies;
+use crate::geo::{Geo, TrustedProxies};
 
 const X_FORWARDED_FOR: &str = "x-forwarded-for";
 const FORWARDED: &str = "forwarded";
+
+/// The client of a request from `peer`: the peer itself, or, when it is a
+/// trusted proxy, the client its forwarding header names (the peer when the
+/// header names no one). Without trusted proxies no header is read.
+pub fn client_address(geo: &Geo, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+    let peer = peer.to_canonical();
+    if !geo.trusts(peer) {
+        return peer;
+    }
+    client_ip(headers, geo.forwarded_header(), geo.trusted_proxies()).unwrap_or(peer)
+}
 
 /// The client's address according to `which` header of a request that came
 /// from a trusted proxy; `None` when the header is absent or unreadable.

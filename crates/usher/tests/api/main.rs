@@ -12,6 +12,7 @@ mod admission;
 mod alerts;
 mod bad_input;
 mod config_layers;
+mod connections;
 mod crash;
 mod devices;
 mod edge_properties;

@@ -37,9 +37,26 @@ impl ServerProcess {
     /// Like [`ServerProcess::start`] with extra environment variables and
     /// arguments (given before the `serve` subcommand's own flags).
     pub async fn start_with(data_dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Self {
+        Self::spawn(data_dir, serve_command(data_dir, env, args).await).await
+    }
+
+    /// Like [`ServerProcess::start`], started with a soft open-file limit
+    /// of `soft` (the hard limit unchanged), as a shell's default would be,
+    /// and logging JSON lines.
+    pub async fn start_with_open_file_limit(data_dir: &Path, soft: u64) -> Self {
+        let json = [("USHER_LOG_FORMAT", "json")];
+        let mut command = serve_command(data_dir, &json, &[]).await;
+        let (_, hard) = rlimit::getrlimit(rlimit::Resource::NOFILE).expect("the limits");
+        // SAFETY: setrlimit is async-signal-safe, and the closure allocates nothing.
+        unsafe {
+            command.pre_exec(move || rlimit::setrlimit(rlimit::Resource::NOFILE, soft, hard));
+        }
+        Self::spawn(data_dir, command).await
+    }
+
+    async fn spawn(data_dir: &Path, mut command: Command) -> Self {
         let log = data_dir.join(format!("server-{}.log", unique()));
         let stderr = std::fs::File::create(&log).expect("server log file");
-        let mut command = serve_command(data_dir, env, args).await;
         command
             .stdout(Stdio::piped())
             .stderr(stderr)
