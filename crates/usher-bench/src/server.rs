@@ -19,6 +19,9 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(15);
 /// Every simulated client connects from 127.0.0.1: the per-address
 /// connection cap, meant for one household or office, must not throttle them.
 const ONE_ADDRESS_FOR_ALL: (&str, &str) = ("USHER_HTTP__MAX_CONNECTIONS_PER_ADDRESS", "100000000");
+/// The fleets are thousands of devices of one seeded account: the live
+/// connection cap per account, meant for one household, must not replace them.
+const ONE_ACCOUNT_FOR_ALL: (&str, &str) = ("USHER_LIVE__MAX_PER_ACCOUNT", "100000");
 
 /// Where and how servers are started.
 #[derive(Clone)]
@@ -87,7 +90,7 @@ impl Usher {
             .arg(&launch.usher_bin)
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(args)
-            .envs([ONE_ADDRESS_FOR_ALL])
+            .envs([ONE_ADDRESS_FOR_ALL, ONE_ACCOUNT_FOR_ALL])
             .envs(
                 launch
                     .usher_env

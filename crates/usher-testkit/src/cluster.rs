@@ -223,22 +223,33 @@ impl TestDevice {
 
 /// Whether `node` says it is ready (`/readyz` answers 200).
 pub async fn is_ready(node: &Client) -> bool {
-    let ready = node
+    readiness(node).await.0 == 200
+}
+
+/// `/readyz`'s status and body (`store`, `bus`, `fresh`, …).
+pub async fn readiness(node: &Client) -> (u16, serde_json::Value) {
+    let answer = node
         .raw(usher_client::Method::GET, "/readyz")
         .no_auth()
         .send()
-        .await;
-    ready.is_ok_and(|r| r.status == 200)
+        .await
+        .expect("/readyz answers");
+    let body = answer.json().unwrap_or_default();
+    (answer.status.as_u16(), body)
 }
 
-/// Waits until every node says it is ready again, after PostgreSQL came
-/// back: each node is asked again as soon as it has answered (a readiness
-/// answer pings the database, which paces the questions), within
-/// [`PATIENCE`].
-pub async fn await_ready(cluster: &Cluster, what: &str) {
+/// Waits until every node is ready and reaches its database again, after
+/// PostgreSQL came back: each node is asked again as soon as it has
+/// answered (a readiness answer pings the database, which paces the
+/// questions), within [`PATIENCE`].
+pub async fn await_database(cluster: &Cluster, what: &str) {
     for (i, node) in cluster.nodes.iter().enumerate() {
         let asking = async {
-            while !is_ready(&node.client).await {
+            loop {
+                let (status, body) = readiness(&node.client).await;
+                if status == 200 && body["store"] == true {
+                    return;
+                }
                 tokio::task::yield_now().await;
             }
         };

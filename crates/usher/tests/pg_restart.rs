@@ -10,10 +10,10 @@ use std::panic::AssertUnwindSafe;
 
 use futures_util::FutureExt;
 use std::time::Duration;
-use usher_client::{Client, DeviceType, Method, SignOutReason};
+use usher_client::{DeviceType, SignOutReason};
 
 use usher::clock::ManualClock;
-use usher_testkit::cluster::{await_ready, system_nats_url, Cluster};
+use usher_testkit::cluster::{await_database, readiness, system_nats_url, Cluster};
 
 /// Runs the test command's PostgreSQL control command with `action`.
 async fn postgres(action: &str) {
@@ -29,13 +29,6 @@ async fn postgres(action: &str) {
         .await
         .unwrap_or_else(|e| panic!("cannot run {ctl} {action}: {e}"));
     assert!(status.success(), "{ctl} {action} failed: {status}");
-}
-
-async fn ready(node: &Client) -> u16 {
-    match node.raw(Method::GET, "/readyz").no_auth().send().await {
-        Ok(answer) => answer.status.as_u16(),
-        Err(e) => panic!("readyz did not answer: {e}"),
-    }
 }
 
 #[tokio::test]
@@ -66,7 +59,14 @@ async fn nodes_ride_out_a_postgresql_restart_without_losing_acknowledged_writes(
             err.problem().and_then(|p| p.retry_after).is_some(),
             "Retry-After: {err}"
         );
-        assert_eq!(ready(cluster.node(0)).await, 503);
+        // Still ready: a fresh node checks sessions, so the load balancer
+        // keeps it; the body says the database is down.
+        let (status, body) = readiness(cluster.node(0)).await;
+        assert_eq!(
+            (status, &body["store"], &body["fresh"]),
+            (200, &false.into(), &true.into()),
+            "{body}"
+        );
         // However long the outage: no node can sign anyone out, and every
         // node hears every other on the bus, so none refuses a valid session.
         clock.advance(Duration::from_secs(30));
@@ -84,7 +84,7 @@ async fn nodes_ride_out_a_postgresql_restart_without_losing_acknowledged_writes(
         std::panic::resume_unwind(panic);
     }
 
-    await_ready(&cluster, "the node becoming ready again").await;
+    await_database(&cluster, "the node reaching its database again").await;
     let listed = phone
         .client
         .devices()

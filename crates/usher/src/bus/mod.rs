@@ -148,8 +148,22 @@ pub type SharedBus = Arc<dyn EventBus>;
 /// Publishes `event`, logging a failure rather than returning it: every
 /// change worth publishing is already durable, and other nodes catch up from
 /// the store's revocation log.
+///
+/// A publish the bus does not take within [`PUBLISH_TIMEOUT`] (its queue
+/// full while it reconnects) is dropped: the sender's next message shows
+/// the others a gap, which they fill from the log.
 pub async fn publish(bus: &dyn EventBus, event: Event) {
-    if let Err(e) = bus.publish(event).await {
-        tracing::warn!(error = %e, "event bus publish failed; other nodes will catch up from the store");
+    match tokio::time::timeout(PUBLISH_TIMEOUT, bus.publish(event)).await {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::warn!(
+            error = %e,
+            "event bus publish failed; other nodes will catch up from the store"
+        ),
+        Err(_) => tracing::warn!(
+            "the event bus took no message within {PUBLISH_TIMEOUT:?}; other nodes will catch up from the store"
+        ),
     }
 }
+
+/// How long a publish may wait for room on the bus.
+const PUBLISH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);

@@ -51,9 +51,12 @@ async fn healthz() -> impl IntoResponse {
     axum::Json(serde_json::json!({ "status": "ok" }))
 }
 
-/// Ready when the store and bus answer and this node can show it has seen
-/// every recent revocation (`fresh`): a load balancer drains a node that
-/// cannot, and sends it traffic again once it has caught up.
+/// Ready while this node can show it has seen every recent revocation
+/// (`fresh`): a load balancer drains a node that cannot, and sends it
+/// traffic again once it has caught up. A store or bus outage alone does
+/// not drain nodes (a fresh node still checks sessions; what needs the
+/// database answers `503 unavailable`); `store` and `bus` say which is down.
+/// With the guard off, ready means both answer.
 async fn readyz(State(state): State<AppState>) -> Response {
     // A dependency that went silent is as good as down: answer in time.
     let store = tokio::time::timeout(PROBE_TIMEOUT, state.store.ping())
@@ -64,7 +67,11 @@ async fn readyz(State(state): State<AppState>) -> Response {
         .unwrap_or(false);
     let freshness = state.sessions().freshness();
     let fresh = freshness.ensure_fresh().await.is_ok();
-    let ready = store && bus && fresh;
+    let ready = if freshness.enabled() {
+        fresh
+    } else {
+        store && bus
+    };
     let body = axum::Json(serde_json::json!({
         "status": if ready { "ready" } else { "not_ready" },
         "store": store,

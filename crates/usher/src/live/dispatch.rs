@@ -64,8 +64,11 @@ struct Position {
 pub async fn run(node: Dispatcher, shutdown: CancellationToken, safety_net: Duration) {
     let freshness = Arc::clone(node.sessions.freshness());
     let mut events = node.bus.subscribe();
+    let Some(read) = first_position(&node, &freshness, &shutdown, safety_net).await else {
+        return;
+    };
     let mut position = Position {
-        read: first_position(&node, &freshness).await,
+        read,
         heard: BTreeSet::new(),
     };
     let mut tick = tokio::time::interval(safety_net);
@@ -106,22 +109,29 @@ pub async fn run(node: Dispatcher, shutdown: CancellationToken, safety_net: Dura
 
 /// Where the log ends now: a node starting with an empty cache loads every
 /// session from the store, so it has seen every revocation before this.
-async fn first_position(node: &Dispatcher, freshness: &Freshness) -> i64 {
-    let started_at = node.clock.now();
-    match tokio::time::timeout(READ_TIMEOUT, node.store.last_revocation_seq()).await {
-        Ok(Ok(seq)) => {
-            freshness.log_read(started_at, seq);
-            seq
-        }
-        Ok(Err(e)) => {
-            tracing::warn!(error = %e, "could not read the revocation log position; reading it all");
-            freshness.log_read_failed(e.to_string());
-            0
-        }
-        Err(_) => {
-            tracing::warn!("the revocation log position did not come in time; reading it all");
-            freshness.log_read_failed("timed out".into());
-            0
+/// Asked again every `retry` until the store answers (the node proves
+/// nothing meanwhile, so it checks no session); `None` on shutdown.
+async fn first_position(
+    node: &Dispatcher,
+    freshness: &Freshness,
+    shutdown: &CancellationToken,
+    retry: Duration,
+) -> Option<i64> {
+    loop {
+        let started_at = node.clock.now();
+        let why = match tokio::time::timeout(READ_TIMEOUT, node.store.last_revocation_seq()).await {
+            Ok(Ok(seq)) => {
+                freshness.log_read(started_at, seq);
+                return Some(seq);
+            }
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => format!("no answer within {READ_TIMEOUT:?}"),
+        };
+        tracing::warn!(error = %why, "could not read the revocation log position; trying again");
+        freshness.log_read_failed(why);
+        tokio::select! {
+            _ = shutdown.cancelled() => return None,
+            _ = tokio::time::sleep(retry) => {}
         }
     }
 }
@@ -184,14 +194,21 @@ fn caught_up(
     None
 }
 
+/// Applies one message, then counts it as heard: its content (a claim, a
+/// revocation) must weigh before it can extend the bus proof.
 async fn apply(
     node: &Dispatcher,
     freshness: &Freshness,
     envelope: Envelope,
     position: &mut Position,
 ) {
-    freshness.heard(envelope.from, envelope.n, envelope.sent_at);
-    match envelope.event {
+    let Envelope {
+        from,
+        n,
+        sent_at,
+        event,
+    } = envelope;
+    match event {
         Event::SessionRevoked {
             seq,
             session_id,
@@ -217,7 +234,15 @@ async fn apply(
             freshness.applied(seq);
         }
         Event::SessionUpdated { session_id, .. } => {
-            node.sessions.reload_cached(session_id).await;
+            // Beside the loop: it reads the store, and a store gone silent
+            // must not stop this node hearing the bus.
+            let sessions = Arc::clone(&node.sessions);
+            tokio::spawn(async move {
+                let reload = sessions.reload_cached(session_id);
+                if tokio::time::timeout(READ_TIMEOUT, reload).await.is_err() {
+                    tracing::warn!("could not refresh a changed session in time");
+                }
+            });
         }
         Event::StreamStopped {
             stream_id,
@@ -247,9 +272,13 @@ async fn apply(
             node.live
                 .send_to_watchers(account_id, devices_changed_message());
         }
-        Event::Heartbeat { seq } => freshness.claimed(seq),
-        Event::Leaving => freshness.left(envelope.from),
+        Event::Heartbeat { seq } => freshness.claimed(from, seq),
+        Event::Leaving => {
+            freshness.left(from);
+            return;
+        }
     }
+    freshness.heard(from, n, sent_at);
 }
 
 fn revoke_here(node: &Dispatcher, r: &RevokedSession) {
@@ -286,10 +315,13 @@ pub async fn heartbeat(
         tokio::select! {
             _ = shutdown.cancelled() => break,
             _ = tick.tick() => {
-                // A bus that stopped taking messages must not stop this loop.
-                let seq = freshness.highest_seq();
-                let beat = crate::bus::publish(bus.as_ref(), Event::Heartbeat { seq });
-                let _ = tokio::time::timeout(period, beat).await;
+                // Nothing is sent while the bus reconnects (it would only
+                // queue up), and a publish that waits is dropped, so a bus
+                // that stopped taking messages does not stop this loop.
+                if bus.ready().await {
+                    let seq = freshness.highest_seq();
+                    crate::bus::publish(bus.as_ref(), Event::Heartbeat { seq }).await;
+                }
             }
         }
     }

@@ -143,21 +143,15 @@ impl LiveRegistry {
             account,
             tx,
         };
-        let crowded = [
-            (
-                admit(&self.by_session, session, &conn, self.caps.per_session),
-                Crowded::Session,
-            ),
-            (
-                admit(&self.by_account, account, &conn, self.caps.per_account),
-                Crowded::Account,
-            ),
-        ];
-        for (oldest, why) in crowded {
-            for old in oldest {
-                self.forget(old.id, old.session, old.account);
-                deliver(&old, Outbound::Replaced(why));
-            }
+        // The session's own cap first, and what it crowds out is gone
+        // before the account's is counted: no other session pays for it.
+        for old in admit(&self.by_session, session, &conn, self.caps.per_session) {
+            self.forget(old.id, old.session, old.account);
+            deliver(&old, Outbound::Replaced(Crowded::Session));
+        }
+        for old in admit(&self.by_account, account, &conn, self.caps.per_account) {
+            self.forget(old.id, old.session, old.account);
+            deliver(&old, Outbound::Replaced(Crowded::Account));
         }
         if watch {
             self.watchers.entry(account).or_default().push(conn);
@@ -309,5 +303,25 @@ mod tests {
         assert_eq!(replaced(&mut rx), None);
         drop(held);
         assert_eq!(live.connections(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_session_over_its_cap_replaces_only_its_own_oldest() {
+        // The account is full too, but the session's replaced connection
+        // makes the room: the other session's connection stays.
+        let live = registry(2, 3);
+        let (mine, account) = (SessionId::new(), AccountId::new());
+        let (_theirs, mut theirs_rx) = live.register(SessionId::new(), account, false);
+        let mut held: Vec<_> = (0..3)
+            .map(|_| live.register(mine, account, false))
+            .collect();
+        assert_eq!(
+            replaced(&mut theirs_rx),
+            None,
+            "another session's connection stays"
+        );
+        assert_eq!(replaced(&mut held[0].1), Some(Crowded::Session));
+        assert_eq!(replaced(&mut held[0].1), None, "told once");
+        assert_eq!(live.connections(), 3);
     }
 }

@@ -16,10 +16,10 @@
 //!   skipped number, a lagging local queue or a claim ahead of this node is a
 //!   gap: only a log read that began after it fills it.
 //!
-//! A node silent on the bus for longer than `max_staleness` is forgotten
-//! once a log read has covered that long since it was last heard (it has
-//! stopped, or it is being read from the log anyway); a node that leaves
-//! says so.
+//! A node that stops says so and is forgotten. One that falls silent holds
+//! the bus proof back (it may still be writing where this node cannot
+//! read) until log reads have covered [`FORGET_AFTER`] of its silence; it
+//! is then taken to have stopped.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
@@ -38,6 +38,9 @@ const PROOF_WAIT: Duration = Duration::from_secs(1);
 
 /// No proof yet.
 const NEVER: Millis = Millis::MIN;
+
+/// How long a silent node is waited for, in log-read time.
+pub const FORGET_AFTER: Duration = Duration::from_secs(600);
 
 pub struct Freshness {
     node: NodeId,
@@ -75,13 +78,32 @@ struct State {
     gap_since: Option<Millis>,
     /// The highest revocation sequence applied here, from any source.
     highest_seq: i64,
-    /// The highest sequence another node said it knows.
-    claimed_seq: i64,
+}
+
+impl State {
+    /// The highest revocation any node this one hears says it knows.
+    fn claimed(&self) -> i64 {
+        self.members.values().map(|m| m.claimed).max().unwrap_or(0)
+    }
 }
 
 struct Member {
     last_n: u64,
     heard_at: Millis,
+    /// The highest revocation its heartbeat said it knows.
+    claimed: i64,
+}
+
+impl Member {
+    /// One not heard yet: its first message is in order only if it is its
+    /// first ever (numbers start at 1).
+    fn unheard() -> Self {
+        Self {
+            last_n: 0,
+            heard_at: NEVER,
+            claimed: 0,
+        }
+    }
 }
 
 /// What a check sees when this node is stale: for `/readyz` and the log.
@@ -188,12 +210,11 @@ impl Freshness {
         if state.gap_since.is_some_and(|gap| gap <= started_at) {
             state.gap_since = None;
         }
-        if let Some(max) = self.max_staleness {
-            let me = self.node;
-            state
-                .members
-                .retain(|node, m| *node == me || m.heard_at + max >= started_at);
-        }
+        let me = self.node;
+        let forget = FORGET_AFTER.as_millis() as Millis;
+        state
+            .members
+            .retain(|node, m| *node == me || m.heard_at.saturating_add(forget) >= started_at);
         self.settle(&mut state);
     }
 
@@ -226,26 +247,12 @@ impl Freshness {
         let now = self.clock.now();
         let heard_at = sent_at.min(now);
         let mut state = self.lock();
-        let in_order = match state.members.get_mut(&from) {
-            Some(member) => {
-                let next = member.last_n.checked_add(1) == Some(n);
-                member.last_n = n;
-                member.heard_at = member.heard_at.max(heard_at);
-                next
-            }
-            None => {
-                state.members.insert(
-                    from,
-                    Member {
-                        last_n: n,
-                        heard_at,
-                    },
-                );
-                // Its earlier messages were not heard: unless this is its
-                // first, some may have carried revocations.
-                n == 1
-            }
-        };
+        // A node not heard before: unless this is its first message, the
+        // earlier ones may have carried revocations.
+        let member = state.members.entry(from).or_insert_with(Member::unheard);
+        let in_order = member.last_n.checked_add(1) == Some(n);
+        member.last_n = n;
+        member.heard_at = member.heard_at.max(heard_at);
         if !in_order {
             state.gap_since.get_or_insert(now);
             self.wanted.notify_one();
@@ -253,10 +260,15 @@ impl Freshness {
         self.settle(&mut state);
     }
 
-    /// Another node's heartbeat says it knows revocations up to `seq`.
-    pub fn claimed(&self, seq: i64) {
+    /// `from`'s heartbeat says it knows revocations up to `seq`. (Called
+    /// before the heartbeat counts as heard.)
+    pub fn claimed(&self, from: NodeId, seq: i64) {
+        if !self.bus_proves {
+            return;
+        }
         let mut state = self.lock();
-        state.claimed_seq = state.claimed_seq.max(seq);
+        let member = state.members.entry(from).or_insert_with(Member::unheard);
+        member.claimed = member.claimed.max(seq);
         if seq > state.highest_seq {
             self.wanted.notify_one();
         }
@@ -316,10 +328,11 @@ impl Freshness {
             if state.gap_since.is_some() {
                 why.push_str(", messages were lost since");
             }
-            if state.claimed_seq > state.highest_seq {
+            let claimed = state.claimed();
+            if claimed > state.highest_seq {
                 why.push_str(&format!(
-                    ", another node knows revocation {} and this one only {}",
-                    state.claimed_seq, state.highest_seq
+                    ", another node knows revocation {claimed} and this one only {}",
+                    state.highest_seq
                 ));
             }
             let me = self.node;
@@ -354,7 +367,7 @@ impl Freshness {
         let me = self.node;
         if self.bus_proves
             && state.gap_since.is_none()
-            && state.claimed_seq <= state.highest_seq
+            && state.claimed() <= state.highest_seq
             && state.members.contains_key(&me)
         {
             let oldest = state.members.values().map(|m| m.heard_at).min();
@@ -444,10 +457,32 @@ mod tests {
             .staleness(clock.now())
             .why
             .contains("1 other node(s) silent"));
-        // A log read covers it, and it is forgotten once silent long enough.
+        // Log reads cover it, but it is still waited for on the bus...
         f.log_read(clock.now(), 0);
         clock.advance(Duration::from_secs(6));
         f.heard(me, 10, clock.now());
+        assert!(!fresh(&f, &clock), "still waited for");
+        // ...until they have covered FORGET_AFTER of its silence.
+        clock.advance(FORGET_AFTER);
+        f.log_read(clock.now(), 0);
+        clock.advance(Duration::from_secs(6));
+        f.heard(me, 11, clock.now());
+        assert!(fresh(&f, &clock), "forgotten");
+    }
+
+    #[test]
+    fn a_node_that_leaves_takes_its_claim_with_it() {
+        let clock = ManualClock::default();
+        let f = cluster_node(&clock);
+        let (me, other) = (f.node(), node());
+        f.heard(me, 1, clock.now());
+        f.claimed(other, 9);
+        f.heard(other, 1, clock.now());
+        clock.advance(Duration::from_secs(6));
+        f.heard(me, 2, clock.now());
+        assert!(!fresh(&f, &clock), "it claims a revocation this node lacks");
+        f.left(other);
+        f.heard(me, 3, clock.now());
         assert!(fresh(&f, &clock));
     }
 
@@ -479,10 +514,11 @@ mod tests {
     fn a_claim_ahead_of_this_node_holds_the_bus_proof_until_applied() {
         let clock = ManualClock::default();
         let f = cluster_node(&clock);
-        let me = f.node();
+        let (me, other) = (f.node(), node());
         f.heard(me, 1, clock.now());
         clock.advance(Duration::from_secs(6));
-        f.claimed(7);
+        f.claimed(other, 7);
+        f.heard(other, 1, clock.now());
         f.heard(me, 2, clock.now());
         assert!(!fresh(&f, &clock));
         f.applied(7);

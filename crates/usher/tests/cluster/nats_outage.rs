@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use usher::clock::ManualClock;
 use usher_client::{DeviceType, SignOutReason, StreamStopReason};
-use usher_testkit::cluster::{is_ready, Cluster, PrivateNats};
+use usher_testkit::cluster::{is_ready, readiness, Cluster, PrivateNats};
 
 #[tokio::test]
 async fn a_revocation_while_nats_is_down_still_reaches_every_node() {
@@ -35,11 +35,17 @@ async fn a_revocation_while_nats_is_down_still_reaches_every_node() {
             .await;
     }
     // Well past the staleness bound, every node still proves itself from
-    // the log and answers valid sessions.
+    // the log, answers valid sessions and stays in the load balancer.
     clock.advance(Duration::from_secs(30));
     for (i, node) in cluster.nodes.iter().enumerate() {
         node.await_proof_since(cluster.now()).await;
         phone.on(cluster.node(i)).assert_signed_in().await;
+        let (status, body) = readiness(cluster.node(i)).await;
+        assert_eq!(
+            (status, &body["bus"]),
+            (200, &false.into()),
+            "node {i}: {body}"
+        );
     }
 
     nats.restart().await;

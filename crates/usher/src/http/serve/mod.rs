@@ -134,8 +134,17 @@ pub async fn serve(
     // New clients are now refused by the system instead of waiting in the backlog.
     drop(listener);
     connections.close();
-    connections.wait().await;
+    // A client that never reads its answer must not hold shutdown forever.
+    if tokio::time::timeout(SHUTDOWN_GRACE, connections.wait())
+        .await
+        .is_err()
+    {
+        tracing::warn!("some connections were still open {SHUTDOWN_GRACE:?} after shutdown began; leaving them");
+    }
 }
+
+/// How long shutdown waits for open connections to finish their answers.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// The slots a new connection from `peer` takes, and whether `peer` is a
 /// trusted proxy (whose requests are counted for their clients instead).
