@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use crate::geo::{ForwardedHeader, LocationConfig};
-pub use crate::http::serve::HttpConfig;
+pub use crate::http::settings::HttpConfig;
 
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;

@@ -13,8 +13,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 use axum::http::HeaderMap;
 
-use crate::config::ForwardedHeader;
-use crate::geo::{Geo, TrustedProxies};
+use crate::geo::{ForwardedHeader, Geo, TrustedProxies};
 
 const X_FORWARDED_FOR: &str = "x-forwarded-for";
 const FORWARDED: &str = "forwarded";

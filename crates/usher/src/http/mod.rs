@@ -4,6 +4,7 @@ pub mod error;
 pub mod extract;
 pub mod forwarded;
 pub mod serve;
+pub mod settings;
 pub mod state;
 pub mod strict_json;
 pub mod wire;

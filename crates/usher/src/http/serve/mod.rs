@@ -9,7 +9,6 @@ mod connection;
 mod limits;
 mod open_files;
 mod refusal;
-mod settings;
 
 use std::io;
 use std::net::SocketAddr;
@@ -22,8 +21,8 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+pub use crate::http::settings::HttpConfig;
 pub use open_files::{open_file_limit, raise_open_file_limit, OpenFiles};
-pub use settings::HttpConfig;
 
 use connection::Held;
 use limits::ConnectionLimits;
