@@ -35,16 +35,8 @@ const TARGET_P99: Duration = Duration::from_millis(50);
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
-    /// PostgreSQL URL of a database to connect to while creating (and
-    /// finally dropping) the run's own fresh database.
-    #[arg(
-        long,
-        default_value = "postgres://postgres:postgres@127.0.0.1:5432/postgres"
-    )]
-    pub postgres_url: String,
-    /// The NATS server the nodes share.
-    #[arg(long, default_value = "nats://127.0.0.1:4222")]
-    pub nats_url: String,
+    #[command(flatten)]
+    pub services: Services,
     /// usher nodes.
     #[arg(long, default_value_t = 3)]
     pub nodes: usize,
@@ -83,6 +75,21 @@ pub struct Args {
     pub seed_concurrency: usize,
 }
 
+/// The PostgreSQL and NATS servers a multi-node benchmark runs its nodes on.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Services {
+    /// PostgreSQL URL of a database to connect to while creating (and
+    /// finally dropping) the run's own fresh database.
+    #[arg(
+        long,
+        default_value = "postgres://postgres:postgres@127.0.0.1:5432/postgres"
+    )]
+    pub postgres_url: String,
+    /// The NATS server the nodes share.
+    #[arg(long, default_value = "nats://127.0.0.1:4222")]
+    pub nats_url: String,
+}
+
 pub async fn run(bench: &Bench, args: &Args) -> anyhow::Result<()> {
     bench.header("cluster");
     section("parameters");
@@ -90,7 +97,7 @@ pub async fn run(bench: &Bench, args: &Args) -> anyhow::Result<()> {
         "nodes",
         format!(
             "{} usher nodes, all on core {} (taskset), on one PostgreSQL database and NATS {}",
-            args.nodes, bench.launch.core, args.nats_url
+            args.nodes, bench.launch.core, args.services.nats_url
         ),
     );
     field(
@@ -129,7 +136,7 @@ pub async fn run(bench: &Bench, args: &Args) -> anyhow::Result<()> {
         bail!("cannot sign out more devices than are connected");
     }
 
-    let database = Database::create(&args.postgres_url).await?;
+    let database = Database::create(&args.services.postgres_url).await?;
     field("database", format!("{} (fresh)", database.name));
     let outcome = measure(bench, args, &database.url).await;
     let dropped = database.drop().await;
@@ -181,7 +188,8 @@ async fn measure(bench: &Bench, args: &Args, database_url: &str) -> anyhow::Resu
     let mut nodes = Vec::with_capacity(args.nodes);
     for i in 0..args.nodes {
         let log = dir.path().join(format!("node-{i}.log"));
-        let node = Usher::start_node(&bench.launch, database_url, &args.nats_url, &log).await?;
+        let node =
+            Usher::start_node(&bench.launch, database_url, &args.services.nats_url, &log).await?;
         field(
             &format!("node {i}"),
             format!("pid {} on {}", node.pid, node.addr),
@@ -202,7 +210,7 @@ async fn measure(bench: &Bench, args: &Args, database_url: &str) -> anyhow::Resu
 
     section("(c) NATS floor: publish → subscriber receives");
     bench.wait_until_quiet().await?;
-    let floor = nats_floor(&args.nats_url, args.nats_messages).await?;
+    let floor = nats_floor(&args.services.nats_url, args.nats_messages).await?;
     field("latency", floor.summary());
 
     section("(a) sign-outs through another node");
@@ -371,11 +379,14 @@ impl Database {
 /// `None` when PostgreSQL and NATS answer at `args`' addresses, else what
 /// is missing (`usher-bench all` then skips this benchmark).
 pub async fn services_missing(args: &Args) -> Option<String> {
-    if let Err(e) = sqlx::PgConnection::connect(&args.postgres_url).await {
-        return Some(format!("no PostgreSQL at {} ({e})", args.postgres_url));
+    if let Err(e) = sqlx::PgConnection::connect(&args.services.postgres_url).await {
+        return Some(format!(
+            "no PostgreSQL at {} ({e})",
+            args.services.postgres_url
+        ));
     }
-    if let Err(e) = async_nats::connect(&args.nats_url).await {
-        return Some(format!("no NATS at {} ({e})", args.nats_url));
+    if let Err(e) = async_nats::connect(&args.services.nats_url).await {
+        return Some(format!("no NATS at {} ({e})", args.services.nats_url));
     }
     None
 }

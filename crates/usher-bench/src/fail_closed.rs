@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use usher_testkit::link::{target_of, LinkProxy};
 
-use crate::cluster::Database;
+use crate::cluster::{Database, Services};
 use crate::http1::{self, Conn};
 use crate::report::{field, section};
 use crate::seed::{self, Seeder};
@@ -32,16 +32,8 @@ const GIVE_UP: Duration = Duration::from_secs(60);
 
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
-    /// PostgreSQL URL of a database to connect to while creating (and
-    /// finally dropping) the run's own fresh database.
-    #[arg(
-        long,
-        default_value = "postgres://postgres:postgres@127.0.0.1:5432/postgres"
-    )]
-    pub postgres_url: String,
-    /// The NATS server the nodes share.
-    #[arg(long, default_value = "nats://127.0.0.1:4222")]
-    pub nats_url: String,
+    #[command(flatten)]
+    pub services: Services,
     /// Cut-and-heal rounds.
     #[arg(long, default_value_t = 5)]
     pub rounds: usize,
@@ -57,7 +49,7 @@ pub async fn run(bench: &Bench, args: &Args) -> anyhow::Result<()> {
         "nodes",
         format!(
             "2 usher nodes on core {} (default sessions.max_staleness_secs = 5); node C through a black-holing proxy to PostgreSQL and NATS {}",
-            bench.launch.core, args.nats_url
+            bench.launch.core, args.services.nats_url
         ),
     );
     field(
@@ -69,7 +61,7 @@ pub async fn run(bench: &Bench, args: &Args) -> anyhow::Result<()> {
             args.settle_secs
         ),
     );
-    let database = Database::create(&args.postgres_url).await?;
+    let database = Database::create(&args.services.postgres_url).await?;
     field("database", format!("{} (fresh)", database.name));
     let outcome = measure(bench, args, &database.url).await;
     let dropped = database.drop().await;
@@ -90,18 +82,18 @@ async fn measure(bench: &Bench, args: &Args, database_url: &str) -> anyhow::Resu
     drop(seeder);
 
     let to_database = LinkProxy::start(target_of(database_url)).await;
-    let to_nats = LinkProxy::start(target_of(&args.nats_url)).await;
+    let to_nats = LinkProxy::start(target_of(&args.services.nats_url)).await;
     let a = Usher::start_node(
         &bench.launch,
         database_url,
-        &args.nats_url,
+        &args.services.nats_url,
         &dir.path().join("node-a.log"),
     )
     .await?;
     let c = Usher::start_node(
         &bench.launch,
         &to_database.url_through(database_url),
-        &to_nats.url_through(&args.nats_url),
+        &to_nats.url_through(&args.services.nats_url),
         &dir.path().join("node-c.log"),
     )
     .await?;

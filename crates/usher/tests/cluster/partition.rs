@@ -31,6 +31,15 @@ async fn assert_stale(device: &TestDevice, node: &Client) {
     );
 }
 
+/// Node A on the database and NATS directly; node C through a link the
+/// test may cut.
+async fn node_a_and_node_c_behind_a_link(clock: &ManualClock) -> (Cluster, Link) {
+    let mut cluster = Cluster::start_on_clock(1, &system_nats_url(), clock).await;
+    let link = Link::to(&cluster).await;
+    cluster.add_node_behind(&link).await;
+    (cluster, link)
+}
+
 #[tokio::test]
 async fn a_node_cut_off_from_database_and_bus_refuses_past_the_bound_and_recovers_when_healed() {
     let clock = ManualClock::default();
@@ -84,9 +93,7 @@ async fn a_node_cut_off_from_database_and_bus_refuses_past_the_bound_and_recover
 #[tokio::test]
 async fn a_node_cut_off_from_the_bus_alone_keeps_serving_from_the_revocation_log() {
     let clock = ManualClock::default();
-    let mut cluster = Cluster::start_on_clock(1, &system_nats_url(), &clock).await;
-    let link = Link::to(&cluster).await;
-    cluster.add_node_behind(&link).await;
+    let (cluster, link) = node_a_and_node_c_behind_a_link(&clock).await;
     let c = cluster.node(1).clone();
     let fay = cluster.account("fay", None).await;
     let tv = fay.tv().await;
@@ -107,9 +114,7 @@ async fn a_node_cut_off_from_the_bus_alone_keeps_serving_from_the_revocation_log
 #[tokio::test]
 async fn a_node_cut_off_from_the_database_alone_keeps_serving_while_every_node_is_heard() {
     let clock = ManualClock::default();
-    let mut cluster = Cluster::start_on_clock(1, &system_nats_url(), &clock).await;
-    let link = Link::to(&cluster).await;
-    cluster.add_node_behind(&link).await;
+    let (mut cluster, link) = node_a_and_node_c_behind_a_link(&clock).await;
     let c = cluster.node(1).clone();
     let fay = cluster.account("fay", None).await;
     let phone = fay.phone().await;
