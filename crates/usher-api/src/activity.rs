@@ -114,6 +114,16 @@ pub struct EventDevice {
     /// A [`crate::DeviceType`] name.
     #[serde(rename = "type")]
     pub device_type: String,
+    /// False when no signed-in device said this: the name and type of a
+    /// refused sign-in are whatever its caller sent, so show them as such
+    /// (quoted, labelled), never as the owner's device. Older servers do
+    /// not send it (read as true).
+    #[serde(default = "verified")]
+    pub verified: bool,
+}
+
+fn verified() -> bool {
+    true
 }
 
 /// A page of history, newest first; `D` as in [`ActivityEvent`].
@@ -153,12 +163,12 @@ mod tests {
         let page: ActivityPage = assert_round_trip(
             r#"{"events":[{"event_id":"evt_01a2306bbe0675deb81b6abd0c59a7b9","kind":"signed_out",
                 "at":"2026-12-01T07:04:57.094Z","device":{"session_id":"ses_01a2306b84e170b5a001c280dc6caf1f",
-                "name":"Phone","type":"phone"},"ip":"127.0.0.1","location":{"city":null,"country":null,
+                "name":"Phone","type":"phone","verified":true},"ip":"127.0.0.1","location":{"city":null,"country":null,
                 "country_code":null,"label":"local network","local":true,"region":null},
                 "detail":{"by":{"name":"Den TV","session_id":"ses_01a2306b795f73798b0866615a984cf0","type":"tv"},
                 "cause":"sign_out_all","reason":"all_devices"}},{"event_id":"evt_01a2306b84f771ddb59638c71e3268ff",
                 "kind":"sign_in","at":"2026-12-01T07:04:42.487Z","device":{"session_id":"ses_01a2306b84e170b5a001c280dc6caf1f",
-                "name":"Phone","type":"phone"},"ip":"127.0.0.1","location":null,"detail":{"via":"app"}}],
+                "name":"Phone","type":"phone","verified":true},"ip":"127.0.0.1","location":null,"detail":{"via":"app"}}],
                 "next":"evt_01a2306b84f771ddb59638c71e3268ff"}"#,
         );
         assert_eq!(page.events[0].kind, ActivityKind::SignedOut.as_str());
@@ -169,6 +179,18 @@ mod tests {
         );
         let last: ActivityPage = assert_round_trip(r#"{"events":[],"next":null}"#);
         assert_eq!(last.next, None);
+    }
+
+    #[test]
+    fn a_refused_sign_in_names_its_device_unverified_and_older_servers_read_as_verified() {
+        let stranger: EventDevice = assert_round_trip(
+            r#"{"session_id":null,"name":"URGENT: call 1-800-555-0100","type":"phone","verified":false}"#,
+        );
+        assert!(!stranger.verified);
+        let older: EventDevice =
+            serde_json::from_str(r#"{"session_id":null,"name":"TV","type":"tv"}"#)
+                .expect("an older server's device");
+        assert!(older.verified);
     }
 
     #[test]

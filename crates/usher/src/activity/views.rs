@@ -13,6 +13,7 @@ pub type Detail = serde_json::Value;
 
 impl From<ActivityRecord> for api::ActivityEvent<Detail> {
     fn from(r: ActivityRecord) -> Self {
+        let verified = r.device_verified();
         api::ActivityEvent {
             event_id: r.id.to_string(),
             kind: r.kind.as_str().to_owned(),
@@ -21,6 +22,7 @@ impl From<ActivityRecord> for api::ActivityEvent<Detail> {
                 session_id: r.session_id.map(|id| id.to_string()),
                 name,
                 device_type: r.device_type.map_or("other", |t| t.as_str()).to_owned(),
+                verified,
             }),
             ip: r.ip.map(|ip| ip.to_string()),
             location: r.location,

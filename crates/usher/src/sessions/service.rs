@@ -192,11 +192,8 @@ impl Sessions {
         self.activity
             .record_detached(NewActivity {
                 account_id,
-                device: Some(ActivityDevice {
-                    session_id: None,
-                    name: device.name.as_str().to_owned(),
-                    kind: device.kind,
-                }),
+                // What the caller sent is theirs, not the owner's: unverified.
+                device: Some(ActivityDevice::unverified(device)),
                 ip,
                 detail: ActivityDetail::SignInFailed(SignInFailedDetail { reason }),
             })

@@ -25,6 +25,15 @@ pub struct ActivityRecord {
     pub detail: ActivityDetail,
 }
 
+impl ActivityRecord {
+    /// Whether the entry's device is a signed-in session's. One without a
+    /// session (a refused sign-in) was named by whoever made the request:
+    /// its name is shown as unverified.
+    pub fn device_verified(&self) -> bool {
+        self.session_id.is_some()
+    }
+}
+
 /// A page of one account's history: newest first, older than `before`.
 #[derive(Debug, Clone)]
 pub struct ActivityQuery {

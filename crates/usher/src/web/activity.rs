@@ -41,6 +41,9 @@ pub struct ActivityRow {
     pub at: String,
     pub what: String,
     pub device: Option<String>,
+    /// False when the device name is what a caller who proved nothing sent
+    /// (a refused sign-in): shown quoted and labelled, never as a device.
+    pub device_verified: bool,
     pub ip: Option<String>,
     pub place: Option<String>,
 }
@@ -160,6 +163,7 @@ fn row(e: ActivityRecord) -> ActivityRow {
         }
     };
     ActivityRow {
+        device_verified: e.device_verified(),
         event_id: e.id.to_string(),
         kind: e.kind.as_str(),
         at: utc_minute(e.at),

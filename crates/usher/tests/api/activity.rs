@@ -458,3 +458,67 @@ async fn profile_and_pin_changes_and_the_streams_a_lock_ends_are_recorded() {
     assert_eq!(ended.detail["stream_id"], lease.stream_id.as_str());
     assert_eq!(device_name(ended), "TV");
 }
+
+/// What a stranger sends with a refused sign-in is theirs: the history keeps
+/// it, but as unverified, never as one of the owner's devices.
+#[tokio::test]
+async fn a_refused_sign_in_names_its_device_as_unverified() {
+    let app = TestApp::spawn_with(|config| {
+        let solo = usher::domain::Plan {
+            max_streams: 1,
+            max_devices: Some(1),
+        };
+        config.plans.insert("solo".into(), solo);
+    })
+    .await;
+    let dora = app.account_on("dora", "solo").await;
+    let lure = usher_client::DeviceInfo::new("URGENT: call 1-800-555-0100", DeviceType::Phone);
+    app.client()
+        .sign_in(&dora.email, "x", &lure)
+        .await
+        .expect_problem(401, "invalid_credentials");
+    let tv = dora.sign_in("Living Room TV", DeviceType::Tv).await;
+    // The right password, but the plan's one device is signed in already.
+    let second = usher_client::DeviceInfo::new("Call us: 1-800-555-0199", DeviceType::Tablet);
+    app.client()
+        .sign_in(&dora.email, &dora.password, &second)
+        .await
+        .expect_problem(403, "device_limit_reached");
+    // A refusal is recorded with the next batch: an awaited change follows it.
+    let renamed = tv
+        .call(
+            Method::PATCH,
+            &format!("/v1/devices/{}", tv.session_id()),
+            Some(json!({ "name": "Den TV" })),
+        )
+        .await;
+    expect_json(&renamed, 200);
+
+    let events = history(&tv).await;
+    let failed: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == "sign_in_failed")
+        .map(|e| e.device.as_ref().expect("the device that tried"))
+        .collect();
+    let names: Vec<(&str, bool)> = failed
+        .iter()
+        .map(|d| (d.name.as_str(), d.verified))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("Call us: 1-800-555-0199", false),
+            ("URGENT: call 1-800-555-0100", false)
+        ],
+        "kept as sent, marked unverified: {events:#?}"
+    );
+    let signed_in = newest(&events, "sign_in")
+        .device
+        .as_ref()
+        .expect("a device");
+    assert_eq!(signed_in.name, "Living Room TV");
+    assert!(
+        signed_in.verified,
+        "a signed-in device's own name is verified"
+    );
+}

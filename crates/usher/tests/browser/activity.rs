@@ -1,9 +1,9 @@
 //! The activity page and the sign-in alert banner.
 
-use usher_client::{DeviceType, SignOutReason};
+use usher_client::{DeviceInfo, DeviceType, SignOutReason};
 
 use usher_testkit::browser::{tv_and_browser, Browser};
-use usher_testkit::TestApp;
+use usher_testkit::{ExpectProblem, TestApp};
 
 #[tokio::test]
 async fn the_activity_page_shows_who_did_what_newest_first_and_filters_by_kind() {
@@ -91,5 +91,41 @@ async fn an_alert_banner_signs_a_new_kind_of_device_out_in_one_click() {
     browser.wait_for("div.notice").await;
     assert!(!browser.has("section.alert-banner").await);
     tablet.assert_signed_out(SignOutReason::Remote).await;
+    browser.close().await;
+}
+
+#[tokio::test]
+async fn a_refused_sign_in_shows_the_name_its_caller_sent_as_unverified() {
+    let app = TestApp::spawn().await;
+    let account = app.account("dora").await;
+    let lure = DeviceInfo::new("URGENT: call 1-800-555-0100", DeviceType::Phone);
+    app.client()
+        .sign_in(&account.email, "x", &lure)
+        .await
+        .expect_problem(401, "invalid_credentials");
+    let browser = Browser::signed_in(&app, &account).await;
+
+    browser.click(r#"nav a[href="/account/activity"]"#).await;
+    browser.wait_for("ol#activity").await;
+    let failed = r#"ol#activity li.activity[data-kind="sign_in_failed"]"#;
+    let device = browser
+        .text(&format!("{failed} .activity-device.unverified"))
+        .await;
+    assert!(
+        device.starts_with("unverified device name:"),
+        "labelled: {device}"
+    );
+    assert_eq!(
+        browser
+            .text(&format!("{failed} .activity-device.unverified q"))
+            .await,
+        "URGENT: call 1-800-555-0100",
+        "quoted as sent"
+    );
+    assert_eq!(
+        browser.count(".activity-device.unverified").await,
+        1,
+        "the account's own devices are named plainly"
+    );
     browser.close().await;
 }

@@ -3,17 +3,36 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{DeviceType, SessionId, SignOutReason};
+use crate::domain::{DeviceInfo, DeviceType, SessionId, SignOutReason};
 
 /// A device an entry names: the one it is about, or the one that caused it
 /// (a detail's `by`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActivityDevice {
-    /// `None` for a device that never got a session (a refused sign-in).
+    /// `None` for a device that never got a session (a refused sign-in):
+    /// its name and type are what an unauthenticated caller said, so they
+    /// are shown as unverified, never as the owner's device.
     pub session_id: Option<SessionId>,
     pub name: String,
     #[serde(rename = "type")]
     pub kind: DeviceType,
+}
+
+impl ActivityDevice {
+    /// A device as a caller who proved nothing described it (a refused
+    /// sign-in): stored without a session, so shown as unverified.
+    pub fn unverified(device: &DeviceInfo) -> Self {
+        Self {
+            session_id: None,
+            name: device.name.as_str().to_owned(),
+            kind: device.kind,
+        }
+    }
+
+    /// Whether a signed-in session said this (rather than a stranger).
+    pub fn is_verified(&self) -> bool {
+        self.session_id.is_some()
+    }
 }
 
 /// How a device signed in.
