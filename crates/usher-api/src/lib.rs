@@ -44,8 +44,8 @@ pub use live::{
 };
 pub use problem::{Problem, ProblemCode, UnknownProblemCode, PROBLEM_CONTENT_TYPE};
 pub use profiles::{
-    CreateProfile, Profile, ProfileList, ProfileRef, ProfileSettings, RemovePin, RenameProfile,
-    SetPin, SwitchProfile,
+    CreateProfile, DeleteProfile, Profile, ProfileList, ProfileRef, ProfileSettings, RemovePin,
+    RenameProfile, SetPin, SwitchProfile,
 };
 pub use reasons::{
     LenientSignOutReason, LenientStreamEndReason, SignOutReason, StreamEndReason,

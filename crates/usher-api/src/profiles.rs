@@ -65,6 +65,24 @@ pub struct CreateProfile {
 pub struct RenameProfile {
     /// The new display name.
     pub name: String,
+    /// The profile's PIN, when it is locked (or send `password`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin: Option<String>,
+    /// The account password, instead of the PIN of a locked profile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+}
+
+/// `DELETE /v1/profiles/{profile_id}` body: none for an unlocked profile.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeleteProfile {
+    /// The profile's PIN, when it is locked (or send `password`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pin: Option<String>,
+    /// The account password, instead of the PIN of a locked profile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
 }
 
 /// `PUT /v1/profiles/{profile_id}/pin` body.
@@ -148,5 +166,8 @@ mod tests {
         assert_round_trip::<RemovePin>(r#"{"password":"pw"}"#);
         assert_round_trip::<ProfileSettings>(r#"{"password":"pw","require_pin_to_add":true}"#);
         assert_round_trip::<RenameProfile>(r#"{"name":"Teens"}"#);
+        assert_round_trip::<RenameProfile>(r#"{"name":"Teens","pin":"1234"}"#);
+        assert_round_trip::<DeleteProfile>(r#"{"password":"pw"}"#);
+        assert_round_trip::<DeleteProfile>(r#"{}"#);
     }
 }

@@ -25,7 +25,7 @@ pub use email::{Email, InvalidEmail};
 pub use ids::{AccountId, EventId, InvalidId, ProfileId, SessionId, StreamId};
 pub use password::{NewPassword, WeakPassword};
 pub use plan::{Plan, PlanName, Plans};
-pub use profile::{InvalidPin, InvalidProfileName, Pin, ProfileName};
+pub use profile::{InvalidPin, InvalidProfileName, Pin, ProfileName, ProfileUnlock};
 pub use reason::SignOutReason;
 pub use stream::{InvalidTitle, StreamEndReason, StreamTitle};
 

@@ -74,9 +74,55 @@ impl fmt::Debug for Pin {
     }
 }
 
+/// What opens a locked profile for a change (a rename, a deletion): its
+/// PIN, or the account password. Never printed.
+pub enum ProfileUnlock {
+    Pin(Pin),
+    Password(String),
+}
+
+impl ProfileUnlock {
+    /// From the one field of a page's form: four digits are a PIN (no
+    /// password is that short, see [`super::password::MIN_LEN`]), anything
+    /// else is the password; nothing typed is nothing.
+    pub fn from_entry(raw: String) -> Option<Self> {
+        if raw.is_empty() {
+            return None;
+        }
+        Some(match Pin::parse(&raw) {
+            Ok(pin) => Self::Pin(pin),
+            Err(_) => Self::Password(raw),
+        })
+    }
+}
+
+impl fmt::Debug for ProfileUnlock {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Pin(_) => f.write_str("ProfileUnlock::Pin(****)"),
+            Self::Password(_) => f.write_str("ProfileUnlock::Password(***)"),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_form_entry_of_four_digits_is_a_pin_and_anything_else_the_password() {
+        assert!(matches!(
+            ProfileUnlock::from_entry("0123".into()),
+            Some(ProfileUnlock::Pin(_))
+        ));
+        assert!(matches!(
+            ProfileUnlock::from_entry("correct horse battery".into()),
+            Some(ProfileUnlock::Password(p)) if p == "correct horse battery"
+        ));
+        assert!(ProfileUnlock::from_entry(String::new()).is_none());
+        let shown = format!("{:?}", ProfileUnlock::from_entry("hunter22hunter".into()));
+        assert!(!shown.contains("hunter"), "{shown}");
+    }
 
     #[test]
     fn names_are_trimmed_and_bounded() {

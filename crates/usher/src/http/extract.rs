@@ -33,6 +33,27 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
     }
 }
 
+/// A JSON body that may be left out (a `DELETE` that needs one only
+/// sometimes): an empty body without a `Content-Type` reads as
+/// `T::default()`; anything else is read as [`Json`] reads it.
+pub struct OptionalJson<T>(pub T);
+
+impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        if request.headers().contains_key(CONTENT_TYPE) {
+            let Json(body) = Json::from_request(request, state).await?;
+            return Ok(OptionalJson(body));
+        }
+        if Bytes::from_request(request, state).await?.is_empty() {
+            Ok(OptionalJson(T::default()))
+        } else {
+            Err(ApiError::unsupported_media_type())
+        }
+    }
+}
+
 /// `application/json`, or a `+json` type, as `axum::Json` accepts.
 fn json_content_type(headers: &HeaderMap) -> bool {
     headers

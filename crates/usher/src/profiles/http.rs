@@ -7,15 +7,27 @@ use axum::routing::{get, patch, post, put};
 use axum::Router;
 use usher_api as api;
 
-use crate::domain::{Pin, ProfileId, ProfileName};
+use crate::domain::{Pin, ProfileId, ProfileName, ProfileUnlock};
 use crate::error::Error;
 use crate::http::error::ApiError;
-use crate::http::extract::{Auth, ClientIp, IdPath, Json};
+use crate::http::extract::{Auth, ClientIp, IdPath, Json, OptionalJson};
 use crate::http::state::AppState;
 use crate::sessions::Actor;
 
 fn parse_pin(raw: Option<&str>) -> Result<Option<Pin>, Error> {
     Ok(raw.map(Pin::parse).transpose()?)
+}
+
+/// What a change of a locked profile carries: its `pin` (checked when both
+/// are sent) or the account `password`.
+fn parse_unlock(
+    pin: Option<&str>,
+    password: Option<String>,
+) -> Result<Option<ProfileUnlock>, Error> {
+    Ok(match parse_pin(pin)? {
+        Some(pin) => Some(ProfileUnlock::Pin(pin)),
+        None => password.map(ProfileUnlock::Password),
+    })
 }
 
 pub fn router() -> Router<AppState> {
@@ -60,9 +72,14 @@ async fn rename(
     Json(body): Json<api::RenameProfile>,
 ) -> Result<Json<api::Profile>, ApiError> {
     let name = ProfileName::parse(&body.name).map_err(Error::from)?;
+    let unlock = parse_unlock(body.pin.as_deref(), body.password)?;
     let actor = Actor::device(&session, ip);
     Ok(Json(
-        state.profiles().rename(&actor, id, name).await?.into(),
+        state
+            .profiles()
+            .rename(&actor, id, name, unlock)
+            .await?
+            .into(),
     ))
 }
 
@@ -71,9 +88,11 @@ async fn delete(
     Auth(session): Auth,
     ClientIp(ip): ClientIp,
     IdPath(id): IdPath<ProfileId>,
+    OptionalJson(body): OptionalJson<api::DeleteProfile>,
 ) -> Result<StatusCode, ApiError> {
+    let unlock = parse_unlock(body.pin.as_deref(), body.password)?;
     let actor = Actor::device(&session, ip);
-    state.profiles().delete(&actor, id).await?;
+    state.profiles().delete(&actor, id, unlock).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -11,6 +11,7 @@ use crate::clock::SharedClock;
 use crate::config::ProfileConfig;
 use crate::domain::{
     AccountId, ActivityDetail, Pin, ProfileDetail, ProfileId, ProfileName, ProfilePinSetDetail,
+    ProfileUnlock,
 };
 use crate::error::{Error, Result};
 use crate::sessions::cache::CachedSession;
@@ -115,12 +116,15 @@ impl Profiles {
         Ok(created)
     }
 
+    /// Renames a profile; a locked one only with `unlock`.
     pub async fn rename(
         &self,
         actor: &Actor<'_>,
         id: ProfileId,
         name: ProfileName,
+        unlock: Option<ProfileUnlock>,
     ) -> Result<ProfileRecord> {
+        self.unlock(actor, id, unlock).await?;
         let renamed = self
             .store
             .rename_profile(account_of(actor)?, id, &name)
@@ -139,8 +143,15 @@ impl Profiles {
         Ok(renamed)
     }
 
-    /// Deletes a profile; its devices go back to the picker, as on a lock.
-    pub async fn delete(&self, actor: &Actor<'_>, id: ProfileId) -> Result<()> {
+    /// Deletes a profile (a locked one only with `unlock`); its devices go
+    /// back to the picker, as on a lock.
+    pub async fn delete(
+        &self,
+        actor: &Actor<'_>,
+        id: ProfileId,
+        unlock: Option<ProfileUnlock>,
+    ) -> Result<()> {
+        self.unlock(actor, id, unlock).await?;
         let now = self.clock.now();
         match self
             .store
@@ -301,6 +312,36 @@ impl Profiles {
                     .revoked()
                     .map_or(crate::domain::SignOutReason::Remote, |r| r.reason),
             )),
+        }
+    }
+
+    /// Lets a change of the profile go ahead: at once when it is unlocked,
+    /// else with its PIN (throttled as picking it is) or the account
+    /// password (which spends the sign-in budget).
+    ///
+    /// Checked before the change rather than with it: a lock that lands
+    /// between the check and the change leaves the same profile as the
+    /// change made just before the lock, which was allowed.
+    async fn unlock(
+        &self,
+        actor: &Actor<'_>,
+        id: ProfileId,
+        unlock: Option<ProfileUnlock>,
+    ) -> Result<()> {
+        let profile = self
+            .store
+            .profile(account_of(actor)?, id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        if profile.pin_hash.is_none() {
+            return Ok(());
+        }
+        match unlock {
+            None => Err(Error::PinRequired),
+            Some(ProfileUnlock::Pin(pin)) => self.check_pin(&profile, Some(pin)).await,
+            Some(ProfileUnlock::Password(password)) => {
+                self.sessions.confirm_password(actor, password).await
+            }
         }
     }
 

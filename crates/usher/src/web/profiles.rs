@@ -1,5 +1,6 @@
 //! The profiles page: list, add, rename, delete, PIN locks (each confirmed
-//! with the account password) and "require PIN to add profiles".
+//! with the account password) and "require PIN to add profiles". Renaming
+//! or deleting a locked profile asks for its PIN or the account password.
 //!
 //! A refused form re-renders the page with the error next to the form that
 //! caused it and what was typed kept (never a password or PIN).
@@ -11,9 +12,8 @@ use axum::response::Response;
 use serde::Deserialize;
 
 use super::auth::{see_other, Browser, CheckedForm, PageId};
-use super::forms::{CsrfOnly, NameForm};
 use super::layout::{error_page, render, Frame, Notice};
-use crate::domain::{Pin, ProfileId, ProfileName};
+use crate::domain::{Pin, ProfileId, ProfileName, ProfileUnlock};
 use crate::error::Error;
 use crate::http::state::AppState;
 use crate::profiles::MAX_PROFILES;
@@ -115,7 +115,28 @@ async fn render_page(
 /// The page again with `error` where it belongs, or an error page for
 /// failures no form can fix.
 async fn refused(state: &AppState, browser: Browser, failed: Failed<'_>, e: Error) -> Response {
-    let (status, text) = match e {
+    let (status, text) = match (&failed, e) {
+        // A change of a locked profile, refused without its PIN or password.
+        (Failed::Profile { .. }, Error::PinRequired) => (
+            StatusCode::FORBIDDEN,
+            "This profile is locked: enter its PIN or your account password.".to_owned(),
+        ),
+        (Failed::Profile { .. }, Error::WrongPin) => (
+            StatusCode::FORBIDDEN,
+            "That is not this profile's PIN. Nothing was changed.".to_owned(),
+        ),
+        (_, e) => match refusal_text(e) {
+            Ok(refusal) => refusal,
+            Err(other) => return error_page(other),
+        },
+    };
+    render_page(state, browser, status, None, Some((failed, text))).await
+}
+
+/// What the page says next to a form for a refusal it can fix; `Err` for
+/// the failures no form can fix.
+fn refusal_text(e: Error) -> Result<(StatusCode, String), Error> {
+    Ok(match e {
         Error::InvalidProfileName(invalid) => {
             (StatusCode::UNPROCESSABLE_ENTITY, invalid.to_string())
         }
@@ -158,9 +179,8 @@ async fn refused(state: &AppState, browser: Browser, failed: Failed<'_>, e: Erro
                 retry_after.as_secs().max(1)
             ),
         ),
-        other => return error_page(other),
-    };
-    render_page(state, browser, status, None, Some((failed, text))).await
+        other => return Err(other),
+    })
 }
 
 #[derive(Deserialize)]
@@ -189,14 +209,30 @@ pub async fn add(
     }
 }
 
+/// What opens a locked profile: one field for its PIN or the account
+/// password (absent on an unlocked profile's forms).
+#[derive(Deserialize)]
+pub struct UnlockForm {
+    #[serde(default)]
+    unlock: String,
+}
+
+#[derive(Deserialize)]
+pub struct RenameForm {
+    name: String,
+    #[serde(flatten)]
+    unlock: UnlockForm,
+}
+
 pub async fn rename(
     State(state): State<AppState>,
     PageId(id): PageId<ProfileId>,
-    CheckedForm { browser, form }: CheckedForm<NameForm>,
+    CheckedForm { browser, form }: CheckedForm<RenameForm>,
 ) -> Response {
     let actor = browser.actor();
+    let unlock = ProfileUnlock::from_entry(form.unlock.unlock);
     let renamed = match ProfileName::parse(&form.name) {
-        Ok(name) => state.profiles().rename(&actor, id, name).await,
+        Ok(name) => state.profiles().rename(&actor, id, name, unlock).await,
         Err(e) => Err(e.into()),
     };
     match renamed {
@@ -208,10 +244,11 @@ pub async fn rename(
 pub async fn delete(
     State(state): State<AppState>,
     PageId(id): PageId<ProfileId>,
-    CheckedForm { browser, .. }: CheckedForm<CsrfOnly>,
+    CheckedForm { browser, form }: CheckedForm<UnlockForm>,
 ) -> Response {
     let actor = browser.actor();
-    match state.profiles().delete(&actor, id).await {
+    let unlock = ProfileUnlock::from_entry(form.unlock);
+    match state.profiles().delete(&actor, id, unlock).await {
         Ok(()) => see_other("/account/profiles?notice=profile_deleted", &[]),
         Err(e) => refused(&state, browser, Failed::Profile { id, open: "delete" }, e).await,
     }

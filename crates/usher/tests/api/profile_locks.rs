@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
+use serde_json::{json, Value};
 use usher::Config;
-use usher_client::{DeviceType, StreamStopReason};
+use usher_client::{DeviceType, Method, RawResponse, StreamStopReason};
 
 use usher_testkit::*;
 
@@ -247,4 +248,111 @@ async fn streams_and_devices_show_their_profile() {
     };
     assert_eq!(on(phone.session_id()), (default, "ada".to_owned()));
     assert_eq!(on(tv.session_id()), (kids, "Kids".to_owned()));
+}
+
+/// `PATCH /v1/profiles/{id}` with `body`.
+async fn patch_profile(device: &TestDevice, profile_id: &str, body: Value) -> RawResponse {
+    let path = format!("/v1/profiles/{profile_id}");
+    device.call(Method::PATCH, &path, Some(body)).await
+}
+
+/// `DELETE /v1/profiles/{id}` with `body`.
+async fn delete_locked(device: &TestDevice, profile_id: &str, body: Value) -> RawResponse {
+    let path = format!("/v1/profiles/{profile_id}");
+    device.call(Method::DELETE, &path, Some(body)).await
+}
+
+/// The names of the account's profiles and whether each is locked.
+async fn profile_locks(device: &TestDevice) -> Vec<(String, bool)> {
+    let list = device.profiles().await;
+    list["profiles"]
+        .as_array()
+        .expect("profiles")
+        .iter()
+        .map(|p| {
+            let name = p["name"].as_str().expect("a name").to_owned();
+            (name, p["locked"] == true)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn a_kids_tablet_cannot_rename_or_delete_a_locked_profile_without_its_pin_or_the_password() {
+    let app = TestApp::spawn().await;
+    let ada = app.account("ada").await;
+    let phone = ada.sign_in("Phone", DeviceType::Phone).await;
+    let tablet = ada.sign_in("Kid's tablet", DeviceType::Tablet).await;
+    let grown_ups = phone.add_profile("Grown-ups").await;
+    phone.lock_profile(&grown_ups, "1234").await;
+    let before = profile_locks(&tablet).await;
+
+    // From the tablet, on the unlocked default profile.
+    patch_profile(&tablet, &grown_ups, json!({ "name": "Hacked" }))
+        .await
+        .expect_problem(403, "pin_required");
+    patch_profile(
+        &tablet,
+        &grown_ups,
+        json!({ "name": "Hacked", "pin": "0000" }),
+    )
+    .await
+    .expect_problem(403, "wrong_pin");
+    patch_profile(
+        &tablet,
+        &grown_ups,
+        json!({ "name": "Hacked", "password": "a guess at it" }),
+    )
+    .await
+    .expect_problem(403, "wrong_password");
+    tablet
+        .delete_profile(&grown_ups)
+        .await
+        .expect_problem(403, "pin_required");
+    delete_locked(&tablet, &grown_ups, json!({ "pin": "9999" }))
+        .await
+        .expect_problem(403, "wrong_pin");
+    delete_locked(&tablet, &grown_ups, json!({ "pin": "12" }))
+        .await
+        .expect_problem(422, "invalid_pin");
+    assert_eq!(profile_locks(&tablet).await, before, "nothing changed");
+
+    // With the PIN, or the account password, it is done.
+    let renamed = patch_profile(&phone, &grown_ups, json!({ "name": "Us", "pin": "1234" })).await;
+    assert_eq!(expect_json(&renamed, 200)["name"], "Us");
+    let renamed = patch_profile(
+        &phone,
+        &grown_ups,
+        json!({ "name": "Parents", "password": ada.password }),
+    )
+    .await;
+    assert_eq!(expect_json(&renamed, 200)["name"], "Parents");
+    let deleted = delete_locked(&phone, &grown_ups, json!({ "password": ada.password })).await;
+    assert_eq!(deleted.status, 204, "{}", deleted.text());
+
+    // An unlocked profile needs neither.
+    let guests = phone.add_profile("Guests").await;
+    expect_json(&tablet.rename_profile(&guests, "Visitors").await, 200);
+    let deleted = tablet.delete_profile(&guests).await;
+    assert_eq!(deleted.status, 204, "{}", deleted.text());
+    assert_eq!(profile_locks(&tablet).await, [("ada".to_owned(), false)]);
+}
+
+#[tokio::test]
+async fn wrong_pins_for_a_locked_profile_change_are_throttled_with_its_picks() {
+    let (_app, tv, kids) = locked_kids(2, 3_600).await;
+    for _ in 0..2 {
+        patch_profile(&tv, &kids, json!({ "name": "Mine", "pin": "0000" }))
+            .await
+            .expect_problem(403, "wrong_pin");
+    }
+    delete_locked(&tv, &kids, json!({ "pin": "0000" }))
+        .await
+        .expect_retry_after();
+    // The same budget as picking it: even the right PIN waits now.
+    tv.pick_profile(&kids, Some("1234"))
+        .await
+        .expect_problem(429, "too_many_attempts");
+    patch_profile(&tv, &kids, json!({ "name": "Mine", "pin": "1234" }))
+        .await
+        .expect_problem(429, "too_many_attempts");
 }

@@ -133,3 +133,55 @@ async fn a_wrong_password_or_pin_is_shown_next_to_the_form_and_nothing_changes()
     assert_eq!(browser.count("ul#profiles li.profile").await, 5);
     browser.close().await;
 }
+
+#[tokio::test]
+async fn a_locked_profile_is_renamed_and_deleted_only_with_its_pin_or_the_password() {
+    let app = TestApp::spawn().await;
+    let (account, tv, browser) = tv_and_browser(&app).await;
+    let kids = tv.add_profile("Kids").await;
+    tv.lock_profile(&kids, "1234").await;
+    open_profiles_page(&browser).await;
+    let kids_row = row(&kids);
+    let rename_form = format!("{kids_row} form.rename-form");
+
+    browser
+        .click(&format!("{kids_row} details.rename summary"))
+        .await;
+    browser
+        .submit_filled(&rename_form, &[("name", "Mine"), ("unlock", "0000")])
+        .await;
+    browser
+        .wait_for_text(&format!("{kids_row} div.error"), "a wrong-PIN error", |t| {
+            t.contains("not this profile's PIN")
+        })
+        .await;
+    assert_eq!(
+        browser.text(&format!("{kids_row} .profile-name")).await,
+        "Kids"
+    );
+
+    // The panel stays open: the right PIN renames it.
+    browser
+        .submit_filled(&rename_form, &[("name", "Little ones"), ("unlock", "1234")])
+        .await;
+    browser.wait_for("div.notice").await;
+    browser
+        .wait_for_text(&format!("{kids_row} .profile-name"), "the new name", |t| {
+            t == "Little ones"
+        })
+        .await;
+
+    // The account password deletes it.
+    browser
+        .click(&format!("{kids_row} details.delete summary"))
+        .await;
+    browser
+        .submit_filled(
+            &format!("{kids_row} form.delete-form"),
+            &[("unlock", account.password.as_str())],
+        )
+        .await;
+    browser.wait_gone(&kids_row).await;
+    assert_eq!(browser.count("ul#profiles li.profile").await, 1);
+    browser.close().await;
+}
