@@ -34,23 +34,23 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for Json<T> {
 }
 
 /// A JSON body that may be left out (a `DELETE` that needs one only
-/// sometimes): an empty body without a `Content-Type` reads as
-/// `T::default()`; anything else is read as [`Json`] reads it.
+/// sometimes): an empty body reads as `T::default()`, whatever its
+/// `Content-Type`; anything else is read as [`Json`] reads it.
 pub struct OptionalJson<T>(pub T);
 
 impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        if request.headers().contains_key(CONTENT_TYPE) {
-            let Json(body) = Json::from_request(request, state).await?;
-            return Ok(OptionalJson(body));
+        let json = json_content_type(request.headers());
+        let bytes = Bytes::from_request(request, state).await?;
+        if bytes.is_empty() {
+            return Ok(OptionalJson(T::default()));
         }
-        if Bytes::from_request(request, state).await?.is_empty() {
-            Ok(OptionalJson(T::default()))
-        } else {
-            Err(ApiError::unsupported_media_type())
+        if !json {
+            return Err(ApiError::unsupported_media_type());
         }
+        Ok(OptionalJson(super::strict_json::from_slice(&bytes)?))
     }
 }
 
