@@ -45,7 +45,7 @@ pub use connection::{RawAnswer, RawConnection};
 pub use device::{session_ids, TestDevice};
 pub use household::Household;
 pub use live::Live;
-pub use pages::{EventStream, PageSession};
+pub use pages::{form_csrf, set_cookie, EventStream, PageSession};
 pub use problems::{answer_to, expect_json, ExpectProblem, RawProblem};
 
 /// How long anything awaited may take before the test fails. A guard against

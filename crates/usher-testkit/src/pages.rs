@@ -4,6 +4,7 @@
 use reqwest::redirect::Policy;
 use reqwest::Response;
 
+use crate::browser::{PRESESSION_COOKIE, SESSION_COOKIE};
 use crate::{TestAccount, PATIENCE};
 
 /// A browser's session on the account pages, held as its cookie.
@@ -13,7 +14,7 @@ pub struct PageSession {
     http: reqwest::Client,
     /// Sent with every request (a proxy's `X-Forwarded-For`, say).
     headers: Vec<(String, String)>,
-    /// `usher_session=…`, ready for a `Cookie` header.
+    /// `__Host-usher_session=…`, ready for a `Cookie` header.
     pub cookie: String,
 }
 
@@ -32,31 +33,32 @@ impl TestAccount {
             .redirect(Policy::none())
             .build()
             .expect("an HTTP client");
-        // The sign-in form echoes its CSRF cookie (double submit).
+        // As a browser: the form first, for its pre-session cookie and the
+        // token bound to it.
+        let mut form = http.get(format!("{base}/account/sign-in"));
+        for (name, value) in headers {
+            form = form.header(*name, *value);
+        }
+        let form = form.send().await.expect("the sign-in form is answered");
+        let presession = set_cookie(&form, PRESESSION_COOKIE).expect("a pre-session cookie");
+        let page = form.text().await.expect("the sign-in form");
+        let csrf = form_csrf(&page).expect("the form's csrf token");
         let mut sign_in = http.post(format!("{base}/account/sign-in"));
         for (name, value) in headers {
             sign_in = sign_in.header(*name, *value);
         }
         let signed_in = sign_in
-            .header("Cookie", "usher_csrf=token-1")
+            .header("Cookie", presession)
             .form(&[
                 ("email", self.email.as_str()),
                 ("password", self.password.as_str()),
-                ("csrf", "token-1"),
+                ("csrf", csrf.as_str()),
             ])
             .send()
             .await
             .expect("the sign-in is answered");
         assert_eq!(signed_in.status(), 303, "signed in");
-        let cookie = signed_in
-            .headers()
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|c| c.to_str().ok())
-            .find(|c| c.starts_with("usher_session="))
-            .and_then(|c| c.split(';').next())
-            .expect("a session cookie")
-            .to_owned();
+        let cookie = set_cookie(&signed_in, SESSION_COOKIE).expect("a session cookie");
         let headers = headers
             .iter()
             .map(|(n, v)| (n.to_string(), v.to_string()))
@@ -68,6 +70,26 @@ impl TestAccount {
             cookie,
         }
     }
+}
+
+/// `name=value` of the cookie `name` that `response` sets, ready for a
+/// `Cookie` header.
+pub fn set_cookie(response: &Response, name: &str) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|c| c.to_str().ok())
+        .find(|c| c.starts_with(&format!("{name}=")))
+        .and_then(|c| c.split(';').next())
+        .map(str::to_owned)
+}
+
+/// The value of the first `csrf` field of a page's form.
+pub fn form_csrf(page: &str) -> Option<String> {
+    let field = page.find(r#"name="csrf" value=""#)? + r#"name="csrf" value=""#.len();
+    let end = page[field..].find('"')?;
+    Some(page[field..field + end].to_owned())
 }
 
 impl PageSession {

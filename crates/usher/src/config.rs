@@ -129,7 +129,8 @@ pub struct WebConfig {
     /// Mark the session cookie `Secure` (sent over HTTPS only). Browsers
     /// treat http://localhost and http://127.0.0.1 as secure, so this stays
     /// on for local use too; turn it off only behind a plain-HTTP proxy
-    /// on another host name during development.
+    /// on another host name during development. Off, the cookies lose
+    /// their `__Host-` prefix too (browsers refuse it without `Secure`).
     pub secure_cookies: bool,
 }
 

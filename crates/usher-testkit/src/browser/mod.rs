@@ -24,8 +24,12 @@ use webdriver::{is_stale, present, tail, BrowserLog, PAGE_CHANGE};
 
 use crate::{TestAccount, TestApp, PATIENCE};
 
-/// The name of the account pages' session cookie.
-pub const SESSION_COOKIE: &str = "usher_session";
+/// The name of the account pages' session cookie (`__Host-`: tests keep
+/// `web.secure_cookies` on, and browsers take Secure cookies from
+/// http://127.0.0.1).
+pub const SESSION_COOKIE: &str = "__Host-usher_session";
+/// The name of the sign-in form's pre-session cookie.
+pub const PRESESSION_COOKIE: &str = "__Host-usher_presession";
 
 /// The CSS selector of the devices page's row for `session_id`.
 pub fn device_row(session_id: &str) -> String {

@@ -6,6 +6,17 @@
 //! random bits) is kept only as SHA-256 and, unlike a refresh token, does not
 //! rotate. Forms carry a CSRF token derived from that hash, which only the
 //! server knows.
+//!
+//! Nothing about a session is told to a cookie that does not prove it: an
+//! unknown id, a wrong secret and a signed-out session's id with a wrong
+//! secret get the same answer; only the browser holding the secret learns
+//! that (and why) it was signed out. An id the store does not know is
+//! remembered, so presenting it again costs no database read.
+//!
+//! Before sign-in there is no session: the sign-in form's CSRF token is a
+//! MAC of a random pre-session id (the browser's own `__Host-` cookie, which
+//! no sibling subdomain can plant) under a key every node shares, so a token
+//! fits only the pre-session it was made for.
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -17,12 +28,62 @@ use rand::RngCore;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
+use super::unknown::{UnknownSessions, CAPACITY};
 use crate::auth::refresh;
-use crate::domain::{DeviceInfo, DeviceType, SessionId};
+use crate::auth::tokens::TokenError;
+use crate::domain::{DeviceInfo, DeviceType, Millis, SessionId};
 use crate::error::{Error, Result};
-use crate::sessions::cache::CachedSession;
+use crate::sessions::cache::{CachedSession, Lookup, TombstoneSecret};
 use crate::sessions::Sessions;
-use crate::store::Credential;
+use crate::store::{Credential, Revocation, Store};
+
+/// The `web_keys` entry the sign-in form's CSRF tokens are MACs under.
+const SIGN_IN_KEY: &str = "sign_in_csrf";
+
+/// What [`Sessions`] keeps for browsers: the ids known not to exist and
+/// the sign-in form's key.
+pub struct BrowserAuth {
+    unknown: UnknownSessions,
+    /// Never printed (no `Debug`).
+    sign_in_key: Vec<u8>,
+}
+
+impl BrowserAuth {
+    /// Reads the deployment's sign-in key, storing a new one if there is none.
+    pub(super) async fn load(store: &dyn Store, now: Millis) -> anyhow::Result<Self> {
+        let stored = store.web_key(SIGN_IN_KEY, &random_secret(), now).await?;
+        let sign_in_key = URL_SAFE_NO_PAD
+            .decode(stored)
+            .ok()
+            .filter(|key| key.len() >= 32)
+            .ok_or_else(|| anyhow::anyhow!("the stored sign-in key is damaged"))?;
+        Ok(Self {
+            unknown: UnknownSessions::new(CAPACITY),
+            sign_in_key,
+        })
+    }
+}
+
+/// 256 random bits, as cookie-safe text.
+fn random_secret() -> String {
+    let mut secret = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut secret);
+    URL_SAFE_NO_PAD.encode(secret)
+}
+
+/// A new pre-session id, for a browser about to sign in.
+pub fn new_presession() -> String {
+    random_secret()
+}
+
+/// Whether `value` has the form of a pre-session id (one that does not is
+/// replaced, never echoed).
+pub fn is_presession(value: &str) -> bool {
+    value.len() == 43
+        && URL_SAFE_NO_PAD
+            .decode(value)
+            .is_ok_and(|bytes| bytes.len() == 32)
+}
 
 /// What a browser keeps after signing in.
 pub struct BrowserSignIn {
@@ -43,9 +104,7 @@ impl Sessions {
         let device = DeviceInfo::parse(&browser_name(user_agent), DeviceType::Browser, None, None)
             .map_err(|e| Error::Internal(anyhow::anyhow!("browser device name: {e}")))?;
         let account = self.check_credentials(email, password, &device, ip).await?;
-        let mut secret = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut secret);
-        let secret = URL_SAFE_NO_PAD.encode(secret);
+        let secret = random_secret();
         let hash = refresh::hash(&secret);
         let session_id = self
             .create_session(account, device, ip, Credential::BrowserSecret { hash })
@@ -56,22 +115,96 @@ impl Sessions {
         })
     }
 
-    /// The browser session a cookie proves, if it is still signed in.
+    /// The browser session a cookie proves, if it is still signed in. A
+    /// cookie that proves nothing is `invalid_token`, whatever its id names;
+    /// `SessionRevoked` (with why) only for the secret of a signed-out one.
     pub async fn authenticate_browser(
         &self,
         cookie: &str,
         ip: Option<IpAddr>,
     ) -> Result<Arc<CachedSession>> {
-        let invalid = || Error::Token(crate::auth::tokens::TokenError::Invalid);
         let (id, secret) = cookie.split_once('.').ok_or_else(invalid)?;
         let id: SessionId = id.parse().map_err(|_| invalid())?;
-        let session = self.active_session(id).await?;
-        let expected = session.web_secret_hash.as_deref().ok_or_else(invalid)?;
-        if !constant_time_eq(refresh::hash(secret).as_bytes(), expected.as_bytes()) {
+        let presented = refresh::hash(secret);
+        let lookup = match self.cache.lookup(id) {
+            Lookup::Unknown => self.load_browser(id).await?,
+            known => known,
+        };
+        let session = match lookup {
+            Lookup::Active(session) => session,
+            Lookup::Revoked(revocation) => {
+                return Err(self.why_refused(id, revocation, &presented).await)
+            }
+            Lookup::Unknown => return Err(invalid()),
+        };
+        if !proves(&presented, session.web_secret_hash.as_deref()) {
             return Err(invalid());
         }
+        // Signed out since, or idle too long: told, as the secret matched.
         self.admit(session, self.clock.now(), ip).await
     }
+
+    /// Reads a session this node has not seen into the cache; `Unknown`
+    /// (remembered, so the next time costs no read) when the store has none.
+    async fn load_browser(&self, id: SessionId) -> Result<Lookup> {
+        if self.browser.unknown.contains(id) {
+            return Ok(Lookup::Unknown);
+        }
+        match self.store.session(id).await? {
+            Some(record) => Ok(self.cache.insert_loaded(record)),
+            None => {
+                self.browser.unknown.remember(id);
+                Ok(Lookup::Unknown)
+            }
+        }
+    }
+
+    /// The answer to a cookie naming a signed-out session: why, when it
+    /// carries that session's secret; otherwise what any bad cookie gets.
+    async fn why_refused(&self, id: SessionId, revocation: Revocation, presented: &str) -> Error {
+        let mut secret = self.cache.tombstone_secret(id);
+        if matches!(secret, Some(TombstoneSecret::NotLoaded)) {
+            // Learnt from another node: the store has the secret's hash.
+            if let Ok(Some(record)) = self.store.session(id).await {
+                self.cache.insert_loaded(record);
+                secret = self.cache.tombstone_secret(id);
+            }
+        }
+        match secret {
+            Some(TombstoneSecret::Hash(hash)) if proves(presented, Some(&hash)) => {
+                Error::SessionRevoked(revocation.reason)
+            }
+            _ => invalid(),
+        }
+    }
+
+    /// The sign-in form's CSRF token for `presession`: a MAC of it under
+    /// the deployment's sign-in key.
+    pub fn sign_in_csrf(&self, presession: &str) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.browser.sign_in_key)
+            .expect("HMAC takes a key of any length");
+        mac.update(b"usher sign-in csrf v1\0");
+        mac.update(presession.as_bytes());
+        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+    }
+
+    /// Whether `presented` is the sign-in form's token for `presession`.
+    pub fn sign_in_csrf_ok(&self, presession: &str, presented: &str) -> bool {
+        constant_time_eq(
+            self.sign_in_csrf(presession).as_bytes(),
+            presented.as_bytes(),
+        )
+    }
+}
+
+/// What a cookie that proves nothing gets, whatever its id names.
+fn invalid() -> Error {
+    Error::Token(TokenError::Invalid)
+}
+
+/// Whether the hash of a presented secret is the stored one.
+fn proves(presented: &str, stored: Option<&str>) -> bool {
+    stored.is_some_and(|stored| constant_time_eq(presented.as_bytes(), stored.as_bytes()))
 }
 
 /// The CSRF token of a browser session: an HMAC of a fixed label keyed by

@@ -106,7 +106,25 @@ impl CachedSession {
 
 enum Slot {
     Active(Arc<CachedSession>),
-    Revoked(Revocation),
+    Revoked(Revocation, TombstoneSecret),
+}
+
+/// What a tombstone knows of its session's browser secret, so that only
+/// the browser holding it learns why it was signed out.
+#[derive(Clone)]
+pub enum TombstoneSecret {
+    /// The node learned of the sign-out without the session (from the bus).
+    NotLoaded,
+    /// Not a browser session.
+    None,
+    /// SHA-256 of the browser session's cookie secret.
+    Hash(String),
+}
+
+impl TombstoneSecret {
+    fn of(web_secret_hash: Option<&String>) -> Self {
+        web_secret_hash.map_or(Self::None, |h| Self::Hash(h.clone()))
+    }
 }
 
 /// What the cache knows about a session id.
@@ -138,33 +156,54 @@ impl SessionCache {
     pub fn lookup(&self, id: SessionId) -> Lookup {
         match self.slots.get(&id).as_deref() {
             Some(Slot::Active(s)) => Lookup::Active(Arc::clone(s)),
-            Some(Slot::Revoked(r)) => Lookup::Revoked(*r),
+            Some(Slot::Revoked(r, _)) => Lookup::Revoked(*r),
             None => Lookup::Unknown,
         }
     }
 
+    /// The browser secret a tombstone keeps (`None` when there is no tombstone).
+    pub(super) fn tombstone_secret(&self, id: SessionId) -> Option<TombstoneSecret> {
+        match self.slots.get(&id).as_deref() {
+            Some(Slot::Revoked(_, secret)) => Some(secret.clone()),
+            _ => None,
+        }
+    }
+
     /// Caches a session read from the store, unless the node already knows
-    /// better (an entry or a tombstone is there).
+    /// better (an entry or a tombstone is there); a tombstone that did not
+    /// know the session's browser secret learns it.
     pub(super) fn insert_loaded(&self, record: SessionRecord) -> Lookup {
         let id = record.id;
-        let slot = self
+        let secret = TombstoneSecret::of(record.web_secret_hash.as_ref());
+        let mut slot = self
             .slots
             .entry(id)
             .or_insert_with(|| match record.revoked {
-                Some(r) => Slot::Revoked(r),
+                Some(r) => Slot::Revoked(r, secret.clone()),
                 None => Slot::Active(Arc::new(CachedSession::from_record(record))),
             });
+        if let Slot::Revoked(_, known @ TombstoneSecret::NotLoaded) = &mut *slot {
+            *known = secret;
+        }
         match &*slot {
             Slot::Active(s) => Lookup::Active(Arc::clone(s)),
-            Slot::Revoked(r) => Lookup::Revoked(*r),
+            Slot::Revoked(r, _) => Lookup::Revoked(*r),
         }
     }
 
     /// Ends a session on this node: from now on every check refuses it.
     pub(super) fn mark_revoked(&self, id: SessionId, revocation: Revocation) {
-        if let Some(Slot::Active(previous)) = self.slots.insert(id, Slot::Revoked(revocation)) {
+        let mut slot = self
+            .slots
+            .entry(id)
+            .or_insert_with(|| Slot::Revoked(revocation, TombstoneSecret::NotLoaded));
+        if let Slot::Active(previous) = &*slot {
             // Anyone still holding the entry (a live connection) sees it too.
             let _ = previous.revoked.set(revocation);
+            let secret = TombstoneSecret::of(previous.web_secret_hash.as_ref());
+            *slot = Slot::Revoked(revocation, secret);
+        } else if let Slot::Revoked(r, _) = &mut *slot {
+            *r = revocation;
         }
     }
 
@@ -221,7 +260,7 @@ impl SessionCache {
     /// Forgets tombstones older than `before`.
     pub(super) fn prune_tombstones(&self, before: Millis) {
         self.slots.retain(|_, slot| match slot {
-            Slot::Revoked(r) => r.at >= before,
+            Slot::Revoked(r, _) => r.at >= before,
             Slot::Active(_) => true,
         });
     }

@@ -8,6 +8,7 @@ pub mod freshness;
 pub mod http;
 mod revoke;
 pub mod service;
+mod unknown;
 
 pub use actor::Actor;
 pub use service::{SessionPorts, Sessions, TokenPair};

@@ -21,6 +21,7 @@ use crate::domain::{
 };
 use crate::error::{Error, Result};
 use crate::geo::Geo;
+use crate::sessions::browser::BrowserAuth;
 use crate::sessions::cache::{Lookup, SessionCache};
 use crate::sessions::freshness::Freshness;
 use crate::sessions::Actor;
@@ -55,6 +56,8 @@ pub struct Sessions {
     pub(super) activity: Arc<Activity>,
     alerts: Arc<Alerts>,
     pub(super) freshness: Arc<Freshness>,
+    /// Cookie checks' memory and the sign-in form's key (`browser.rs`).
+    pub(super) browser: BrowserAuth,
 }
 
 /// The handles [`Sessions`] works with.
@@ -81,7 +84,9 @@ impl Sessions {
         .await?;
         let idle_timeout_ms =
             Duration::from_secs(config.sessions.idle_timeout_secs).as_millis() as Millis;
+        let browser = BrowserAuth::load(&*ports.store, ports.clock.now()).await?;
         Ok(Self {
+            browser,
             store: ports.store,
             bus: ports.bus,
             throttle: SignInThrottle::new(&config.throttle, Arc::clone(&ports.clock)),

@@ -173,10 +173,18 @@ pub trait KeyStore: Send + Sync {
     async fn insert_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<()>;
 }
 
+/// Keys the nodes share that sign no token (the sign-in form's CSRF key).
+#[async_trait]
+pub trait WebKeyStore: Send + Sync {
+    /// The key called `name`: `candidate` becomes it unless one is stored
+    /// already (another node's, or an earlier start's), which is returned.
+    async fn web_key(&self, name: &str, candidate: &str, now: Millis) -> StoreResult<String>;
+}
+
 /// Everything usher keeps.
 #[async_trait]
 pub trait Store:
-    AccountStore + SessionStore + StreamStore + ProfileStore + KeyStore + ActivityStore
+    AccountStore + SessionStore + StreamStore + ProfileStore + KeyStore + ActivityStore + WebKeyStore
 {
     /// A cheap round trip, for readiness.
     async fn ping(&self) -> StoreResult<()>;

@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Form;
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use cookie::CookieBuilder;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
@@ -20,9 +21,38 @@ use crate::http::state::AppState;
 use crate::sessions::browser::csrf_token;
 use crate::sessions::cache::CachedSession;
 
-pub const SESSION_COOKIE: &str = "usher_session";
-/// Pre-sign-in CSRF protection: a random value in a cookie and in the form.
-pub const SIGN_IN_CSRF_COOKIE: &str = "usher_csrf";
+/// A cookie usher sets, by its two names: with the `__Host-` prefix, which
+/// a browser keeps only when it is `Secure`, `Path=/` and without `Domain`,
+/// so no other host (a sibling subdomain included) can set or shadow it; and
+/// without, used only when `web.secure_cookies` is off (browsers refuse a
+/// `__Host-` cookie that is not `Secure`). No other name is read.
+pub struct CookieName {
+    host: &'static str,
+    plain: &'static str,
+}
+
+impl CookieName {
+    /// The name this deployment uses.
+    pub fn of(&self, state: &AppState) -> &'static str {
+        if state.config.web.secure_cookies {
+            self.host
+        } else {
+            self.plain
+        }
+    }
+}
+
+/// The browser session: `<session id>.<secret>`.
+pub const SESSION_COOKIE: CookieName = CookieName {
+    host: "__Host-usher_session",
+    plain: "usher_session",
+};
+/// Before sign-in: a random pre-session id, which the sign-in form's CSRF
+/// token is bound to (see `sessions::browser`).
+pub const PRESESSION_COOKIE: CookieName = CookieName {
+    host: "__Host-usher_presession",
+    plain: "usher_presession",
+};
 
 /// A signed-in browser.
 pub struct Browser {
@@ -40,7 +70,7 @@ impl FromRequestParts<AppState> for Browser {
             .await
             .unwrap_or(ClientIp(None));
         let jar = CookieJar::from_headers(&parts.headers);
-        let Some(cookie) = jar.get(SESSION_COOKIE) else {
+        let Some(cookie) = jar.get(SESSION_COOKIE.of(state)) else {
             return Err(to_sign_in(None, state));
         };
         match state
@@ -142,28 +172,40 @@ pub fn csrf_refused() -> Response {
     )
 }
 
+/// Every cookie usher sets: for the whole site (`__Host-` needs `Path=/`),
+/// host-only, script-proof.
+fn cookie(
+    name: &CookieName,
+    value: String,
+    same_site: SameSite,
+    state: &AppState,
+) -> CookieBuilder<'static> {
+    Cookie::build((name.of(state), value))
+        .path("/")
+        .http_only(true)
+        .secure(state.config.web.secure_cookies)
+        .same_site(same_site)
+}
+
 /// The session cookie for a browser that just signed in.
 pub fn session_cookie(value: String, state: &AppState) -> Cookie<'static> {
     let idle = state.config.sessions.idle_timeout_secs;
-    Cookie::build((SESSION_COOKIE, value))
-        .path("/account")
-        .http_only(true)
-        .secure(state.config.web.secure_cookies)
-        .same_site(SameSite::Lax)
+    cookie(&SESSION_COOKIE, value, SameSite::Lax, state)
         .max_age(cookie::time::Duration::seconds(
             idle.min(i64::MAX as u64) as i64
         ))
         .build()
 }
 
+/// The pre-session cookie of a browser on the sign-in form (until it
+/// closes); only same-site pages send it.
+pub fn presession_cookie(value: String, state: &AppState) -> Cookie<'static> {
+    cookie(&PRESESSION_COOKIE, value, SameSite::Strict, state).build()
+}
+
 /// An instruction to the browser to forget `name`.
-pub fn removal(name: &'static str, state: &AppState) -> Cookie<'static> {
-    let mut cookie = Cookie::build((name, ""))
-        .path("/account")
-        .http_only(true)
-        .secure(state.config.web.secure_cookies)
-        .same_site(SameSite::Lax)
-        .build();
+pub fn removal(name: &CookieName, state: &AppState) -> Cookie<'static> {
+    let mut cookie = cookie(name, String::new(), SameSite::Lax, state).build();
     cookie.make_removal();
     cookie
 }
@@ -185,5 +227,5 @@ pub fn to_sign_in(notice: Option<&str>, state: &AppState) -> Response {
         Some(code) => format!("/account/sign-in?notice={code}"),
         None => "/account/sign-in".to_owned(),
     };
-    see_other(&location, &[removal(SESSION_COOKIE, state)])
+    see_other(&location, &[removal(&SESSION_COOKIE, state)])
 }

@@ -8,13 +8,12 @@ use axum::http::header::{SET_COOKIE, USER_AGENT};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Form;
-use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
-use subtle::ConstantTimeEq;
 
 use super::auth::{
-    csrf_refused, removal, see_other, session_cookie, to_sign_in, CheckedForm, SESSION_COOKIE,
-    SIGN_IN_CSRF_COOKIE,
+    csrf_refused, presession_cookie, removal, see_other, session_cookie, to_sign_in, CheckedForm,
+    PRESESSION_COOKIE, SESSION_COOKIE,
 };
 use super::forms::{unreadable, CsrfOnly};
 use super::layout::{error_page, render, Frame, Notice};
@@ -22,6 +21,7 @@ use crate::domain::SignOutReason;
 use crate::error::Error;
 use crate::http::extract::ClientIp;
 use crate::http::state::AppState;
+use crate::sessions::browser::{is_presession, new_presession};
 
 #[derive(Template)]
 #[template(path = "sign_in.html")]
@@ -31,13 +31,13 @@ pub struct SignInPage<'a> {
     pub email: &'a str,
 }
 
-/// The sign-in form. Sets a fresh pre-sign-in CSRF cookie that the form echoes.
+/// The sign-in form, with a token bound to the browser's pre-session.
 pub async fn page(
     State(state): State<AppState>,
     jar: CookieJar,
     Query(notice): Query<Notice>,
 ) -> Response {
-    if let Some(cookie) = jar.get(SESSION_COOKIE) {
+    if let Some(cookie) = jar.get(SESSION_COOKIE.of(&state)) {
         if state
             .sessions()
             .authenticate_browser(cookie.value(), None)
@@ -47,28 +47,33 @@ pub async fn page(
             return super::auth::see_other("/account/devices", &[]);
         }
     }
-    sign_in_form(&state, StatusCode::OK, notice.text(), None, "")
+    // Another tab's pre-session is kept, so both tabs' forms work.
+    let presession = presession_of(&jar, &state).unwrap_or_else(new_presession);
+    sign_in_form(&state, &presession, StatusCode::OK, notice.text(), None, "")
 }
 
-/// Renders the sign-in form with a new pre-sign-in CSRF value.
+/// The browser's pre-session id, if it has a well-formed one.
+fn presession_of(jar: &CookieJar, state: &AppState) -> Option<String> {
+    jar.get(PRESESSION_COOKIE.of(state))
+        .map(|c| c.value().to_owned())
+        .filter(|value| is_presession(value))
+}
+
+/// Renders the sign-in form for `presession` (and sets its cookie).
 pub fn sign_in_form(
     state: &AppState,
+    presession: &str,
     status: StatusCode,
     notice: Option<&'static str>,
     error: Option<&str>,
     email: &str,
 ) -> Response {
-    let csrf = uuid::Uuid::new_v4().simple().to_string();
-    let cookie = Cookie::build((SIGN_IN_CSRF_COOKIE, csrf.clone()))
-        .path("/account")
-        .http_only(true)
-        .secure(state.config.web.secure_cookies)
-        .same_site(SameSite::Strict)
-        .build();
+    let csrf = state.sessions().sign_in_csrf(presession);
+    let cookie = presession_cookie(presession.to_owned(), state);
     let mut response = render(
         status,
         &SignInPage {
-            // The sign-in page has no nav; its token is the pre-sign-in one.
+            // The sign-in page has no nav; its token is the pre-session's.
             frame: Frame::page(csrf, "", notice),
             error,
             email,
@@ -99,14 +104,13 @@ pub async fn submit(
         Ok(form) => form,
         Err(rejection) => return unreadable(rejection),
     };
-    // Before sign-in there is no session to bind a token to: the form must
-    // echo the random value of a SameSite=Strict cookie (double submit).
-    let echoed = jar
-        .get(SIGN_IN_CSRF_COOKIE)
-        .is_some_and(|c| bool::from(c.value().as_bytes().ct_eq(form.csrf.as_bytes())));
-    if !echoed {
+    // Before sign-in there is no session to bind a token to: the form's
+    // token must be the MAC of this browser's pre-session.
+    let Some(presession) =
+        presession_of(&jar, &state).filter(|p| state.sessions().sign_in_csrf_ok(p, &form.csrf))
+    else {
         return csrf_refused();
-    }
+    };
     let user_agent = headers
         .get(USER_AGENT)
         .and_then(|v| v.to_str().ok())
@@ -120,11 +124,12 @@ pub async fn submit(
             "/account/devices",
             &[
                 session_cookie(signed_in.cookie, &state),
-                removal(SIGN_IN_CSRF_COOKIE, &state),
+                removal(&PRESESSION_COOKIE, &state),
             ],
         ),
         Err(Error::InvalidCredentials) => sign_in_form(
             &state,
+            &presession,
             StatusCode::UNAUTHORIZED,
             None,
             Some("The email or password is wrong."),
@@ -137,6 +142,7 @@ pub async fn submit(
             );
             sign_in_form(
                 &state,
+                &presession,
                 StatusCode::TOO_MANY_REQUESTS,
                 None,
                 Some(&text),
@@ -149,6 +155,7 @@ pub async fn submit(
             );
             sign_in_form(
                 &state,
+                &presession,
                 StatusCode::FORBIDDEN,
                 None,
                 Some(&text),

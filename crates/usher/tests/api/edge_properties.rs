@@ -267,7 +267,7 @@ fn any_cookie_to_an_account_page_leads_to_sign_in_or_a_refusal() {
     let real = page.cookie.clone();
     let cookie = prop_oneof![
         "[ -~]{0,60}",
-        "[ -~]{0,40}".prop_map(|v| format!("usher_session={v}")),
+        "[ -~]{0,40}".prop_map(|v| format!("__Host-usher_session={v}")),
         ("[ -~]{0,8}", "[ -~]{0,8}").prop_map(move |(a, b)| format!("{a}{real}{b}")),
         "[a-z_]{1,12}=[!-~]{0,20}(; [a-z_]{1,12}=[!-~]{0,20}){0,3}",
     ];

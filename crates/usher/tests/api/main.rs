@@ -21,6 +21,7 @@ mod idle;
 mod live;
 mod live_caps;
 mod locations;
+mod page_cookies;
 mod passwords;
 mod plans;
 mod profile_locks;

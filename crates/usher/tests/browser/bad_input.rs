@@ -273,9 +273,12 @@ async fn a_forged_cookie_leads_to_sign_in_and_signs_nobody_out() {
     browser.visit("/account/sign-in").await;
 
     let forged = format!("{}.not-the-secret", tv.session_id());
+    let planted = forged.clone();
+    // For the whole site, Secure, on an address (so host-only): what
+    // `__Host-` asks.
     let cookie = Cookie::build((SESSION_COOKIE, forged))
         .domain("127.0.0.1")
-        .path("/account")
+        .path("/")
         .secure(true)
         .http_only(true)
         .same_site(SameSite::Lax)
@@ -285,9 +288,15 @@ async fn a_forged_cookie_leads_to_sign_in_and_signs_nobody_out() {
         .add_cookie(cookie)
         .await
         .expect("the cookie is set");
+    assert_eq!(
+        browser.session_cookie().await,
+        planted,
+        "the browser took it"
+    );
     browser.visit("/account/devices").await;
 
     browser.wait_for_path("/account/sign-in").await;
+    assert_eq!(browser.location().await, "/account/sign-in", "no notice");
     assert!(browser.has("form#sign-in-form").await);
     assert!(!browser.has("ul#devices").await);
     tv.assert_signed_in().await;

@@ -59,6 +59,7 @@ mod revocations;
 mod rows;
 mod sessions;
 mod streams;
+mod web_keys;
 
 static MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 

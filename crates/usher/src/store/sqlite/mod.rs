@@ -51,6 +51,7 @@ mod revocations;
 mod rows;
 mod sessions;
 mod streams;
+mod web_keys;
 mod writer;
 
 use readers::Readers;
