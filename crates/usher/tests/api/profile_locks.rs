@@ -287,33 +287,40 @@ async fn a_kids_tablet_cannot_rename_or_delete_a_locked_profile_without_its_pin_
     let before = profile_locks(&tablet).await;
 
     // From the tablet, on the unlocked default profile.
-    patch_profile(&tablet, &grown_ups, json!({ "name": "Hacked" }))
-        .await
-        .expect_problem(403, "pin_required");
-    patch_profile(
-        &tablet,
-        &grown_ups,
-        json!({ "name": "Hacked", "pin": "0000" }),
-    )
-    .await
-    .expect_problem(403, "wrong_pin");
-    patch_profile(
-        &tablet,
-        &grown_ups,
-        json!({ "name": "Hacked", "password": "a guess at it" }),
-    )
-    .await
-    .expect_problem(403, "wrong_password");
+    let refusals = [
+        (
+            Method::PATCH,
+            json!({ "name": "Hacked" }),
+            403,
+            "pin_required",
+        ),
+        (
+            Method::PATCH,
+            json!({ "name": "Hacked", "pin": "0000" }),
+            403,
+            "wrong_pin",
+        ),
+        (
+            Method::PATCH,
+            json!({ "name": "Hacked", "password": "a guess at it" }),
+            403,
+            "wrong_password",
+        ),
+        (Method::DELETE, json!({}), 403, "pin_required"),
+        (Method::DELETE, json!({ "pin": "9999" }), 403, "wrong_pin"),
+        (Method::DELETE, json!({ "pin": "12" }), 422, "invalid_pin"),
+    ];
+    for (method, body, status, code) in refusals {
+        let path = format!("/v1/profiles/{grown_ups}");
+        tablet
+            .call(method, &path, Some(body))
+            .await
+            .expect_problem(status, code);
+    }
     tablet
         .delete_profile(&grown_ups)
         .await
         .expect_problem(403, "pin_required");
-    delete_locked(&tablet, &grown_ups, json!({ "pin": "9999" }))
-        .await
-        .expect_problem(403, "wrong_pin");
-    delete_locked(&tablet, &grown_ups, json!({ "pin": "12" }))
-        .await
-        .expect_problem(422, "invalid_pin");
     assert_eq!(profile_locks(&tablet).await, before, "nothing changed");
 
     // With the PIN, or the account password, it is done.
