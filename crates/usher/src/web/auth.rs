@@ -71,7 +71,12 @@ impl FromRequestParts<AppState> for Browser {
             .unwrap_or(ClientIp(None));
         let jar = CookieJar::from_headers(&parts.headers);
         let Some(cookie) = jar.get(SESSION_COOKIE.of(state)) else {
-            return Err(to_sign_in(None, state));
+            return Err(match jar.get(LEGACY_SESSION_COOKIE) {
+                Some(legacy) if state.config.web.secure_cookies => {
+                    renamed(legacy.value(), parts, ip, state).await
+                }
+                _ => to_sign_in(None, state),
+            });
         };
         match state
             .sessions()
@@ -93,6 +98,38 @@ impl FromRequestParts<AppState> for Browser {
             ) => Err(super::layout::error_page(e)),
             Err(_) => Err(to_sign_in(None, state)),
         }
+    }
+}
+
+/// The session cookie's name before `__Host-` cookies (`Path=/account`).
+const LEGACY_SESSION_COOKIE: &str = "usher_session";
+
+/// A browser signed in before the `__Host-` names: its cookie, once its
+/// secret is proven, is handed back under the new name and the old one is
+/// forgotten, so the session goes on (and does not linger unreachable,
+/// counting against the plan's devices until its idle timeout). The browser
+/// is sent back to where it was going; a form posted meanwhile is asked for
+/// again, since it was made for the old cookie.
+async fn renamed(
+    value: &str,
+    parts: &Parts,
+    ip: Option<std::net::IpAddr>,
+    state: &AppState,
+) -> Response {
+    let mut forget = Cookie::build((LEGACY_SESSION_COOKIE, ""))
+        .path("/account")
+        .build();
+    forget.make_removal();
+    match state.sessions().authenticate_browser(value, ip).await {
+        Ok(_) => {
+            let back = parts
+                .uri
+                .path_and_query()
+                .map_or("/account", |p| p.as_str())
+                .to_owned();
+            see_other(&back, &[session_cookie(value.to_owned(), state), forget])
+        }
+        Err(_) => see_other("/account/sign-in", &[forget]),
     }
 }
 
