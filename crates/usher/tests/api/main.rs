@@ -14,6 +14,7 @@ mod bad_input;
 mod config_layers;
 mod connections;
 mod crash;
+mod data_files;
 mod devices;
 mod edge_properties;
 mod front_door;
