@@ -20,6 +20,9 @@ wire_enum! {
         Admin => "admin",
         /// The device signed itself out.
         SelfSignOut => "self",
+        /// The operator revoked a compromised token-signing key that had
+        /// signed one of the session's tokens.
+        KeyRevoked => "key_revoked",
     }
 }
 
@@ -35,6 +38,7 @@ impl SignOutReason {
             Self::IdleExpired => "This device was signed out after a long time without use.",
             Self::Admin => "This device was signed out by the service operator.",
             Self::SelfSignOut => "This device signed out.",
+            Self::KeyRevoked => "This device was signed out to protect the account after a security key of the service was replaced. Sign in again.",
         }
     }
 }

@@ -19,7 +19,7 @@ use anyhow::Context;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHasher as _, SaltString};
 use futures_util::{StreamExt, TryStreamExt};
-use usher::auth::tokens::TokenService;
+use usher::auth::tokens::{TokenService, TokenSettings};
 use usher::domain::{AccountId, DeviceInfo, DeviceType, Email, PlanName, Plans, SessionId};
 use usher::store::{AccountRecord, CreateSessionOutcome, Credential, NewSession, SharedStore};
 
@@ -93,9 +93,13 @@ impl Seeder {
     pub async fn open(url: &str) -> anyhow::Result<Self> {
         let store: SharedStore = usher::store::open(url).await?;
         let now = chrono::Utc::now().timestamp_millis();
-        let tokens = Arc::new(
-            TokenService::load(Arc::clone(&store), ISSUER.into(), TOKEN_TTL_SECS, now).await?,
-        );
+        // The benchmarks' own database: its keys are not encrypted.
+        let settings = TokenSettings {
+            issuer: ISSUER.into(),
+            ttl_secs: TOKEN_TTL_SECS,
+            kek: None,
+        };
+        let tokens = Arc::new(TokenService::load(Arc::clone(&store), settings, now).await?);
         Ok(Self {
             store,
             tokens,

@@ -199,12 +199,22 @@ impl TestApp {
     /// Moves `account` to `plan`, as `usher account set-plan` does.
     pub async fn set_plan(&self, account: &TestAccount, plan: &str) {
         let id = account.id.parse().expect("an account id");
-        // Operator actions reach the domain here and in `prune_activity` only.
+        // Operator actions reach the domain here, in `prune_activity` and in `keys.rs` only.
         self.services
             .accounts
             .set_plan(id, PlanName(plan.to_owned()))
             .await
             .expect("the plan is changed");
+    }
+
+    /// The server's services, for the operator's actions (`keys.rs`).
+    pub(crate) fn operator(&self) -> &Services {
+        &self.services
+    }
+
+    /// The server's configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 
     /// Deletes history past its retention, as the daily prune does; how many

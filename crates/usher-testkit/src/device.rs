@@ -3,7 +3,8 @@
 
 use serde_json::{json, Value};
 use usher_client::{
-    Client, Lease, Method, RawResponse, SessionTokens, SignOutReason, StreamStopReason,
+    ActivityEvent, ActivityQuery, Client, Lease, Method, RawResponse, SessionTokens, SignOutReason,
+    StreamStopReason,
 };
 
 use crate::{expect_json, ExpectProblem, Live, PASSWORD};
@@ -106,6 +107,17 @@ impl TestDevice {
             .await
             .expect_revoked(&reason);
         self.client.live(false).await.expect_revoked(&reason);
+    }
+
+    /// The account's history entries of `kind` (the newest page), as this
+    /// device reads them.
+    pub async fn history_of(&self, kind: &str) -> Vec<ActivityEvent> {
+        let query = ActivityQuery {
+            kinds: &[kind],
+            ..Default::default()
+        };
+        let page = self.client.activity(&query).await.expect("the history");
+        page.events
     }
 
     /// The session ids in this device's device list.

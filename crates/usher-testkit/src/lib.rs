@@ -12,6 +12,8 @@
 //!   server-sent events, without a browser;
 //! - [`Household`]: Ada's account with a TV and a phone, the cast of most
 //!   tests about several devices;
+//! - the operator's key commands on a [`TestApp`], and the keys as a copy of
+//!   its database holds them;
 //! - [`answer_to`], [`ExpectProblem`] and [`RawProblem`]: raw requests and
 //!   assertions on refusals;
 //! - [`properties`]: proptest's cases against a running server;
@@ -29,6 +31,7 @@ pub mod cluster;
 mod connection;
 mod device;
 mod household;
+mod keys;
 pub mod link;
 mod live;
 mod pages;

@@ -8,6 +8,9 @@ use std::path::PathBuf;
 use crate::config::{Config, Overrides};
 use crate::domain::{Email, NewPassword, PlanName};
 
+mod keys;
+pub use keys::KeysCommand;
+
 #[derive(Parser)]
 #[command(
     name = "usher",
@@ -100,16 +103,6 @@ pub enum AccountCommand {
     },
 }
 
-#[derive(Subcommand)]
-pub enum KeysCommand {
-    /// Add a new signing key; nodes sign with it from their next key reload
-    /// (within a minute) and keep accepting tokens signed with older keys.
-    Rotate {
-        #[command(flatten)]
-        store: StoreArgs,
-    },
-}
-
 impl StoreArgs {
     fn config(&self, file: Option<&std::path::Path>) -> anyhow::Result<Config> {
         let overrides = Overrides {
@@ -166,14 +159,7 @@ async fn run_operator(
             Ok(())
         }
         Command::Account(command) => account(command, file).await,
-        Command::Keys(KeysCommand::Rotate { store }) => {
-            let config = store.config(file)?;
-            let store = crate::store::open(&config.database_url()).await?;
-            let key = crate::auth::tokens::generate_key(chrono::Utc::now().timestamp_millis())?;
-            store.insert_signing_key(&key).await?;
-            println!("new signing key {}", key.kid);
-            Ok(())
-        }
+        Command::Keys(command) => keys::run(command, file).await,
     }
 }
 

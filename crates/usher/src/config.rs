@@ -33,6 +33,10 @@ pub struct Config {
     /// Issuer (`iss`) of access tokens.
     pub issuer: String,
     pub tokens: TokenConfig,
+    /// Encrypts the token-signing keys at rest: base64 of 32 bytes, normally
+    /// given as `USHER_KEY_ENCRYPTION_KEY` (or see `keys.encryption_key_file`).
+    pub key_encryption_key: Option<Secret>,
+    pub keys: KeyConfig,
     pub sessions: SessionConfig,
     pub password_hashing: HashingConfig,
     pub throttle: ThrottleConfig,
@@ -57,6 +61,15 @@ pub struct Config {
 pub struct TokenConfig {
     /// Access-token lifetime in seconds.
     pub access_ttl_secs: u64,
+}
+
+/// Token-signing keys at rest.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct KeyConfig {
+    /// A file holding the key-encryption key (base64 of 32 bytes), instead
+    /// of `USHER_KEY_ENCRYPTION_KEY`.
+    pub encryption_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -207,6 +220,8 @@ impl Default for Config {
             tokens: TokenConfig {
                 access_ttl_secs: 15 * 60,
             },
+            key_encryption_key: None,
+            keys: KeyConfig::default(),
             sessions: SessionConfig {
                 idle_timeout_secs: 90 * 24 * 3600,
                 idle_sweep_interval_ms: 60_000,

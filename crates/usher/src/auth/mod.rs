@@ -1,6 +1,9 @@
-//! Credentials: password hashing, access and refresh tokens, throttling.
+//! Credentials: password hashing, access and refresh tokens and the keys
+//! that sign them, throttling.
 
+pub mod keyring;
 pub mod passwords;
 pub mod refresh;
+pub mod sealing;
 pub mod throttle;
 pub mod tokens;

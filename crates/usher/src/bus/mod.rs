@@ -51,6 +51,9 @@ pub enum Event {
     },
     /// The account's device list changed: tell account pages that watch it.
     DevicesChanged { account_id: AccountId },
+    /// A token-signing key was revoked: trust it no more (the store says so
+    /// too, for nodes that miss this).
+    KeyRevoked { kid: String },
     /// A node is alive and knows every revocation up to `seq` (see
     /// `sessions::freshness`).
     Heartbeat { seq: i64 },

@@ -5,7 +5,9 @@
 //! The bus is fast but not the source of truth. The node reads the store's
 //! revocation log every second as a safety net, at once when the bus shows a
 //! gap (a lagging subscriber, a skipped message number, a node that claims a
-//! revocation this one lacks), and when a check finds its proof too old. A
+//! revocation this one lacks), and when a check finds its proof too old;
+//! each read re-reads the signing keys too (a revoked key is trusted by no
+//! node that can show it is fresh). A
 //! read never blocks events: it runs beside them and is applied when it
 //! answers, or abandoned after [`READ_TIMEOUT`].
 
@@ -28,7 +30,7 @@ use crate::clock::SharedClock;
 use crate::domain::{Millis, StreamEndReason};
 use crate::sessions::freshness::Freshness;
 use crate::sessions::Sessions;
-use crate::store::{Revocation, RevokedSession, SharedStore, StoreResult};
+use crate::store::{Revocation, RevokedSession, SharedStore, SigningKeyRecord, StoreResult};
 
 /// Revocations read per query.
 const BATCH: u32 = 1000;
@@ -47,7 +49,15 @@ pub struct Dispatcher {
 }
 
 /// A log read in flight: when it began and what it returns.
-type Read = BoxFuture<'static, (Millis, StoreResult<Vec<RevokedSession>>)>;
+type Read = BoxFuture<'static, (Millis, StoreResult<LogRead>)>;
+
+/// What one read returns: revocations after a position, and the signing
+/// keys, read after them, so a proof from this read covers key
+/// revocations too.
+struct LogRead {
+    revocations: Vec<RevokedSession>,
+    keys: Vec<SigningKeyRecord>,
+}
 
 /// Where this node is in the revocation log.
 struct Position {
@@ -144,15 +154,17 @@ fn start_read(node: &Dispatcher, reading: &mut Option<Read>, after: i64) {
     let started_at = node.clock.now();
     *reading = Some(
         async move {
-            let result =
-                match tokio::time::timeout(READ_TIMEOUT, store.revocations_since(after, BATCH))
-                    .await
-                {
-                    Ok(result) => result,
-                    Err(_) => Err(crate::store::StoreError::Unavailable(anyhow::anyhow!(
-                        "no answer within {READ_TIMEOUT:?}"
-                    ))),
-                };
+            let read = async {
+                let revocations = store.revocations_since(after, BATCH).await?;
+                let keys = store.signing_keys().await?;
+                Ok(LogRead { revocations, keys })
+            };
+            let result = match tokio::time::timeout(READ_TIMEOUT, read).await {
+                Ok(result) => result,
+                Err(_) => Err(crate::store::StoreError::Unavailable(anyhow::anyhow!(
+                    "no answer within {READ_TIMEOUT:?}"
+                ))),
+            };
             (started_at, result)
         }
         .boxed(),
@@ -164,11 +176,14 @@ fn caught_up(
     node: &Dispatcher,
     freshness: &Freshness,
     started_at: Millis,
-    result: StoreResult<Vec<RevokedSession>>,
+    result: StoreResult<LogRead>,
     position: &mut Position,
 ) -> Option<Read> {
     let batch = match result {
-        Ok(batch) => batch,
+        Ok(LogRead { revocations, keys }) => {
+            node.sessions.signing_keys_read(&keys);
+            revocations
+        }
         Err(e) => {
             tracing::warn!(error = %e, "could not read the revocation log");
             freshness.log_read_failed(e.to_string());
@@ -272,6 +287,7 @@ async fn apply(
             node.live
                 .send_to_watchers(account_id, devices_changed_message());
         }
+        Event::KeyRevoked { kid } => node.sessions.forget_signing_key(&kid),
         Event::Heartbeat { seq } => freshness.claimed(from, seq),
         Event::Leaving => {
             freshness.left(from);

@@ -1,4 +1,5 @@
-//! Device sessions: sign-in, refresh, the per-request check, sign-out.
+//! Device sessions: sign-in, refresh, the per-request check, sign-out, and
+//! the keys that sign their tokens.
 
 mod actor;
 pub mod browser;
@@ -6,6 +7,7 @@ pub mod cache;
 mod check;
 pub mod freshness;
 pub mod http;
+pub mod keys;
 mod revoke;
 pub mod service;
 mod unknown;

@@ -9,8 +9,9 @@ use crate::activity::{Activity, ActivityDevice, NewActivity};
 use crate::alerts::{Alerts, SignIn};
 use crate::auth::passwords::PasswordHasher;
 use crate::auth::refresh;
+use crate::auth::sealing::KeyEncryptionKey;
 use crate::auth::throttle::SignInThrottle;
-use crate::auth::tokens::TokenService;
+use crate::auth::tokens::{TokenService, TokenSettings};
 use crate::bus::{Event, SharedBus};
 use crate::clock::SharedClock;
 use crate::config::Config;
@@ -75,13 +76,13 @@ pub struct SessionPorts {
 impl Sessions {
     /// Loads the signing keys and starts with an empty cache.
     pub async fn new(config: &Config, ports: SessionPorts) -> anyhow::Result<Self> {
-        let tokens = TokenService::load(
-            Arc::clone(&ports.store),
-            config.issuer.clone(),
-            config.tokens.access_ttl_secs,
-            ports.clock.now(),
-        )
-        .await?;
+        let settings = TokenSettings {
+            issuer: config.issuer.clone(),
+            ttl_secs: config.tokens.access_ttl_secs,
+            kek: KeyEncryptionKey::configured(config)?,
+        };
+        let tokens =
+            TokenService::load(Arc::clone(&ports.store), settings, ports.clock.now()).await?;
         let idle_timeout_ms =
             Duration::from_secs(config.sessions.idle_timeout_secs).as_millis() as Millis;
         let browser = BrowserAuth::load(&*ports.store, ports.clock.now()).await?;
@@ -357,7 +358,7 @@ impl Sessions {
 
     /// The public signing keys, for `/.well-known/jwks.json`.
     pub fn jwks(&self) -> serde_json::Value {
-        self.tokens.jwks()
+        self.tokens.jwks(self.clock.now())
     }
 
     /// Periodic tidying: expired cached tokens and tombstones, throttle

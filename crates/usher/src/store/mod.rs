@@ -166,11 +166,25 @@ pub trait ProfileStore: Send + Sync {
     async fn switch_profile(&self, switch: &ProfileSwitch) -> StoreResult<SwitchOutcome>;
 }
 
+/// Token-signing keys. Nodes re-read them with every read of the
+/// revocation log, so a change here reaches every node as a sign-out does.
 #[async_trait]
 pub trait KeyStore: Send + Sync {
-    /// All signing keys, oldest first.
+    /// All signing keys, oldest first (by `created_at`, then `kid`).
     async fn signing_keys(&self) -> StoreResult<Vec<SigningKeyRecord>>;
-    async fn insert_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<()>;
+    /// Adds `key` as the current one: every other key still signing is
+    /// retired at `key.created_at`, in the same transaction.
+    async fn add_signing_key(&self, key: &SigningKeyRecord) -> StoreResult<()>;
+    /// Revokes a key, erasing its private part, and signs out
+    /// (`key_revoked`) every active session that was issued a token in the
+    /// revocation's window, each with its revocation-log row, in one
+    /// transaction. `None` when there is no such key or it is revoked already.
+    async fn revoke_signing_key(
+        &self,
+        revocation: &KeyRevocation,
+    ) -> StoreResult<Option<Vec<RevokedSession>>>;
+    /// Replaces a key's stored private part (a plain one sealed).
+    async fn store_private_key(&self, kid: &str, key: &StoredPrivateKey) -> StoreResult<()>;
 }
 
 /// Keys the nodes share that sign no token (the sign-in form's CSRF key).

@@ -116,12 +116,62 @@ pub struct LastSeenUpdate {
     pub ip: Option<IpAddr>,
 }
 
-/// An Ed25519 token-signing key. The private part is PKCS#8 DER.
+/// An Ed25519 token-signing key and its life (no `Debug`: it holds the
+/// private key).
 #[derive(Clone)]
 pub struct SigningKeyRecord {
     pub kid: String,
-    pub private_der: Vec<u8>,
+    pub private_key: StoredPrivateKey,
     pub created_at: Millis,
+    /// When it stopped signing; `None` while it is the current key.
+    pub retired_at: Option<Millis>,
+    /// When it was declared compromised: trusted no more.
+    pub revoked_at: Option<Millis>,
+}
+
+/// A signing key's private part as stored.
+#[derive(Clone, PartialEq, Eq)]
+pub enum StoredPrivateKey {
+    /// PKCS#8 DER.
+    Plain(Vec<u8>),
+    /// PKCS#8 DER sealed under the key-encryption key.
+    Sealed { nonce: Vec<u8>, ciphertext: Vec<u8> },
+    /// Erased when the key was revoked.
+    Erased,
+}
+
+impl StoredPrivateKey {
+    /// From the `private_der` and `sealed_nonce` columns (both engines
+    /// store it so): a nonce means sealed, no bytes means erased.
+    pub fn from_columns(der: Vec<u8>, nonce: Option<Vec<u8>>) -> Self {
+        match nonce {
+            Some(nonce) => Self::Sealed {
+                nonce,
+                ciphertext: der,
+            },
+            None if der.is_empty() => Self::Erased,
+            None => Self::Plain(der),
+        }
+    }
+
+    /// The `private_der` and `sealed_nonce` columns.
+    pub fn columns(&self) -> (&[u8], Option<&[u8]>) {
+        match self {
+            Self::Plain(der) => (der, None),
+            Self::Sealed { nonce, ciphertext } => (ciphertext, Some(nonce)),
+            Self::Erased => (&[], None),
+        }
+    }
+}
+
+/// A key declared compromised, and the window in which it signed: the
+/// sessions issued a token in it are signed out (`key_revoked`).
+#[derive(Debug, Clone)]
+pub struct KeyRevocation {
+    pub kid: String,
+    pub signed_from: Millis,
+    pub signed_until: Millis,
+    pub now: Millis,
 }
 
 /// A stream as stored.

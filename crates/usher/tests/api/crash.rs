@@ -75,17 +75,7 @@ async fn the_operator_signs_an_account_out_everywhere_while_the_server_runs() {
     phone.assert_signed_out(SignOutReason::Admin).await;
     bobs_tv.assert_signed_in().await;
     let owner = ada.sign_in("Laptop", DeviceType::Desktop).await;
-    let events = owner
-        .client
-        .activity(&usher_client::ActivityQuery {
-            kinds: &["signed_out"],
-            ..Default::default()
-        })
-        .await
-        .expect("history");
-    assert_eq!(events.events.len(), 2);
-    assert!(events
-        .events
-        .iter()
-        .all(|e| e.detail["cause"] == "operator"));
+    let events = owner.history_of("signed_out").await;
+    assert_eq!(events.len(), 2);
+    assert!(events.iter().all(|e| e.detail["cause"] == "operator"));
 }

@@ -2,7 +2,7 @@
 //! configure it the way an operator would.
 
 use std::path::{Path, PathBuf};
-use std::process::Stdio;
+use std::process::{Output, Stdio};
 
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
@@ -123,17 +123,37 @@ pub async fn fails_to_start(data_dir: &Path, env: &[(&str, &str)]) -> String {
 /// Runs an operator command (`usher account …`) on the database of the
 /// server kept in `data_dir`; returns its standard output once it succeeded.
 pub async fn operator(data_dir: &Path, args: &[&str]) -> String {
-    let mut command = usher_on(data_dir);
-    command.args(args).arg("--data-dir").arg(data_dir);
-    with_database(&mut command, data_dir).await;
-    command.kill_on_drop(true);
-    let output = tokio::time::timeout(PATIENCE, command.output())
-        .await
-        .expect("the command ends in time")
-        .expect("the usher binary runs");
+    operator_with(data_dir, &[], args).await
+}
+
+/// [`operator`] with extra environment variables.
+pub async fn operator_with(data_dir: &Path, env: &[(&str, &str)], args: &[&str]) -> String {
+    let output = run_operator(data_dir, env, args).await;
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "usher {args:?} failed: {stderr}");
     String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+/// Runs an operator command expected to fail; returns its standard error.
+pub async fn operator_fails(data_dir: &Path, args: &[&str]) -> String {
+    let output = run_operator(data_dir, &[], args).await;
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    assert!(
+        !output.status.success(),
+        "usher {args:?} succeeded: {stderr}"
+    );
+    stderr
+}
+
+async fn run_operator(data_dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Output {
+    let mut command = usher_on(data_dir);
+    command.args(args).arg("--data-dir").arg(data_dir);
+    with_database(&mut command, data_dir).await;
+    command.envs(env.iter().copied()).kill_on_drop(true);
+    tokio::time::timeout(PATIENCE, command.output())
+        .await
+        .expect("the command ends in time")
+        .expect("the usher binary runs")
 }
 
 /// `usher serve` on port 0 with its data in `data_dir`, the test's settings,

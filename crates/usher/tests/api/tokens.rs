@@ -12,7 +12,7 @@ use usher_client::{Method, RawResponse};
 use usher_testkit::*;
 
 /// `GET /v1/devices` with `authorization` as the header's value, if any.
-async fn devices_with(app: &TestApp, authorization: Option<&str>) -> RawResponse {
+pub(crate) async fn devices_with(app: &TestApp, authorization: Option<&str>) -> RawResponse {
     let request = app.client().raw(Method::GET, "/v1/devices");
     let request = match authorization {
         Some(value) => request.header("authorization", value),
@@ -21,14 +21,14 @@ async fn devices_with(app: &TestApp, authorization: Option<&str>) -> RawResponse
     request.send().await.expect("an answer")
 }
 
-async fn assert_refused(app: &TestApp, token: &str, code: &str) {
+pub(crate) async fn assert_refused(app: &TestApp, token: &str, code: &str) {
     let answer = devices_with(app, Some(&format!("Bearer {token}"))).await;
     answer.expect_problem(401, code);
     assert_eq!(answer.header("www-authenticate"), Some("Bearer"));
 }
 
 /// A token's decoded header and claims.
-fn decode(token: &str) -> (Value, Value) {
+pub(crate) fn decode(token: &str) -> (Value, Value) {
     let part = |i: usize| -> Value {
         let b64 = token.split('.').nth(i).expect("three parts");
         serde_json::from_slice(&URL_SAFE_NO_PAD.decode(b64).expect("base64url")).expect("JSON")
@@ -41,7 +41,7 @@ fn encode_part(value: &Value) -> String {
 }
 
 /// `claims` signed with `key` under `alg`, naming key `kid`.
-fn sign(alg: Algorithm, kid: &str, claims: &Value, key: &EncodingKey) -> String {
+pub(crate) fn sign(alg: Algorithm, kid: &str, claims: &Value, key: &EncodingKey) -> String {
     let mut header = Header::new(alg);
     header.kid = Some(kid.to_owned());
     jsonwebtoken::encode(&header, claims, key).expect("signed")

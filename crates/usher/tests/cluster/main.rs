@@ -4,6 +4,7 @@
 //! sharing nothing but the database and NATS, as separate machines would.
 
 mod admission;
+mod keys;
 mod nats_outage;
 mod partition;
 mod profiles;

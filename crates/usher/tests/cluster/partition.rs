@@ -12,8 +12,8 @@ use usher_testkit::cluster::{is_ready, system_nats_url, Cluster, Link};
 use usher_testkit::TestDevice;
 
 /// The default bound, and a moment past it.
-const MAX_STALENESS: Duration = Duration::from_secs(5);
-const PAST_THE_BOUND: Duration = Duration::from_millis(5_001);
+pub(crate) const MAX_STALENESS: Duration = Duration::from_secs(5);
+pub(crate) const PAST_THE_BOUND: Duration = Duration::from_millis(5_001);
 
 /// Asserts that `node` refuses `device` with `stale_node` and `Retry-After`.
 async fn assert_stale(device: &TestDevice, node: &Client) {
@@ -33,7 +33,7 @@ async fn assert_stale(device: &TestDevice, node: &Client) {
 
 /// Node A on the database and NATS directly; node C through a link the
 /// test may cut.
-async fn node_a_and_node_c_behind_a_link(clock: &ManualClock) -> (Cluster, Link) {
+pub(crate) async fn node_a_and_node_c_behind_a_link(clock: &ManualClock) -> (Cluster, Link) {
     let mut cluster = Cluster::start_on_clock(1, &system_nats_url(), clock).await;
     let link = Link::to(&cluster).await;
     cluster.add_node_behind(&link).await;

@@ -78,7 +78,8 @@ impl SignOutCause {
             R::PasswordChanged => Self::PasswordChange,
             R::TokenReused => Self::TokenReuse,
             R::IdleExpired => Self::IdleExpiry,
-            R::Admin => Self::Operator,
+            // Revoking a key is an operator's act.
+            R::Admin | R::KeyRevoked => Self::Operator,
         }
     }
 }

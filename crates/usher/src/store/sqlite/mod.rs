@@ -45,6 +45,7 @@ mod activity;
 mod checkpoint;
 mod keys;
 mod migrate;
+mod permissions;
 mod profiles;
 mod readers;
 mod revocations;
@@ -68,8 +69,9 @@ pub struct SqliteStore {
 }
 
 impl SqliteStore {
-    /// Opens (creating it and its directory if missing) the file of a
-    /// `sqlite://PATH[?synchronous=normal|full]` URL and migrates it.
+    /// Opens (creating it and its directory if missing, both private to
+    /// this user) the file of a `sqlite://PATH[?synchronous=normal|full]`
+    /// URL and migrates it.
     pub async fn open(url: &str) -> anyhow::Result<Self> {
         let (path, synchronous) = sqlite_target(url)?;
         // Opening and migrating is blocking file work.
@@ -77,11 +79,7 @@ impl SqliteStore {
     }
 
     fn open_blocking(path: String, synchronous: Synchronous) -> anyhow::Result<Self> {
-        if let Some(dir) = Path::new(&path).parent() {
-            if !dir.as_os_str().is_empty() {
-                std::fs::create_dir_all(dir)?;
-            }
-        }
+        permissions::secure(Path::new(&path))?;
         let mut conn = connect(&path, synchronous)?;
         migrate::run(&mut conn)?;
         let bulk = connect(&path, synchronous)?;

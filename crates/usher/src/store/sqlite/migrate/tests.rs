@@ -61,6 +61,7 @@ fn migrations_are_the_files_in_order() {
             m.version
         );
     }
+    assert_eq!(MIGRATIONS[0].version, 1);
 }
 
 /// A database made by the previous version (four migrations applied by
@@ -92,6 +93,35 @@ fn a_database_migrated_by_sqlx_is_brought_up_to_date() {
     // A second start applies nothing.
     run(&mut conn).unwrap();
     assert_eq!(versions(&conn), expected);
+}
+
+/// Before 0009 the newest key signed: each older one stopped when the
+/// next was added, and is retired from then.
+#[test]
+fn older_signing_keys_are_retired_from_when_the_next_one_came() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("usher.db").display().to_string();
+    let before = MIGRATIONS.iter().position(|m| m.version == 9).unwrap();
+    let mut conn = old_database(&path, before);
+    for (kid, at) in [("k1", 10), ("k2", 20), ("k3", 30)] {
+        conn.execute(
+            "INSERT INTO signing_keys (kid, private_der, created_at) VALUES (?1, x'00', ?2)",
+            (kid, at),
+        )
+        .unwrap();
+    }
+    run(&mut conn).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT kid, retired_at FROM signing_keys ORDER BY created_at")
+        .unwrap();
+    let keys: Vec<(String, Option<i64>)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let expected = [("k1", Some(20)), ("k2", Some(30)), ("k3", None)];
+    let expected: Vec<_> = expected.map(|(k, at)| (k.to_owned(), at)).into();
+    assert_eq!(keys, expected);
 }
 
 #[test]
