@@ -2,6 +2,7 @@
 
 mod activity_detail;
 mod activity_kind;
+mod address;
 mod alert;
 mod device;
 mod email;
@@ -19,6 +20,7 @@ pub use activity_detail::{
     StreamStartedDetail, StreamStoppedDetail,
 };
 pub use activity_kind::{ActivityKind, UnknownActivityKind};
+pub use address::ClientAddress;
 pub use alert::{AlertBody, AlertDevice, SignInAlert};
 pub use device::{DeviceInfo, DeviceName, DeviceType, InvalidDeviceField};
 pub use email::{Email, InvalidEmail};
