@@ -124,6 +124,15 @@ pub struct SigningKeyRecord {
     pub created_at: Millis,
 }
 
+/// A device proof as stored: only its hash.
+#[derive(Debug, Clone)]
+pub struct DeviceProofRecord {
+    pub hash: String,
+    pub account_id: AccountId,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+}
+
 /// A stream as stored.
 #[derive(Debug, Clone)]
 pub struct StreamRecord {

@@ -24,6 +24,25 @@ pub const SESSION_COOKIE: &str = "usher_session";
 /// Pre-sign-in CSRF protection: a random value in a cookie and in the form.
 pub const SIGN_IN_CSRF_COOKIE: &str = "usher_csrf";
 
+/// Proof of an earlier sign-in on this browser (`sessions::device_proof`).
+pub const DEVICE_PROOF_COOKIE: &str = "__Host-usher_device";
+
+/// The device-proof cookie, for as long as the proof lasts. `__Host-`, so
+/// always `Secure`, for this host only and path `/` (a sibling subdomain
+/// cannot plant or read it); `HttpOnly`; `SameSite=Lax`. Over plain HTTP on
+/// a host other than localhost the browser drops it, and only proves
+/// nothing at its next sign-in.
+pub fn device_proof_cookie(value: String, state: &AppState) -> Cookie<'static> {
+    let days = i64::from(state.config.throttle.device_proof_days);
+    Cookie::build((DEVICE_PROOF_COOKIE, value))
+        .path("/")
+        .http_only(true)
+        .secure(true)
+        .same_site(SameSite::Lax)
+        .max_age(cookie::time::Duration::days(days))
+        .build()
+}
+
 /// A signed-in browser.
 pub struct Browser {
     pub session: Arc<CachedSession>,

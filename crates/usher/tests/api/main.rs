@@ -25,6 +25,7 @@ mod passwords;
 mod plans;
 mod profile_locks;
 mod profiles;
+mod reauthentication;
 mod sessions;
 mod streams;
 mod throttle;

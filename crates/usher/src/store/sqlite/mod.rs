@@ -46,6 +46,7 @@ mod checkpoint;
 mod keys;
 mod migrate;
 mod profiles;
+mod proofs;
 mod readers;
 mod revocations;
 mod rows;
