@@ -578,6 +578,15 @@ mod tests {
     }
 
     #[test]
+    fn the_removed_per_account_attempt_limit_is_refused_not_ignored() {
+        let old = "[throttle]\naccount_burst = 10\n";
+        let loaded: Result<Config, _> = Figment::from(Serialized::defaults(Config::default()))
+            .merge(RenamedKeys(Toml::string(old)))
+            .extract();
+        assert!(loaded.is_err(), "account_burst counted successes: gone");
+    }
+
+    #[test]
     fn a_variable_may_still_use_the_former_name_of_a_setting() {
         assert_eq!(
             renamed_key("SESSIONS.ACTIVITY_FLUSH_INTERVAL_MS").as_deref(),
