@@ -37,7 +37,10 @@ wire_enum! {
         ProfilePinSet => "profile_pin_set",
         /// A profile's PIN was removed.
         ProfilePinRemoved => "profile_pin_removed",
-        /// A sign-in alert was raised.
+        /// A signed-in device entered a wrong account password (changing
+        /// the password, a PIN or the profile settings).
+        PasswordCheckFailed => "password_check_failed",
+        /// An alert was raised.
         Alert => "alert",
     }
 }

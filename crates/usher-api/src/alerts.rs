@@ -1,5 +1,5 @@
-//! Sign-in alerts (`/v1/alerts…`): a sign-in from a new country or a new
-//! kind of device.
+//! Alerts (`/v1/alerts…`): a sign-in from a new country or a new kind of
+//! device, or several wrong passwords entered on signed-in devices.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -7,17 +7,19 @@ use serde_json::Value;
 
 use crate::timestamp;
 
-/// An open sign-in alert.
+/// An open alert.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
     /// The alert (`evt_…`, the id of its `alert` activity event).
     pub alert_id: String,
-    /// When the sign-in happened.
+    /// When the sign-in happened (or the wrong password was entered).
     #[serde(with = "timestamp::millis")]
     pub at: DateTime<Utc>,
-    /// Why it is unusual: `new_country`, `new_device_type`.
+    /// Why it is unusual: `new_country`, `new_device_type` (a sign-in);
+    /// `wrong_passwords` (several wrong passwords entered on `device`).
     pub reasons: Vec<String>,
-    /// The device that signed in: `{session_id, name, type, model}`.
+    /// The device that signed in (or the wrong password was entered on):
+    /// `{session_id, name, type, model}`.
     pub device: Value,
     /// The address it signed in from, if known.
     pub ip: Option<String>,

@@ -65,6 +65,11 @@ pub struct SignIn<T = DeviceType> {
     pub password: String,
     /// The device signing in.
     pub device: DeviceInfo<T>,
+    /// The `device_proof` this device was given at an earlier sign-in to
+    /// this account, if it has one: other clients' wrong passwords do not
+    /// hold it back.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_proof: Option<String>,
 }
 
 /// `POST /v1/sessions/refresh` body.
@@ -89,6 +94,10 @@ pub struct SessionTokens {
     pub expires_in: u64,
     /// Rotating refresh token; each one may be used once.
     pub refresh_token: String,
+    /// At sign-in only: proof of this sign-in, to keep (it lasts a year)
+    /// and send as [`SignIn::device_proof`] at the next one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_proof: Option<String>,
 }
 
 fn bearer() -> String {
@@ -164,6 +173,7 @@ mod tests {
             email: "a@example.com".into(),
             password: "pw".into(),
             device: DeviceInfo::new("TV", DeviceType::Tv).model("X1"),
+            device_proof: None,
         };
         assert_eq!(
             serde_json::to_value(&body).expect("serializes"),
@@ -198,6 +208,22 @@ mod tests {
                 "token_type":"Bearer","expires_in":900,"refresh_token":"urt_KiO44RLfqXwOeB-YqLV0-U4aRLKMf_LvOrP0F4a7yks"}"#,
         );
         assert_eq!(tokens.expires_in, 900);
+        assert_eq!(tokens.device_proof, None, "a refresh hands out no proof");
+        let signed_in: SessionTokens = assert_round_trip(
+            r#"{"session_id":"ses_1","access_token":"at","token_type":"Bearer","expires_in":900,
+                "refresh_token":"urt_1","device_proof":"udp_R0kq3gYp0KqVhYyW9pP2c4m4z1vI3cQe5o7bH8sD2fA"}"#,
+        );
+        assert!(signed_in
+            .device_proof
+            .is_some_and(|p| p.starts_with("udp_")));
+    }
+
+    #[test]
+    fn a_sign_in_may_present_the_proof_of_an_earlier_one() {
+        let body: SignIn<String> = serde_json::from_value(json!({"email":"a@example.com",
+            "password":"pw","device":{"name":"TV","type":"tv"},"device_proof":"udp_x"}))
+        .expect("a sign-in with a proof");
+        assert_eq!(body.device_proof.as_deref(), Some("udp_x"));
     }
 
     #[test]

@@ -125,10 +125,25 @@ impl Client {
         password: &str,
         device: &DeviceInfo,
     ) -> Result<SessionTokens> {
+        self.sign_in_with_proof(email, password, device, None).await
+    }
+
+    /// [`sign_in`](Client::sign_in) presenting the `device_proof` an earlier
+    /// sign-in of this device returned ([`SessionTokens::device_proof`]), so
+    /// that other clients' wrong passwords do not hold it back. Keep the
+    /// proof the answer carries for the next sign-in.
+    pub async fn sign_in_with_proof(
+        &self,
+        email: &str,
+        password: &str,
+        device: &DeviceInfo,
+        device_proof: Option<&str>,
+    ) -> Result<SessionTokens> {
         let body = SignIn {
             email: email.to_owned(),
             password: password.to_owned(),
             device: device.clone(),
+            device_proof: device_proof.map(str::to_owned),
         };
         self.send_json(self.request(Method::POST, &["v1", "sessions"]).json(&body))
             .await

@@ -1,6 +1,6 @@
 //! An account whose password the test knows, and how its devices sign in.
 
-use usher_client::{Client, DeviceInfo, DeviceType, SessionTokens};
+use usher_client::{Client, DeviceInfo, DeviceType, Method, RawResponse, SessionTokens};
 
 use crate::{ExpectProblem, TestDevice, PASSWORD};
 
@@ -96,6 +96,30 @@ impl TestAccount {
         self.client.sign_in(&self.email, password, &phone).await
     }
 
+    /// A phone's sign-in with `password` from `address`, as forwarded by a
+    /// trusted proxy (a server that trusts the test client's 127.0.0.1),
+    /// presenting `device_proof` if given; the answer as it came.
+    pub async fn sign_in_from(
+        &self,
+        address: &str,
+        password: &str,
+        device_proof: Option<&str>,
+    ) -> RawResponse {
+        sign_in_from(&self.client, &self.email, password, address, device_proof).await
+    }
+
+    /// A TV called `name` signed in with one forwarding `header`, as a
+    /// trusted proxy sends it; the sign-in must succeed.
+    pub async fn tv_forwarded(&self, name: &str, header: (&str, &str)) -> TestDevice {
+        let body = serde_json::json!({
+            "email": self.email,
+            "password": self.password,
+            "device": {"name": name, "type": "tv"},
+        });
+        let answer = forwarded_sign_in(&self.client, header, &body).await;
+        TestDevice::new(&self.client, signed_in(&answer))
+    }
+
     /// Asserts a sign-in with `password` is refused `401 invalid_credentials`.
     pub async fn assert_password_refused(&self, password: &str) {
         self.try_sign_in(password)
@@ -109,4 +133,50 @@ impl TestAccount {
             panic!("{} should sign in with {password:?}: {e}", self.email);
         }
     }
+}
+
+/// A phone's sign-in to `email` with `password` from `address`, as
+/// forwarded by a trusted proxy (a server that trusts the test client's
+/// 127.0.0.1), presenting `device_proof` if given; the answer as it came.
+pub async fn sign_in_from(
+    client: &Client,
+    email: &str,
+    password: &str,
+    address: &str,
+    device_proof: Option<&str>,
+) -> RawResponse {
+    let mut body = serde_json::json!({
+        "email": email,
+        "password": password,
+        "device": DeviceInfo::new("Phone", DeviceType::Phone),
+    });
+    if let Some(proof) = device_proof {
+        body["device_proof"] = proof.into();
+    }
+    forwarded_sign_in(client, ("x-forwarded-for", address), &body).await
+}
+
+/// `POST /v1/sessions` with `body` and one forwarding `header`, as a proxy
+/// sends it; the answer as it came.
+pub async fn forwarded_sign_in(
+    client: &Client,
+    header: (&str, &str),
+    body: &serde_json::Value,
+) -> RawResponse {
+    client
+        .raw(Method::POST, "/v1/sessions")
+        .no_auth()
+        .header(header.0, header.1)
+        .json(body)
+        .expect("a JSON body")
+        .send()
+        .await
+        .expect("the sign-in is answered")
+}
+
+/// The tokens of a sign-in answer that must be a success.
+#[track_caller]
+pub fn signed_in(answer: &RawResponse) -> SessionTokens {
+    assert_eq!(answer.status, 201, "signed in: {}", answer.text());
+    serde_json::from_slice(&answer.body).expect("tokens")
 }

@@ -36,8 +36,8 @@ pub async fn database_url(dir: &Path) -> String {
 }
 
 /// The configuration of every test server (and cluster node) before a test
-/// adjusts it: port 0, cheap password hashing, throttles that every sign-in
-/// from 127.0.0.1 fits in.
+/// adjusts it: port 0, cheap password hashing, an address limit that every
+/// sign-in from 127.0.0.1 fits in (the failure budgets are the defaults).
 pub fn test_config(database_url: String) -> Config {
     let mut config = Config {
         listen: SocketAddr::from(([127, 0, 0, 1], 0)),
@@ -47,9 +47,8 @@ pub fn test_config(database_url: String) -> Config {
     // Real Argon2id at a cost that keeps sign-ins fast.
     config.password_hashing.memory_kib = 1024;
     config.password_hashing.iterations = 1;
-    // Every sign-in of a test comes from 127.0.0.1; only throttle tests tighten these.
-    config.throttle.account_burst = 1_000;
-    config.throttle.ip_burst = 10_000;
+    // Every sign-in of a test comes from 127.0.0.1; only throttle tests tighten this.
+    config.throttle.address_burst = 10_000;
     // Likewise every connection: only connection tests cap them per address.
     config.http.max_connections_per_address = 100_000;
     config

@@ -42,7 +42,7 @@ pub mod stand_in;
 
 use std::time::Duration;
 
-pub use account::TestAccount;
+pub use account::{forwarded_sign_in, sign_in_from, signed_in, TestAccount};
 pub use app::{database_url, test_config, TestApp};
 pub use connection::{RawAnswer, RawConnection};
 pub use device::{session_ids, TestDevice};

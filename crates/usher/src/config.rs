@@ -110,16 +110,32 @@ pub struct HashingConfig {
     pub queue: usize,
 }
 
-/// Brute-force protection on sign-in.
+/// Brute-force protection on sign-in and password re-entry (the rules are
+/// in `auth::throttle`). A client is a device proof or a signed-in session
+/// when it carries one, else its address (IPv6: its /64). Each limit is a
+/// burst, then one more per period; all are per node.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ThrottleConfig {
-    /// Sign-in attempts allowed per account in a burst, then one per `account_period_secs`.
-    pub account_burst: u32,
-    pub account_period_secs: u64,
-    /// Sign-in attempts allowed per client address in a burst, then one per `ip_period_ms`.
-    pub ip_burst: u32,
-    pub ip_period_ms: u64,
+    /// Attempts (right or wrong) per client address, for any accounts:
+    /// this many in a burst, then one per `address_period_ms`. (`ip_burst`
+    /// and `ip_period_ms` are their former names.)
+    pub address_burst: u32,
+    pub address_period_ms: u64,
+    /// Wrong passwords one client may enter for one account before that
+    /// client (only) must wait.
+    pub client_failure_burst: u32,
+    pub client_failure_period_secs: u64,
+    /// Wrong passwords for one account from clients without a device proof,
+    /// across all their addresses; beyond it only clients with a proof may try.
+    pub account_failure_burst: u32,
+    pub account_failure_period_secs: u64,
+    /// Wrong passwords on this node for all accounts; beyond it only
+    /// clients with a proof may try, and it is logged.
+    pub global_failure_burst: u32,
+    pub global_failure_period_ms: u64,
+    /// How long the proof of a successful sign-in handed to a device lasts.
+    pub device_proof_days: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -164,6 +180,11 @@ pub struct AlertConfig {
     pub webhook_url: Option<String>,
     /// Key of the HMAC-SHA256 signature header (a secret: never logged).
     pub webhook_secret: Option<Secret>,
+    /// Wrong passwords re-entered on an account's signed-in devices that
+    /// raise an alert: the alert comes when this many are entered in a burst
+    /// (one forgiven per `wrong_passwords_period_secs`), once per burst.
+    pub wrong_passwords_burst: u32,
+    pub wrong_passwords_period_secs: u64,
     /// Delivery attempts before an alert is given up (kept, marked failed).
     pub webhook_max_attempts: u32,
     /// Per-attempt timeout.
@@ -187,9 +208,14 @@ impl std::fmt::Debug for Secret {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileConfig {
-    /// Wrong PINs allowed per profile in a burst, then one per `pin_period_secs`.
+    /// Wrong PINs for one profile from one client address (IPv6: its /64)
+    /// in a burst, then one per `pin_period_secs`.
     pub pin_burst: u32,
     pub pin_period_secs: u64,
+    /// Wrong PINs for one profile from all addresses; beyond it the profile
+    /// takes no PIN until one is forgiven.
+    pub pin_profile_burst: u32,
+    pub pin_profile_period_secs: u64,
 }
 
 /// Stream leases.
@@ -236,10 +262,18 @@ impl Default for Config {
                 queue: 1024,
             },
             throttle: ThrottleConfig {
-                account_burst: 10,
-                account_period_secs: 60,
-                ip_burst: 30,
-                ip_period_ms: 2_000,
+                address_burst: 30,
+                address_period_ms: 2_000,
+                // 10 an hour: a household's typos, not an attacker's list.
+                client_failure_burst: 10,
+                client_failure_period_secs: 360,
+                // About 100 an hour: more than one address can spend.
+                account_failure_burst: 100,
+                account_failure_period_secs: 36,
+                // 5000, then about 80 a second.
+                global_failure_burst: 5_000,
+                global_failure_period_ms: 12,
+                device_proof_days: 365,
             },
             live: LiveConfig {
                 ping_interval_secs: 30,
@@ -267,13 +301,19 @@ impl Default for Config {
             alerts: AlertConfig {
                 webhook_url: None,
                 webhook_secret: None,
+                // The fifth in quick succession (one forgiven per 3 minutes).
+                wrong_passwords_burst: 5,
+                wrong_passwords_period_secs: 180,
                 webhook_max_attempts: 12,
                 webhook_timeout_ms: 5_000,
                 webhook_retry_base_ms: 1_000,
             },
             profiles: ProfileConfig {
                 pin_burst: 5,
-                pin_period_secs: 60,
+                pin_period_secs: 300,
+                // Twice the rate one address gets: one cannot spend it.
+                pin_profile_burst: 20,
+                pin_profile_period_secs: 120,
             },
             http: HttpConfig::default(),
             default_plan: PlanName("basic".into()),
@@ -324,11 +364,15 @@ fn is_setting(key: &str, settings: &[String]) -> bool {
 /// names keep working in files and in `USHER_` variables. (A serde alias
 /// alone would not do: the compiled-in defaults already carry the new name,
 /// so a merged old name would be a duplicate field.)
-const RENAMED: [(&str, &str, &str); 1] = [(
-    "sessions",
-    "activity_flush_interval_ms",
-    "last_seen_flush_interval_ms",
-)];
+const RENAMED: [(&str, &str, &str); 3] = [
+    (
+        "sessions",
+        "activity_flush_interval_ms",
+        "last_seen_flush_interval_ms",
+    ),
+    ("throttle", "ip_burst", "address_burst"),
+    ("throttle", "ip_period_ms", "address_period_ms"),
+];
 
 /// The current name of a dotted key given by its old name.
 fn renamed_key(key: &str) -> Option<String> {
@@ -418,9 +462,7 @@ impl Config {
         {
             return bad("password_hashing parameters are out of range");
         }
-        if self.throttle.account_burst == 0 || self.throttle.ip_burst == 0 {
-            return bad("throttle bursts must be at least 1");
-        }
+        self.validate_throttles()?;
         if self.streams.heartbeat_interval_secs == 0
             || self.streams.lease_secs <= self.streams.heartbeat_interval_secs
         {
@@ -451,6 +493,39 @@ impl Config {
             .map_err(ConfigError::Invalid)?;
         if self.max_body_bytes < 1024 {
             return bad("max_body_bytes must be at least 1024");
+        }
+        Ok(())
+    }
+
+    fn validate_throttles(&self) -> Result<(), ConfigError> {
+        let (t, p, a) = (&self.throttle, &self.profiles, &self.alerts);
+        let bursts = [
+            t.address_burst,
+            t.client_failure_burst,
+            t.account_failure_burst,
+            t.global_failure_burst,
+            p.pin_burst,
+            p.pin_profile_burst,
+            a.wrong_passwords_burst,
+        ];
+        let periods_ms = [
+            t.address_period_ms,
+            t.client_failure_period_secs.saturating_mul(1000),
+            t.account_failure_period_secs.saturating_mul(1000),
+            t.global_failure_period_ms,
+            p.pin_period_secs.saturating_mul(1000),
+            p.pin_profile_period_secs.saturating_mul(1000),
+            a.wrong_passwords_period_secs.saturating_mul(1000),
+        ];
+        if bursts.contains(&0) || periods_ms.iter().any(|&ms| ms == 0 || ms > DAY_MS) {
+            return Err(ConfigError::Invalid(
+                "throttle, PIN and wrong-password alert bursts must be at least 1 and their periods between 1 ms and a day".into(),
+            ));
+        }
+        if !(1..=3_650).contains(&t.device_proof_days) {
+            return Err(ConfigError::Invalid(
+                "throttle.device_proof_days must be between 1 and 3650".into(),
+            ));
         }
         Ok(())
     }
@@ -509,12 +584,22 @@ mod tests {
 
     #[test]
     fn a_file_may_still_use_the_former_name_of_a_setting() {
-        let old = "[sessions]\nactivity_flush_interval_ms = 1234\n";
+        let old = "[sessions]\nactivity_flush_interval_ms = 1234\n[throttle]\nip_burst = 7\n";
         let config: Config = Figment::from(Serialized::defaults(Config::default()))
             .merge(RenamedKeys(Toml::string(old)))
             .extract()
             .expect("the former name is read");
         assert_eq!(config.sessions.last_seen_flush_interval_ms, 1234);
+        assert_eq!(config.throttle.address_burst, 7);
+    }
+
+    #[test]
+    fn the_removed_per_account_attempt_limit_is_refused_not_ignored() {
+        let old = "[throttle]\naccount_burst = 10\n";
+        let loaded: Result<Config, _> = Figment::from(Serialized::defaults(Config::default()))
+            .merge(RenamedKeys(Toml::string(old)))
+            .extract();
+        assert!(loaded.is_err(), "account_burst counted successes: gone");
     }
 
     #[test]
@@ -522,6 +607,10 @@ mod tests {
         assert_eq!(
             renamed_key("SESSIONS.ACTIVITY_FLUSH_INTERVAL_MS").as_deref(),
             Some("sessions.last_seen_flush_interval_ms")
+        );
+        assert_eq!(
+            renamed_key("THROTTLE.IP_BURST").as_deref(),
+            Some("throttle.address_burst")
         );
         assert_eq!(renamed_key("sessions.idle_timeout_secs"), None);
     }

@@ -154,6 +154,7 @@ mod tests {
                 token_type: "Bearer".into(),
                 expires_in: 900,
                 refresh_token: "rt_1".into(),
+                device_proof: None,
             },
         )
     }
@@ -175,6 +176,7 @@ mod tests {
             token_type: "Bearer".into(),
             expires_in: 900,
             refresh_token: "rt_2".into(),
+            device_proof: None,
         });
         file.save(&rotated).expect("saves");
         let loaded = file.load_signed_in().expect("loads");

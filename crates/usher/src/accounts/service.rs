@@ -6,8 +6,8 @@ use crate::activity::{Activity, ActivityDevice, NewActivity};
 use crate::auth::passwords::PasswordHasher;
 use crate::clock::SharedClock;
 use crate::domain::{
-    AccountId, ActivityDetail, Email, Millis, NewPassword, PasswordChangedDetail, Plan, PlanName,
-    Plans,
+    AccountId, ActivityDetail, Email, Millis, NewPassword, PasswordChangedDetail, PasswordCheck,
+    Plan, PlanName, Plans,
 };
 use crate::error::{Error, Result};
 use crate::sessions::{Actor, Sessions};
@@ -122,7 +122,9 @@ impl Accounts {
         })
     }
 
-    /// Changes the password; by default every device, this one included, is signed out.
+    /// Changes the password, once the device has re-entered the current one
+    /// (throttled and recorded as every re-entry is); by default every
+    /// device, this one included, is signed out.
     pub async fn change_password(
         &self,
         account: AccountId,
@@ -131,14 +133,10 @@ impl Accounts {
         sign_out_all_devices: bool,
         by: Actor<'_>,
     ) -> Result<usize> {
+        self.sessions
+            .reauthenticate(&by, current, PasswordCheck::PasswordChange)
+            .await?;
         let record = self.store.account(account).await?.ok_or(Error::NotFound)?;
-        if !self
-            .hasher
-            .verify(current, Some(record.password_hash))
-            .await?
-        {
-            return Err(Error::WrongPassword);
-        }
         // Judged against the stored email, so it cannot be parsed earlier.
         let new = NewPassword::parse(new, &record.email)?;
         let hash = self.hasher.hash(new.expose().to_owned()).await?;

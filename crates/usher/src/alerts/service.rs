@@ -1,15 +1,19 @@
 //! [`Alerts`]: raising an alert when a sign-in comes from a country or a
-//! kind of device the account has never used, listing and dismissing them.
+//! kind of device the account has never used, or when signed-in devices
+//! enter several wrong passwords; listing and dismissing them.
 
 use std::net::IpAddr;
 use std::sync::Arc;
 
+use std::time::Duration;
+
 use crate::activity::{Activity, ActivityDevice, NewActivity};
+use crate::auth::budget::FailureBudget;
 use crate::clock::SharedClock;
 use crate::config::AlertConfig;
 use crate::domain::{
-    AccountId, ActivityDetail, AlertBody, AlertDetail, AlertDevice, AlertReason, DeviceInfo,
-    EventId, SessionId, SignInAlert, SignInDetail, SignInVia,
+    AccountId, ActivityDetail, AlertBody, AlertDetail, AlertDevice, AlertMessage, AlertReason,
+    AlertType, DeviceInfo, EventId, SessionId, SignInDetail, SignInVia,
 };
 use crate::error::{Error, Result};
 use crate::geo::Geo;
@@ -22,6 +26,14 @@ pub struct SignIn<'a> {
     pub device: &'a DeviceInfo,
     pub ip: Option<IpAddr>,
     pub via: SignInVia,
+}
+
+/// A signed-in device an alert names, and the address it was at.
+pub struct AlertedDevice<'a> {
+    pub account_id: AccountId,
+    pub session_id: SessionId,
+    pub device: &'a DeviceInfo,
+    pub ip: Option<IpAddr>,
 }
 
 /// An open alert, and whether its device may still be signed in (so it
@@ -40,6 +52,8 @@ pub struct Alerts {
     activity: Arc<Activity>,
     /// Whether a webhook is configured (alerts are then queued for it).
     deliver: bool,
+    /// Wrong passwords re-entered per account: an alert when it runs out.
+    wrong_passwords: FailureBudget<AccountId>,
     /// Wakes the webhook worker when an alert is queued for delivery.
     pub(super) wakeup: tokio::sync::Notify,
     pub(super) config: AlertConfig,
@@ -54,6 +68,11 @@ impl Alerts {
         activity: Arc<Activity>,
     ) -> Self {
         Self {
+            wrong_passwords: FailureBudget::new(
+                config.wrong_passwords_burst,
+                Duration::from_secs(config.wrong_passwords_period_secs),
+                Arc::clone(&clock),
+            ),
             store,
             clock,
             geo,
@@ -80,11 +99,7 @@ impl Alerts {
                 detail: ActivityDetail::SignIn(SignInDetail { via: s.via }),
             })
             .await;
-        let location = s.ip.and_then(|ip| self.geo.locate(ip));
-        let country = location
-            .as_ref()
-            .filter(|l| !l.local)
-            .and_then(|l| l.country_code.clone());
+        let country = self.country(s.ip);
         let now = self.clock.now();
         let new = match self
             .store
@@ -112,46 +127,99 @@ impl Alerts {
         if reasons.is_empty() {
             return;
         }
+        self.raise(
+            AlertType::SignInAlert,
+            reasons,
+            country,
+            AlertedDevice {
+                account_id: s.account_id,
+                session_id: s.session_id,
+                device: s.device,
+                ip: s.ip,
+            },
+        )
+        .await;
+    }
+
+    /// Counts a wrong account password entered on a signed-in device, and
+    /// raises an alert naming it when the account's devices have entered a
+    /// burst of them (once per burst). Never fails the caller.
+    pub async fn wrong_password(&self, on: AlertedDevice<'_>) {
+        if !self.wrong_passwords.count(on.account_id) {
+            return;
+        }
+        let reasons = vec![AlertReason::WrongPasswords];
+        let country = self.country(on.ip);
+        self.raise(AlertType::WrongPasswordAlert, reasons, country, on)
+            .await;
+    }
+
+    /// ISO 3166-1 alpha-2 of a public address, when known.
+    fn country(&self, ip: Option<IpAddr>) -> Option<String> {
+        ip.and_then(|ip| self.geo.locate(ip))
+            .filter(|l| !l.local)
+            .and_then(|l| l.country_code)
+    }
+
+    /// Stores an alert with its `alert` event and, when a webhook is
+    /// configured, its delivery, in one transaction.
+    async fn raise(
+        &self,
+        kind: AlertType,
+        reasons: Vec<AlertReason>,
+        country: Option<String>,
+        on: AlertedDevice<'_>,
+    ) {
         let event = self.activity.stored(NewActivity {
-            account_id: s.account_id,
-            device: Some(device),
-            ip: s.ip,
+            account_id: on.account_id,
+            device: Some(ActivityDevice {
+                session_id: Some(on.session_id),
+                name: on.device.name.as_str().to_owned(),
+                kind: on.device.kind,
+            }),
+            ip: on.ip,
             detail: ActivityDetail::Alert(AlertDetail {
                 reasons: reasons.clone(),
                 country,
             }),
         });
-        let body = AlertBody::SignIn(SignInAlert {
+        let body = AlertBody::Raised(AlertMessage {
+            kind,
             alert_id: event.id,
-            account_id: s.account_id,
+            account_id: on.account_id,
             at: event.at,
             reasons: reasons.clone(),
             device: AlertDevice {
-                session_id: s.session_id,
-                name: s.device.name.as_str().to_owned(),
-                kind: s.device.kind,
-                model: s.device.model.clone(),
+                session_id: on.session_id,
+                name: on.device.name.as_str().to_owned(),
+                kind: on.device.kind,
+                model: on.device.model.clone(),
             },
-            ip: s.ip,
+            ip: on.ip,
             location: event.location.clone(),
         });
         let alert = AlertRecord {
             id: event.id,
-            account_id: s.account_id,
-            session_id: s.session_id,
+            account_id: on.account_id,
+            session_id: on.session_id,
             at: event.at,
             body,
         };
         let deliver = self.deliver;
         match self.store.raise_alert(&alert, &event, deliver).await {
             Ok(()) => {
-                tracing::info!(account = %s.account_id, alert = %alert.id, ?reasons, "sign-in alert raised");
+                tracing::info!(account = %on.account_id, alert = %alert.id, ?reasons, "alert raised");
                 if deliver {
                     self.wakeup.notify_one();
                 }
             }
-            Err(e) => tracing::error!(error = %e, "could not store a sign-in alert"),
+            Err(e) => tracing::error!(error = %e, "could not store an alert"),
         }
+    }
+
+    /// Forgets wrong-password counts that have recovered.
+    pub fn housekeeping(&self) {
+        self.wrong_passwords.tidy();
     }
 
     /// Alerts of the account not yet dismissed, newest first;

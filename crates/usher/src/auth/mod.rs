@@ -1,6 +1,7 @@
 //! Credentials: password hashing, access and refresh tokens and the keys
 //! that sign them, throttling.
 
+pub mod budget;
 pub mod keyring;
 pub mod passwords;
 pub mod refresh;

@@ -9,9 +9,15 @@ const PREFIX: &str = "urt_";
 
 /// A new refresh token and the hash to store.
 pub fn generate() -> (String, String) {
+    generate_prefixed(PREFIX)
+}
+
+/// A new secret of this kind (`prefix`, then 256 random bits) and the hash
+/// to store: refresh tokens, device proofs.
+pub fn generate_prefixed(prefix: &str) -> (String, String) {
     let mut bytes = [0u8; 32];
     rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let token = format!("{PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
+    let token = format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes));
     let hash = hash(&token);
     (token, hash)
 }
@@ -25,9 +31,14 @@ pub fn hash(token: &str) -> String {
 
 /// Cheap shape check so garbage never reaches the store.
 pub fn looks_valid(token: &str) -> bool {
-    token.len() == PREFIX.len() + 43
-        && token.starts_with(PREFIX)
-        && token[PREFIX.len()..]
+    looks_prefixed(PREFIX, token)
+}
+
+/// Whether `token` has the shape of a secret made by [`generate_prefixed`].
+pub fn looks_prefixed(prefix: &str, token: &str) -> bool {
+    token.len() == prefix.len() + 43
+        && token.starts_with(prefix)
+        && token[prefix.len()..]
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }

@@ -17,11 +17,12 @@ pub enum ActivityKind {
     ProfileDeleted,
     ProfilePinSet,
     ProfilePinRemoved,
+    PasswordCheckFailed,
     Alert,
 }
 
 impl ActivityKind {
-    pub const ALL: [ActivityKind; 14] = [
+    pub const ALL: [ActivityKind; 15] = [
         ActivityKind::SignIn,
         ActivityKind::SignInFailed,
         ActivityKind::SignedOut,
@@ -35,6 +36,7 @@ impl ActivityKind {
         ActivityKind::ProfileDeleted,
         ActivityKind::ProfilePinSet,
         ActivityKind::ProfilePinRemoved,
+        ActivityKind::PasswordCheckFailed,
         ActivityKind::Alert,
     ];
 
@@ -54,6 +56,7 @@ impl ActivityKind {
             ActivityKind::ProfileDeleted => "profile_deleted",
             ActivityKind::ProfilePinSet => "profile_pin_set",
             ActivityKind::ProfilePinRemoved => "profile_pin_removed",
+            ActivityKind::PasswordCheckFailed => "password_check_failed",
             ActivityKind::Alert => "alert",
         }
     }

@@ -1,5 +1,5 @@
-//! [`AlertBody`]: a sign-in alert as the webhook receives it and the store
-//! keeps it (JSON text). A stored body this version cannot read exactly is
+//! [`AlertBody`]: an alert as the webhook receives it and the store keeps it
+//! (JSON text). A stored body this version cannot read exactly is
 //! kept as it is, so an alert written by another version still shows.
 
 use std::net::IpAddr;
@@ -12,15 +12,27 @@ use super::{AccountId, AlertReason, DeviceType, EventId, Millis, SessionId};
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum AlertBody {
-    SignIn(SignInAlert),
+    Raised(AlertMessage),
     /// A stored body of another shape: shown exactly as stored.
     Unreadable(serde_json::Value),
 }
 
-/// A sign-in from a new country or a new kind of device.
+/// What an alert is about: its `type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertType {
+    /// A sign-in from a new country or a new kind of device.
+    SignInAlert,
+    /// Several wrong passwords entered on an account's signed-in devices.
+    WrongPasswordAlert,
+}
+
+/// An alert: what it is about, and the device it names (the one that
+/// signed in, or the one the last wrong password was entered on).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename = "sign_in_alert")]
-pub struct SignInAlert {
+pub struct AlertMessage {
+    #[serde(rename = "type")]
+    pub kind: AlertType,
     /// The id of the alert's activity event.
     pub alert_id: EventId,
     pub account_id: AccountId,
@@ -33,7 +45,7 @@ pub struct SignInAlert {
     pub location: Option<serde_json::Value>,
 }
 
-/// The device that signed in.
+/// The device an alert names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AlertDevice {
     pub session_id: SessionId,
@@ -47,8 +59,8 @@ impl AlertBody {
     /// Reads a stored body: typed only when the typed form writes back
     /// exactly what was stored.
     pub fn read(json: serde_json::Value) -> Self {
-        match SignInAlert::deserialize(&json) {
-            Ok(alert) if Self::SignIn(alert.clone()).to_json() == json => Self::SignIn(alert),
+        match AlertMessage::deserialize(&json) {
+            Ok(alert) if Self::Raised(alert.clone()).to_json() == json => Self::Raised(alert),
             _ => Self::Unreadable(json),
         }
     }
@@ -98,9 +110,18 @@ mod tests {
                           "country_code": "PT", "local": false, "label": "Lisbon, Portugal" },
         });
         let body = AlertBody::read(stored.clone());
-        assert!(matches!(body, AlertBody::SignIn(_)), "not read typed");
+        assert!(matches!(body, AlertBody::Raised(_)), "not read typed");
         assert_eq!(body.to_json(), stored);
         assert_eq!(body.to_json().to_string(), stored.to_string());
+
+        let mut wrong_passwords = stored.clone();
+        wrong_passwords["type"] = json!("wrong_password_alert");
+        wrong_passwords["reasons"] = json!(["wrong_passwords"]);
+        let body = AlertBody::read(wrong_passwords.clone());
+        assert!(
+            matches!(body, AlertBody::Raised(ref a) if a.kind == AlertType::WrongPasswordAlert)
+        );
+        assert_eq!(body.to_json(), wrong_passwords);
 
         let other = json!({ "type": "new_kind_of_alert", "reasons": ["x"] });
         let body = AlertBody::read(other.clone());

@@ -2,6 +2,7 @@
 
 mod activity_detail;
 mod activity_kind;
+mod address;
 mod alert;
 mod device;
 mod email;
@@ -14,12 +15,13 @@ mod stream;
 
 pub use activity_detail::{
     ActivityDetail, ActivityDevice, AlertDetail, AlertReason, DeviceRenamedDetail,
-    PasswordChangedDetail, ProfileDetail, ProfilePinSetDetail, SignInDetail, SignInFailedDetail,
-    SignInFailure, SignInVia, SignOutCause, SignedOutDetail, StreamRefusal, StreamRefusedDetail,
-    StreamStartedDetail, StreamStoppedDetail,
+    PasswordChangedDetail, PasswordCheck, PasswordCheckFailedDetail, ProfileDetail,
+    ProfilePinSetDetail, SignInDetail, SignInFailedDetail, SignInFailure, SignInVia, SignOutCause,
+    SignedOutDetail, StreamRefusal, StreamRefusedDetail, StreamStartedDetail, StreamStoppedDetail,
 };
 pub use activity_kind::{ActivityKind, UnknownActivityKind};
-pub use alert::{AlertBody, AlertDevice, SignInAlert};
+pub use address::ClientAddress;
+pub use alert::{AlertBody, AlertDevice, AlertMessage, AlertType};
 pub use device::{DeviceInfo, DeviceName, DeviceType, InvalidDeviceField};
 pub use email::{Email, InvalidEmail};
 pub use ids::{AccountId, EventId, InvalidId, ProfileId, SessionId, StreamId};

@@ -100,7 +100,7 @@ impl From<Error> for ApiError {
             Error::TooManyAttempts { retry_after } => {
                 let secs = retry_after.as_secs_f64().ceil() as u64;
                 Self::new(S::TOO_MANY_REQUESTS, ProblemCode::TooManyAttempts, "Too many attempts")
-                    .detail("Too many sign-in attempts. Wait before trying again.")
+                    .detail("Too many attempts with this account's password. Wait before trying again.")
                     .retry_after(secs)
             }
             Error::InvalidDevice(d) => Self::new(S::UNPROCESSABLE_ENTITY, ProblemCode::InvalidDevice, "Invalid device").detail(d.to_string()),

@@ -1,6 +1,7 @@
 //! [`Profiles`]: listing, adding, renaming, deleting, PIN locks, and the
 //! profile a device is on.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::throttle::PinThrottle;
@@ -10,8 +11,8 @@ use crate::bus::{Event, SharedBus};
 use crate::clock::SharedClock;
 use crate::config::ProfileConfig;
 use crate::domain::{
-    AccountId, ActivityDetail, Pin, ProfileDetail, ProfileId, ProfileName, ProfilePinSetDetail,
-    ProfileUnlock,
+    AccountId, ActivityDetail, PasswordCheck, Pin, ProfileDetail, ProfileId, ProfileName,
+    ProfilePinSetDetail, ProfileUnlock,
 };
 use crate::error::{Error, Result};
 use crate::sessions::cache::CachedSession;
@@ -93,7 +94,7 @@ impl Profiles {
         let stored = self.store.profiles(account_of(actor)?).await?;
         if stored.require_pin_to_add {
             if let Some(default) = stored.profiles.iter().find(|p| p.is_default) {
-                self.check_pin(default, pin).await?;
+                self.check_pin(default, pin, actor.ip).await?;
             }
         }
         let new = NewProfile {
@@ -188,7 +189,9 @@ impl Profiles {
             .profile(account_of(actor)?, id)
             .await?
             .ok_or(Error::NotFound)?;
-        self.sessions.confirm_password(actor, password).await?;
+        self.sessions
+            .reauthenticate(actor, password, PasswordCheck::PinSet)
+            .await?;
         let hash = self.hasher.hash(pin.expose().to_owned()).await?;
         let now = self.clock.now();
         let (profile, eviction) = self
@@ -203,6 +206,7 @@ impl Profiles {
             .ok_or(Error::NotFound)?;
         self.announce_eviction(account_of(actor)?, id, eviction)
             .await;
+        self.pin_throttle.forget(id);
         // `changed`: an existing PIN was replaced (rather than a first lock).
         let changed = before.pin_hash.is_some();
         let detail = ActivityDetail::ProfilePinSet(ProfilePinSetDetail {
@@ -221,7 +225,9 @@ impl Profiles {
         id: ProfileId,
         password: String,
     ) -> Result<ProfileRecord> {
-        self.sessions.confirm_password(actor, password).await?;
+        self.sessions
+            .reauthenticate(actor, password, PasswordCheck::PinRemoval)
+            .await?;
         let now = self.clock.now();
         let (profile, _) = self
             .store
@@ -254,7 +260,9 @@ impl Profiles {
         password: String,
         on: bool,
     ) -> Result<AccountProfiles> {
-        self.sessions.confirm_password(actor, password).await?;
+        self.sessions
+            .reauthenticate(actor, password, PasswordCheck::ProfileSettings)
+            .await?;
         if !self
             .store
             .set_require_pin_to_add(account_of(actor)?, on)
@@ -265,10 +273,12 @@ impl Profiles {
         self.list(account_of(actor)?).await
     }
 
-    /// Puts the calling device on a profile (with its PIN when locked).
+    /// Puts the calling device, on a request from `ip`, on a profile (with
+    /// its PIN when locked).
     pub async fn switch(
         &self,
         session: &CachedSession,
+        ip: Option<IpAddr>,
         id: ProfileId,
         pin: Option<Pin>,
     ) -> Result<ProfileRef> {
@@ -277,7 +287,7 @@ impl Profiles {
             .profile(session.account_id, id)
             .await?
             .ok_or(Error::NotFound)?;
-        self.check_pin(&profile, pin).await?;
+        self.check_pin(&profile, pin, ip).await?;
         match self
             .store
             .switch_profile(&ProfileSwitch {
@@ -338,34 +348,41 @@ impl Profiles {
         }
         match unlock {
             None => Err(Error::PinRequired),
-            Some(ProfileUnlock::Pin(pin)) => self.check_pin(&profile, Some(pin)).await,
+            Some(ProfileUnlock::Pin(pin)) => self.check_pin(&profile, Some(pin), actor.ip).await,
             Some(ProfileUnlock::Password(password)) => {
-                self.sessions.confirm_password(actor, password).await
+                self.sessions
+                    .reauthenticate(actor, password, PasswordCheck::LockedProfileChange)
+                    .await
             }
         }
     }
 
-    /// Checks `pin` against a locked profile, throttling wrong ones.
-    async fn check_pin(&self, profile: &ProfileRecord, pin: Option<Pin>) -> Result<()> {
+    /// Checks `pin`, sent from `ip`, against a locked profile, throttling
+    /// wrong ones.
+    async fn check_pin(
+        &self,
+        profile: &ProfileRecord,
+        pin: Option<Pin>,
+        ip: Option<IpAddr>,
+    ) -> Result<()> {
         let Some(hash) = &profile.pin_hash else {
             return Ok(());
         };
         let pin = pin.ok_or(Error::PinRequired)?;
-        let _one_at_a_time = self
+        let check = self
             .pin_throttle
-            .begin(profile.id)
+            .begin(profile.id, ip)
             .map_err(|retry_after| Error::TooManyPinAttempts { retry_after })?;
         if self
             .hasher
             .verify(pin.expose().to_owned(), Some(hash.clone()))
             .await?
         {
+            check.right();
             return Ok(());
         }
-        match self.pin_throttle.wrong(profile.id) {
-            Ok(()) => Err(Error::WrongPin),
-            Err(retry_after) => Err(Error::TooManyPinAttempts { retry_after }),
-        }
+        check.wrong();
+        Err(Error::WrongPin)
     }
 
     /// Applies an eviction on this node before answering, then tells every

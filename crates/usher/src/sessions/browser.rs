@@ -90,20 +90,26 @@ pub struct BrowserSignIn {
     pub session_id: SessionId,
     /// The cookie value, `<session id>.<secret>`.
     pub cookie: String,
+    /// The proof of this sign-in, for the device-proof cookie.
+    pub device_proof: Option<String>,
 }
 
 impl Sessions {
-    /// Signs a browser in to the account pages.
+    /// Signs a browser in to the account pages; `device_proof` is the
+    /// proof of an earlier sign-in its cookie holds, if any.
     pub async fn sign_in_browser(
         &self,
         email: &str,
         password: String,
         user_agent: &str,
         ip: Option<IpAddr>,
+        device_proof: Option<&str>,
     ) -> Result<BrowserSignIn> {
         let device = DeviceInfo::parse(&browser_name(user_agent), DeviceType::Browser, None, None)
             .map_err(|e| Error::Internal(anyhow::anyhow!("browser device name: {e}")))?;
-        let account = self.check_credentials(email, password, &device, ip).await?;
+        let (account, presented) = self
+            .check_credentials(email, password, &device, ip, device_proof)
+            .await?;
         let secret = random_secret();
         let hash = refresh::hash(&secret);
         let session_id = self
@@ -112,6 +118,7 @@ impl Sessions {
         Ok(BrowserSignIn {
             session_id,
             cookie: format!("{session_id}.{secret}"),
+            device_proof: self.device_proof_for(account, presented).await,
         })
     }
 

@@ -53,6 +53,7 @@ impl From<TokenPair> for api::SessionTokens {
             token_type: "Bearer".to_owned(),
             expires_in: t.expires_in,
             refresh_token: t.refresh_token,
+            device_proof: t.device_proof,
         }
     }
 }
@@ -65,7 +66,13 @@ async fn sign_in(
     let device = parse_device(&body.device)?;
     let tokens = state
         .sessions()
-        .sign_in(&body.email, body.password, device, ip)
+        .sign_in(
+            &body.email,
+            body.password,
+            device,
+            ip,
+            body.device_proof.as_deref(),
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(tokens.into())))
 }

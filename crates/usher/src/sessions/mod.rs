@@ -5,6 +5,7 @@ mod actor;
 pub mod browser;
 pub mod cache;
 mod check;
+mod device_proof;
 pub mod freshness;
 pub mod http;
 pub mod keys;

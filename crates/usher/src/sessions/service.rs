@@ -5,20 +5,21 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use super::device_proof::PresentedProof;
 use crate::activity::{Activity, ActivityDevice, NewActivity};
-use crate::alerts::{Alerts, SignIn};
+use crate::alerts::{AlertedDevice, Alerts, SignIn};
 use crate::auth::passwords::PasswordHasher;
 use crate::auth::refresh;
 use crate::auth::sealing::KeyEncryptionKey;
-use crate::auth::throttle::SignInThrottle;
+use crate::auth::throttle::{Proof, SignInThrottle, Throttled};
 use crate::auth::tokens::{TokenService, TokenSettings};
 use crate::bus::{Event, SharedBus};
 use crate::clock::SharedClock;
 use crate::config::Config;
 use crate::devices::record::{Device, NowPlaying};
 use crate::domain::{
-    AccountId, ActivityDetail, DeviceInfo, Email, Millis, Plans, SessionId, SignInFailedDetail,
-    SignInFailure, SignInVia, SignOutReason,
+    AccountId, ActivityDetail, DeviceInfo, Email, Millis, PasswordCheck, PasswordCheckFailedDetail,
+    Plans, SessionId, SignInFailedDetail, SignInFailure, SignInVia, SignOutReason,
 };
 use crate::error::{Error, Result};
 use crate::geo::Geo;
@@ -38,6 +39,9 @@ pub struct TokenPair {
     pub access_token: String,
     pub expires_in: u64,
     pub refresh_token: String,
+    /// At sign-in: the proof of it to present at later sign-ins (see
+    /// `device_proof`); `None` on refresh.
+    pub device_proof: Option<String>,
 }
 
 /// Device sessions: the only writer of the session cache.
@@ -48,6 +52,8 @@ pub struct Sessions {
     pub(super) tokens: TokenService,
     pub(super) hasher: Arc<PasswordHasher>,
     throttle: SignInThrottle,
+    /// How long a device proof lasts.
+    pub(super) device_proof_ms: Millis,
     pub(super) cache: SessionCache,
     plans: Plans,
     geo: Arc<Geo>,
@@ -91,6 +97,7 @@ impl Sessions {
             store: ports.store,
             bus: ports.bus,
             throttle: SignInThrottle::new(&config.throttle, Arc::clone(&ports.clock)),
+            device_proof_ms: Millis::from(config.throttle.device_proof_days) * 24 * 3600 * 1000,
             clock: ports.clock,
             tokens,
             hasher: ports.hasher,
@@ -110,15 +117,19 @@ impl Sessions {
         &self.freshness
     }
 
-    /// Signs a device in.
+    /// Signs a device in; `device_proof` is the proof of an earlier sign-in
+    /// it presents, if any.
     pub async fn sign_in(
         &self,
         email: &str,
         password: String,
         device: DeviceInfo,
         ip: Option<IpAddr>,
+        device_proof: Option<&str>,
     ) -> Result<TokenPair> {
-        let account = self.check_credentials(email, password, &device, ip).await?;
+        let (account, presented) = self
+            .check_credentials(email, password, &device, ip, device_proof)
+            .await?;
         let (refresh_token, hash) = refresh::generate();
         let session_id = self
             .create_session(account, device, ip, Credential::RefreshToken { hash })
@@ -127,65 +138,100 @@ impl Sessions {
             .tokens
             .issue(session_id, account, self.clock.now())
             .map_err(Error::Internal)?;
+        let device_proof = self.device_proof_for(account, presented).await;
         Ok(TokenPair {
             session_id,
             access_token: access.token,
             expires_in: access.expires_in,
             refresh_token,
+            device_proof,
         })
     }
 
-    /// The account whose email and password these are, throttled per
-    /// account and per client address. A wrong password for an existing
-    /// account is recorded in its history.
+    /// The account whose email and password these are, and the device
+    /// proof the client presented if it is one; throttled as
+    /// `auth::throttle` says. A wrong password for an existing account is
+    /// recorded in its history.
     pub(super) async fn check_credentials(
         &self,
         email: &str,
         password: String,
         device: &DeviceInfo,
         ip: Option<IpAddr>,
-    ) -> Result<AccountId> {
+        device_proof: Option<&str>,
+    ) -> Result<(AccountId, Option<PresentedProof>)> {
         // A malformed address cannot belong to an account; answer as for any
         // wrong credentials so the form of the answer reveals nothing.
         let email = Email::parse(email).map_err(|_| Error::InvalidCredentials)?;
-        let client = ip.unwrap_or(IpAddr::from([0, 0, 0, 0]));
-        self.throttle
-            .check(client, &email)
-            .map_err(|retry_after| Error::TooManyAttempts { retry_after })?;
+        let admitted = self.throttle.begin(ip).map_err(too_many)?;
+        let presented = self.presented_proof(device_proof).await?;
         let account = self.store.account_by_email(&email).await?;
+        let proof = presented
+            .as_ref()
+            .and_then(|p| p.proves(account.as_ref().map(|a| a.id)));
+        let pending = admitted.attempt(&email, proof).map_err(too_many)?;
         let stored = account.as_ref().map(|a| a.password_hash.clone());
         let verified = self.hasher.verify(password, stored).await?;
-        let account = account.ok_or(Error::InvalidCredentials)?;
+        let Some(account) = account else {
+            pending.failed();
+            return Err(Error::InvalidCredentials);
+        };
         if !verified {
+            pending.failed();
             self.record_failed_sign_in(account.id, device, ip, SignInFailure::WrongPassword)
                 .await;
             return Err(Error::InvalidCredentials);
         }
-        Ok(account.id)
+        pending.succeeded();
+        Ok((account.id, presented))
     }
 
-    /// The account password, confirmed for a sensitive change (a PIN);
-    /// throttled exactly as sign-in is (same limits, same budget), since it
-    /// is the same secret.
-    pub async fn confirm_password(&self, by: &Actor<'_>, password: String) -> Result<()> {
-        let account = by
+    /// The account password, re-entered on a signed-in device for a
+    /// sensitive change (`during`). Every such check comes here: it spends
+    /// the sign-in budgets (the session is the client's proof), a wrong
+    /// password is recorded in the history, and a burst of them raises an
+    /// alert.
+    pub async fn reauthenticate(
+        &self,
+        by: &Actor<'_>,
+        password: String,
+        during: PasswordCheck,
+    ) -> Result<()> {
+        let session = by
             .session
-            .map(|s| s.account_id)
             .ok_or_else(|| Error::Internal(anyhow::anyhow!("a password check without a device")))?;
-        let account = self.store.account(account).await?.ok_or(Error::NotFound)?;
-        let client = by.ip.unwrap_or(IpAddr::from([0, 0, 0, 0]));
-        self.throttle
-            .check(client, &account.email)
-            .map_err(|retry_after| Error::TooManyAttempts { retry_after })?;
+        let account = self
+            .store
+            .account(session.account_id)
+            .await?
+            .ok_or(Error::NotFound)?;
+        let pending = self
+            .throttle
+            .begin(by.ip)
+            .and_then(|admitted| admitted.attempt(&account.email, Some(Proof::Session(session.id))))
+            .map_err(too_many)?;
         if self
             .hasher
             .verify(password, Some(account.password_hash))
             .await?
         {
-            Ok(())
-        } else {
-            Err(Error::WrongPassword)
+            pending.succeeded();
+            return Ok(());
         }
+        pending.failed();
+        let detail = ActivityDetail::PasswordCheckFailed(PasswordCheckFailedDetail { during });
+        self.activity
+            .record(NewActivity::by(session, by.ip, detail))
+            .await;
+        self.alerts
+            .wrong_password(AlertedDevice {
+                account_id: session.account_id,
+                session_id: session.id,
+                device: &session.device(),
+                ip: by.ip,
+            })
+            .await;
+        Err(Error::WrongPassword)
     }
 
     async fn record_failed_sign_in(
@@ -300,6 +346,7 @@ impl Sessions {
                     access_token: access.token,
                     expires_in: access.expires_in,
                     refresh_token,
+                    device_proof: None,
                 })
             }
         }
@@ -368,6 +415,7 @@ impl Sessions {
         self.tokens.prune(now);
         self.cache.prune_tombstones(now - self.tombstone_ms);
         self.throttle.tidy();
+        self.prune_device_proofs().await;
         if let Err(e) = self.tokens.reload().await {
             tracing::warn!(error = %e, "could not reload signing keys");
         }
@@ -392,6 +440,13 @@ impl Sessions {
 
     pub(super) async fn publish(&self, event: Event) {
         crate::bus::publish(&*self.bus, event).await;
+    }
+}
+
+/// A refused attempt, as callers are told.
+fn too_many(throttled: Throttled) -> Error {
+    Error::TooManyAttempts {
+        retry_after: throttled.retry_after,
     }
 }
 

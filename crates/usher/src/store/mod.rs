@@ -195,10 +195,28 @@ pub trait WebKeyStore: Send + Sync {
     async fn web_key(&self, name: &str, candidate: &str, now: Millis) -> StoreResult<String>;
 }
 
+/// Proofs of earlier successful sign-ins handed to devices, by hash.
+#[async_trait]
+pub trait DeviceProofStore: Send + Sync {
+    async fn insert_device_proof(&self, proof: &DeviceProofRecord) -> StoreResult<()>;
+    /// The account a proof was handed to, unless it has expired by `now`.
+    async fn device_proof_account(&self, hash: &str, now: Millis)
+        -> StoreResult<Option<AccountId>>;
+    /// Deletes proofs expired by `now`; how many.
+    async fn prune_device_proofs(&self, now: Millis) -> StoreResult<u64>;
+}
+
 /// Everything usher keeps.
 #[async_trait]
 pub trait Store:
-    AccountStore + SessionStore + StreamStore + ProfileStore + KeyStore + ActivityStore + WebKeyStore
+    AccountStore
+    + SessionStore
+    + StreamStore
+    + ProfileStore
+    + KeyStore
+    + ActivityStore
+    + DeviceProofStore
+    + WebKeyStore
 {
     /// A cheap round trip, for readiness.
     async fn ping(&self) -> StoreResult<()>;

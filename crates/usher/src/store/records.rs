@@ -174,6 +174,15 @@ pub struct KeyRevocation {
     pub now: Millis,
 }
 
+/// A device proof as stored: only its hash.
+#[derive(Debug, Clone)]
+pub struct DeviceProofRecord {
+    pub hash: String,
+    pub account_id: AccountId,
+    pub created_at: Millis,
+    pub expires_at: Millis,
+}
+
 /// A stream as stored.
 #[derive(Debug, Clone)]
 pub struct StreamRecord {

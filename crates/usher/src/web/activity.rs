@@ -18,7 +18,7 @@ use crate::store::ActivityRecord;
 /// The kinds the page's filter offers, with their labels.
 const FILTERS: [(&str, &str); 6] = [
     ("", "Everything"),
-    ("sign_in,sign_in_failed", "Sign-ins"),
+    ("sign_in,sign_in_failed,password_check_failed", "Sign-ins"),
     ("signed_out", "Sign-outs"),
     ("stream_started,stream_stopped,stream_refused", "Streams"),
     (
@@ -152,6 +152,17 @@ fn row(e: ActivityRecord) -> ActivityRow {
         ActivityKind::ProfilePinSet => format!("PIN lock set on profile {}", text("name")),
         ActivityKind::ProfilePinRemoved => {
             format!("PIN lock removed from profile {}", text("name"))
+        }
+        ActivityKind::PasswordCheckFailed => {
+            let during = match text("during").as_str() {
+                "password_change" => "changing the password",
+                "pin_set" => "locking a profile with a PIN",
+                "pin_removal" => "removing a profile's PIN",
+                "profile_settings" => "changing the profile settings",
+                "locked_profile_change" => "renaming or deleting a locked profile",
+                _ => "making a change",
+            };
+            format!("Wrong password entered while {during}")
         }
         ActivityKind::Alert => {
             let reasons: Vec<&str> = d

@@ -1,5 +1,5 @@
-//! The sign-in alert banner (on the overview) and its two actions: dismiss,
-//! and sign that device out.
+//! The alert banner (on the overview) and its two actions: dismiss, and
+//! sign that device out.
 
 use axum::extract::State;
 use axum::response::Response;
@@ -12,8 +12,12 @@ use crate::alerts::OpenAlert;
 use crate::domain::{EventId, SessionId};
 use crate::http::state::AppState;
 
-/// "New sign-in from a new country and a new kind of device".
+/// "New sign-in from a new country and a new kind of device", or "Several
+/// wrong passwords entered on a signed-in device".
 pub fn alert_text(reasons: &[&str]) -> String {
+    if reasons.contains(&"wrong_passwords") {
+        return "Several wrong passwords entered on a signed-in device".to_owned();
+    }
     let parts: Vec<&str> = reasons
         .iter()
         .map(|r| match *r {

@@ -54,6 +54,21 @@ pub const PRESESSION_COOKIE: CookieName = CookieName {
     plain: "usher_presession",
 };
 
+/// Proof of an earlier sign-in on this browser (`sessions::device_proof`).
+pub const DEVICE_PROOF_COOKIE: CookieName = CookieName {
+    host: "__Host-usher_device",
+    plain: "usher_device",
+};
+
+/// The device-proof cookie, for as long as the proof lasts. `SameSite=Lax`:
+/// it only ever goes with a sign-in.
+pub fn device_proof_cookie(value: String, state: &AppState) -> Cookie<'static> {
+    let days = i64::from(state.config.throttle.device_proof_days);
+    cookie(&DEVICE_PROOF_COOKIE, value, SameSite::Lax, state)
+        .max_age(cookie::time::Duration::days(days))
+        .build()
+}
+
 /// A signed-in browser.
 pub struct Browser {
     pub session: Arc<CachedSession>,

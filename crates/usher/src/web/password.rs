@@ -69,6 +69,15 @@ pub async fn submit(
             None,
             Some("The current password is wrong."),
         ),
+        Err(Error::TooManyAttempts { retry_after }) => password_form(
+            browser,
+            StatusCode::TOO_MANY_REQUESTS,
+            None,
+            Some(&format!(
+                "Too many wrong passwords. Wait {} seconds, then try again.",
+                retry_after.as_secs().max(1)
+            )),
+        ),
         Err(Error::WeakPassword(weak)) => password_form(
             browser,
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -12,8 +12,8 @@ use axum_extra::extract::cookie::CookieJar;
 use serde::Deserialize;
 
 use super::auth::{
-    csrf_refused, presession_cookie, removal, see_other, session_cookie, to_sign_in, CheckedForm,
-    PRESESSION_COOKIE, SESSION_COOKIE,
+    csrf_refused, device_proof_cookie, presession_cookie, removal, see_other, session_cookie,
+    to_sign_in, CheckedForm, DEVICE_PROOF_COOKIE, PRESESSION_COOKIE, SESSION_COOKIE,
 };
 use super::forms::{unreadable, CsrfOnly};
 use super::layout::{error_page, render, Frame, Notice};
@@ -115,18 +115,24 @@ pub async fn submit(
         .get(USER_AGENT)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
+    let device_proof = jar.get(DEVICE_PROOF_COOKIE.of(&state)).map(|c| c.value());
     match state
         .sessions()
-        .sign_in_browser(&form.email, form.password, user_agent, ip)
+        .sign_in_browser(&form.email, form.password, user_agent, ip, device_proof)
         .await
     {
-        Ok(signed_in) => see_other(
-            "/account/devices",
-            &[
+        Ok(signed_in) => {
+            let mut cookies = vec![
                 session_cookie(signed_in.cookie, &state),
                 removal(&PRESESSION_COOKIE, &state),
-            ],
-        ),
+            ];
+            cookies.extend(
+                signed_in
+                    .device_proof
+                    .map(|proof| device_proof_cookie(proof, &state)),
+            );
+            see_other("/account/devices", &cookies)
+        }
         Err(Error::InvalidCredentials) => sign_in_form(
             &state,
             &presession,

@@ -292,25 +292,10 @@ async fn an_alert_raised_while_the_webhook_is_down_is_delivered_after_a_restart(
 /// A sign-in through a trusted proxy (the test client's 127.0.0.1) from
 /// `address`, located by the committed GeoLite2-City-layout fixture.
 async fn tv_from(app: &TestApp, account: &TestAccount, name: &str, address: &str) -> TestDevice {
-    let body = serde_json::json!({
-        "email": account.email,
-        "password": account.password,
-        "device": {"name": name, "type": "tv"},
-    });
-    let response = app
-        .client()
-        .raw(usher_client::Method::POST, "/v1/sessions")
-        .no_auth()
-        .header("x-forwarded-for", address)
-        .json(&body)
-        .expect("a JSON body")
-        .send()
+    account
+        .on(&app.client())
+        .tv_forwarded(name, ("x-forwarded-for", address))
         .await
-        .expect("the sign-in is answered");
-    assert_eq!(response.status, 201, "{}", response.text());
-    let tokens: usher_client::SessionTokens =
-        serde_json::from_slice(&response.body).expect("tokens");
-    TestDevice::new(&app.client(), tokens)
 }
 
 #[tokio::test]
@@ -365,4 +350,47 @@ async fn a_sign_in_from_a_new_country_raises_an_alert_and_a_webhook_once() {
         .expect("the sign-in is recorded");
     assert_eq!(hotel.ip.as_deref(), Some("2a02:8100::1"));
     assert_eq!(hotel.location.as_ref().unwrap()["label"], location["label"]);
+}
+
+#[tokio::test]
+async fn a_burst_of_wrong_passwords_on_a_signed_in_device_raises_one_alert_and_webhook() {
+    let mut receiver = Receiver::start(0).await;
+    let app = TestApp::spawn_with(webhook_to(receiver.address)).await;
+    let ada = app.account("ada").await;
+    let tv = ada.sign_in("TV", DeviceType::Tv).await;
+    let stolen_tablet = ada.sign_in("Tablet", DeviceType::Tablet).await;
+    let signed_in_alert = verified(&receiver.next().await);
+    assert_eq!(
+        signed_in_alert["reasons"],
+        serde_json::json!(["new_device_type"])
+    );
+
+    for _ in 0..8 {
+        stolen_tablet
+            .client
+            .change_password("a guess", "tangerine submarine orchestra", None)
+            .await
+            .expect_problem(403, "wrong_password");
+    }
+
+    let alert = verified(&receiver.next().await);
+    assert_eq!(alert["type"], "wrong_password_alert");
+    assert_eq!(alert["reasons"], serde_json::json!(["wrong_passwords"]));
+    assert_eq!(alert["device"]["session_id"], stolen_tablet.session_id());
+    assert_eq!(alert["device"]["name"], "Tablet");
+    let open = tv.client.alerts().await.expect("alerts");
+    let wrong_passwords: Vec<_> = open
+        .iter()
+        .filter(|a| a.reasons == ["wrong_passwords"])
+        .collect();
+    assert_eq!(wrong_passwords.len(), 1, "one per burst: {open:#?}");
+    assert_eq!(wrong_passwords[0].alert_id, alert["alert_id"]);
+
+    // One click signs the tablet out, as for a sign-in alert.
+    assert!(tv
+        .client
+        .sign_out_alerted_device(&wrong_passwords[0].alert_id)
+        .await
+        .expect("signed out"));
+    stolen_tablet.assert_signed_out(SignOutReason::Remote).await;
 }

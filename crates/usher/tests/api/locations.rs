@@ -38,24 +38,7 @@ async fn sign_in_with(
     name: &str,
     header: (&str, &str),
 ) -> TestDevice {
-    let body = json!({
-        "email": account.email,
-        "password": account.password,
-        "device": {"name": name, "type": "tv"},
-    });
-    let response = app
-        .client()
-        .raw(Method::POST, "/v1/sessions")
-        .no_auth()
-        .header(header.0, header.1)
-        .json(&body)
-        .expect("a JSON body")
-        .send()
-        .await
-        .expect("the sign-in is answered");
-    assert_eq!(response.status, 201, "{}", response.text());
-    let tokens: SessionTokens = serde_json::from_slice(&response.body).expect("tokens");
-    TestDevice::new(&app.client(), tokens)
+    account.on(&app.client()).tv_forwarded(name, header).await
 }
 
 /// `device`'s row in `viewer`'s device list.

@@ -28,6 +28,7 @@ mod passwords;
 mod plans;
 mod profile_locks;
 mod profiles;
+mod reauthentication;
 mod sessions;
 mod signing_keys;
 mod streams;

@@ -71,6 +71,69 @@ async fn wrong_pins_are_throttled_per_profile() {
     expect_json(&tv.pick_profile(&teens, Some("5678")).await, 200);
 }
 
+/// `device` picks `profile` with `pin`, from `address` (the server trusts
+/// the test client as its proxy).
+async fn pick_from(device: &TestDevice, profile: &str, pin: &str, address: &str) -> RawResponse {
+    device
+        .client
+        .raw(Method::POST, "/v1/sessions/current/profile")
+        .header("x-forwarded-for", address)
+        .json(&serde_json::json!({"profile_id": profile, "pin": pin}))
+        .expect("a JSON body")
+        .send()
+        .await
+        .expect("answered")
+}
+
+#[tokio::test]
+async fn wrong_pins_lock_out_their_address_then_every_address() {
+    let app = TestApp::spawn_with(|config: &mut Config| {
+        config.locations.trusted_proxies = vec!["127.0.0.1".into()];
+        config.profiles.pin_burst = 2;
+        config.profiles.pin_profile_burst = 3;
+    })
+    .await;
+    let tv = app.signed_in("ada").await;
+    let kids = tv.add_profile("Kids").await;
+    tv.lock_profile(&kids, "1234").await;
+    let (friends_house, home, holiday) = ("203.0.113.9", "81.193.4.5", "185.15.57.3");
+
+    for _ in 0..2 {
+        pick_from(&tv, &kids, "0000", friends_house)
+            .await
+            .expect_problem(403, "wrong_pin");
+    }
+    pick_from(&tv, &kids, "1234", friends_house)
+        .await
+        .expect_retry_after();
+    // Another address still takes the PIN.
+    expect_json(&pick_from(&tv, &kids, "1234", home).await, 200);
+
+    // A third wrong PIN spends the profile's budget: no address may try.
+    pick_from(&tv, &kids, "0000", home)
+        .await
+        .expect_problem(403, "wrong_pin");
+    pick_from(&tv, &kids, "1234", holiday)
+        .await
+        .expect_retry_after();
+}
+
+#[tokio::test]
+async fn a_new_pin_starts_without_the_old_pins_wrong_guesses() {
+    let (_app, tv, kids) = locked_kids(2, 3_600).await;
+    for _ in 0..2 {
+        tv.pick_profile(&kids, Some("0000"))
+            .await
+            .expect_problem(403, "wrong_pin");
+    }
+    tv.pick_profile(&kids, Some("1234"))
+        .await
+        .expect_retry_after();
+
+    tv.lock_profile(&kids, "8642").await;
+    expect_json(&tv.pick_profile(&kids, Some("8642")).await, 200);
+}
+
 #[tokio::test]
 async fn a_locked_out_profile_takes_its_pin_again_once_its_retry_after_has_passed() {
     let (app, tv, kids) = locked_kids(2, 60).await;

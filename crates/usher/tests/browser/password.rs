@@ -92,3 +92,48 @@ async fn a_wrong_current_password_changes_nothing() {
         .await;
     browser.close().await;
 }
+
+#[tokio::test]
+async fn wrong_current_passwords_are_limited_recorded_and_alerted() {
+    let app = TestApp::spawn_with(|config: &mut usher::Config| {
+        config.throttle.client_failure_burst = 3;
+        config.alerts.wrong_passwords_burst = 3;
+    })
+    .await;
+    let (account, _tv, browser) = tv_and_browser(&app).await;
+
+    for _ in 0..3 {
+        fill_password_form(&browser, "not my password", NEW_PASSWORD).await;
+        browser
+            .click("form#password-form button[type=submit]")
+            .await;
+        browser
+            .wait_for_text("div.error", "wrong", |t| t.contains("wrong"))
+            .await;
+    }
+    // Now even the right password waits.
+    fill_password_form(&browser, &account.password, NEW_PASSWORD).await;
+    browser
+        .click("form#password-form button[type=submit]")
+        .await;
+    browser
+        .wait_for_text("div.error", "a wait", |t| t.contains("Wait"))
+        .await;
+
+    browser.visit("/account/activity").await;
+    let wrong = "li.activity[data-kind=password_check_failed] .activity-what";
+    browser.wait_for(wrong).await;
+    assert_eq!(browser.count(wrong).await, 3);
+    assert_eq!(
+        browser.text(wrong).await,
+        "Wrong password entered while changing the password"
+    );
+
+    browser.visit("/account").await;
+    browser
+        .wait_for_text(".alert-banner .alert-text", "the alert", |t| {
+            t.contains("wrong passwords")
+        })
+        .await;
+    browser.close().await;
+}

@@ -80,3 +80,40 @@ async fn a_wrong_password_shows_an_error_and_stays_on_sign_in() {
     );
     browser.close().await;
 }
+
+#[tokio::test]
+async fn a_browser_that_signed_in_before_is_not_locked_out_by_guesses_from_its_address() {
+    let app = TestApp::spawn().await;
+    let account = app.account("alex").await;
+    let browser = Browser::signed_in(&app, &account).await;
+    let proof = browser
+        .webdriver()
+        .get_named_cookie("__Host-usher_device")
+        .await
+        .expect("the sign-in leaves a device-proof cookie");
+    assert_eq!(proof.http_only(), Some(true));
+    assert_eq!(proof.secure(), Some(true));
+    assert_eq!(proof.path(), Some("/"));
+    browser
+        .click("form#sign-out-form button[type=submit]")
+        .await;
+    browser.wait_for_path("/account/sign-in").await;
+
+    // Someone else at this address guesses until it is locked out.
+    for _ in 0..10 {
+        account.assert_password_refused("a guess").await;
+    }
+    let stranger = Browser::open(&app).await;
+    stranger.visit("/account/sign-in").await;
+    stranger
+        .submit_sign_in(&account.email, &account.password)
+        .await;
+    stranger
+        .wait_for_text("div.error", "a wait", |t| t.contains("Too many"))
+        .await;
+    stranger.close().await;
+
+    // This browser proves it signed in before: it is let in.
+    browser.sign_in(&account).await;
+    browser.close().await;
+}

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{ActivityKind, ProfileId, SignOutReason, StreamEndReason, StreamId};
 pub use parts::{
-    ActivityDevice, AlertReason, SignInFailure, SignInVia, SignOutCause, StreamRefusal,
+    ActivityDevice, AlertReason, PasswordCheck, SignInFailure, SignInVia, SignOutCause,
+    StreamRefusal,
 };
 
 /// The kind-specific part of an activity entry: one variant per
@@ -33,6 +34,7 @@ pub enum ActivityDetail {
     ProfileDeleted(ProfileDetail),
     ProfilePinSet(ProfilePinSetDetail),
     ProfilePinRemoved(ProfileDetail),
+    PasswordCheckFailed(PasswordCheckFailedDetail),
     Alert(AlertDetail),
     /// A stored detail of another shape (an older or newer version wrote
     /// it): shown exactly as stored.
@@ -129,6 +131,13 @@ pub struct ProfilePinSetDetail {
     pub changed: bool,
 }
 
+/// `password_check_failed`: a signed-in device entered a wrong account
+/// password, and what for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PasswordCheckFailedDetail {
+    pub during: PasswordCheck,
+}
+
 /// `alert`: what was new about the sign-in.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AlertDetail {
@@ -156,6 +165,7 @@ impl ActivityDetail {
             D::ProfileDeleted(_) => K::ProfileDeleted,
             D::ProfilePinSet(_) => K::ProfilePinSet,
             D::ProfilePinRemoved(_) => K::ProfilePinRemoved,
+            D::PasswordCheckFailed(_) => K::PasswordCheckFailed,
             D::Alert(_) => K::Alert,
             D::Unreadable { kind, .. } => *kind,
         }
@@ -181,6 +191,7 @@ impl ActivityDetail {
             K::ProfileDeleted => parse(&json).map(D::ProfileDeleted),
             K::ProfilePinSet => parse(&json).map(D::ProfilePinSet),
             K::ProfilePinRemoved => parse(&json).map(D::ProfilePinRemoved),
+            K::PasswordCheckFailed => parse(&json).map(D::PasswordCheckFailed),
             K::Alert => parse(&json).map(D::Alert),
         };
         match typed {

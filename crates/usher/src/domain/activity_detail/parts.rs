@@ -92,12 +92,30 @@ pub enum StreamRefusal {
     TooManyStreams,
 }
 
-/// What was new about a sign-in that raised an alert.
+/// What an alert is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AlertReason {
-    /// A country the account had not signed in from.
+    /// A sign-in from a country the account had not signed in from.
     NewCountry,
-    /// A kind of device the account had not used.
+    /// A sign-in from a kind of device the account had not used.
     NewDeviceType,
+    /// Several wrong account passwords entered on signed-in devices.
+    WrongPasswords,
+}
+
+/// What a signed-in device re-entered the account password for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PasswordCheck {
+    /// Changing the password.
+    PasswordChange,
+    /// Locking a profile with a PIN, or changing its PIN.
+    PinSet,
+    /// Removing a profile's PIN.
+    PinRemoval,
+    /// Changing the profile settings ("require PIN to add profiles").
+    ProfileSettings,
+    /// Renaming or deleting a PIN-locked profile.
+    LockedProfileChange,
 }

@@ -92,6 +92,20 @@ fn stored_shapes() -> Vec<(ActivityKind, serde_json::Value)> {
             K::Alert,
             json!({ "reasons": ["new_device_type"], "country": null }),
         ),
+        (
+            K::Alert,
+            json!({ "reasons": ["wrong_passwords"], "country": null }),
+        ),
+        (
+            K::PasswordCheckFailed,
+            json!({ "during": "password_change" }),
+        ),
+        (K::PasswordCheckFailed, json!({ "during": "pin_set" })),
+        (K::PasswordCheckFailed, json!({ "during": "pin_removal" })),
+        (
+            K::PasswordCheckFailed,
+            json!({ "during": "profile_settings" }),
+        ),
     ]
 }
 

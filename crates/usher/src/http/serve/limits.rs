@@ -2,12 +2,14 @@
 //! one per client address. A slot is held by its connection or request and
 //! given back when that ends.
 
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use dashmap::mapref::entry::Entry;
 use dashmap::DashMap;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::domain::ClientAddress;
 
 pub struct ConnectionLimits {
     all: Arc<Semaphore>,
@@ -70,17 +72,9 @@ impl Drop for AddressSlot {
     }
 }
 
-/// Whom a connection is counted for. An IPv6 host usually has a whole /64
-/// network to itself and picks new addresses in it at will, so the network
-/// is the client; an IPv4-mapped address is the IPv4 client it is.
+/// Whom a connection is counted for (see [`ClientAddress`]).
 fn address_key(ip: IpAddr) -> IpAddr {
-    match ip.to_canonical() {
-        IpAddr::V6(v6) => {
-            let network = u128::from(v6) & !((1u128 << 64) - 1);
-            IpAddr::V6(Ipv6Addr::from(network))
-        }
-        v4 => v4,
-    }
+    ClientAddress::from(ip).ip()
 }
 
 #[cfg(test)]

@@ -55,6 +55,7 @@ mod activity;
 mod errors;
 mod keys;
 mod profiles;
+mod proofs;
 mod revocations;
 mod rows;
 mod sessions;

@@ -39,6 +39,7 @@ pub(super) const MIGRATIONS: &[Migration] = &[
     migration!(4, "activity", "0004_activity.sql"),
     migration!(5, "profiles", "0005_profiles.sql"),
     migration!(6, "revocation streams", "0006_revocation_streams.sql"),
+    migration!(7, "device proofs", "0007_device_proofs.sql"),
     migration!(9, "signing key lifecycle", "0009_signing_key_lifecycle.sql"),
     migration!(10, "web keys", "0010_web_keys.sql"),
 ];

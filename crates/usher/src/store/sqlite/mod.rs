@@ -47,6 +47,7 @@ mod keys;
 mod migrate;
 mod permissions;
 mod profiles;
+mod proofs;
 mod readers;
 mod revocations;
 mod rows;
