@@ -40,3 +40,62 @@ async fn the_favicon_is_served_and_other_unknown_paths_are_problems() {
         }
     }
 }
+
+/// Every account page forbids being framed, loading script or style from
+/// anywhere else, sending a referrer and being cached, signed in or not.
+#[tokio::test]
+async fn account_pages_send_the_headers_that_keep_them_to_themselves() {
+    let app = TestApp::spawn().await;
+    let ada = app.account("ada").await;
+    let page = ada.page_session().await;
+    let signed_out = get(&app, "/account/sign-in").await;
+    let devices = page.get("/account/devices").await;
+    assert_eq!(devices.status(), 200);
+    for (name, headers) in [
+        ("sign-in", &signed_out.headers),
+        ("devices", devices.headers()),
+    ] {
+        let header = |h: &str| {
+            headers
+                .get(h)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let csp = header("content-security-policy");
+        for directive in [
+            "default-src 'none'",
+            "script-src 'self'",
+            "frame-ancestors 'none'",
+            "form-action 'self'",
+        ] {
+            assert!(csp.contains(directive), "{name}: {directive} in {csp:?}");
+        }
+        assert_eq!(header("x-frame-options"), "DENY", "{name}");
+        assert_eq!(header("referrer-policy"), "no-referrer", "{name}");
+        assert_eq!(header("x-content-type-options"), "nosniff", "{name}");
+        assert_eq!(header("cache-control"), "no-store", "{name}");
+    }
+}
+
+/// A device name is text wherever a page shows it, never markup.
+#[tokio::test]
+async fn a_device_named_like_markup_is_shown_as_text() {
+    let app = TestApp::spawn().await;
+    let ada = app.account("ada").await;
+    let tv = ada.tv().await;
+    tv.client
+        .rename_device(tv.session_id(), "<img src=x onerror=alert(1)>")
+        .await
+        .expect("renamed");
+    let page = ada.page_session().await;
+    for path in ["/account/devices", "/account/activity"] {
+        let html = page.get(path).await.text().await.expect("a page");
+        assert!(!html.contains("<img src=x"), "{path}: markup escaped");
+        assert!(
+            html.contains("&lt;img src=x onerror=alert(1)&gt;")
+                || html.contains("&lt;img src&#x3D;x onerror&#x3D;alert(1)&gt;"),
+            "{path}: the name shown as text"
+        );
+    }
+}
