@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::accounts::{AccountPorts, Accounts};
+use crate::accounts::{AccountPorts, Accounts, SignUpGate};
 use crate::activity::Activity;
 use crate::alerts::Alerts;
 use crate::auth::passwords::PasswordHasher;
@@ -235,6 +235,7 @@ async fn build_services(
     let accounts = Arc::new(Accounts::new(
         config.plans(),
         config.default_plan.clone(),
+        SignUpGate::new(&config.accounts, Arc::clone(&clock)),
         AccountPorts {
             store,
             clock,
@@ -316,6 +317,7 @@ fn spawn_background(
                 Err(e) => tracing::warn!(error = %e, "activity pruning failed"),
             }
             s.profiles.housekeeping();
+            s.accounts.housekeeping();
             s.sessions.housekeeping().await;
         }),
     ];

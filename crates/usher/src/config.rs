@@ -32,6 +32,7 @@ pub struct Config {
     pub nats_subject: String,
     /// Issuer (`iss`) of access tokens.
     pub issuer: String,
+    pub accounts: AccountConfig,
     pub tokens: TokenConfig,
     pub sessions: SessionConfig,
     pub password_hashing: HashingConfig,
@@ -50,6 +51,19 @@ pub struct Config {
     pub plans: BTreeMap<String, Plan>,
     /// Largest accepted request body in bytes.
     pub max_body_bytes: usize,
+}
+
+/// Public sign-up (`POST /v1/accounts`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountConfig {
+    /// Whether anyone may create an account; when false only the operator
+    /// can (`usher account create`), and sign-ups get `403 sign_up_disabled`.
+    pub public_sign_up: bool,
+    /// Sign-up attempts per client address (IPv6: per /64) in a burst, then
+    /// one per `sign_up_period_secs`. Every attempt counts, taken email or not.
+    pub sign_up_burst: u32,
+    pub sign_up_period_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -203,6 +217,13 @@ impl Default for Config {
             nats_url: None,
             nats_subject: "usher.events".into(),
             issuer: "usher".into(),
+            accounts: AccountConfig {
+                public_sign_up: true,
+                // A household signs up once; a shared address (an office, a
+                // carrier's NAT) still gets twelve an hour.
+                sign_up_burst: 10,
+                sign_up_period_secs: 300,
+            },
             tokens: TokenConfig {
                 access_ttl_secs: 15 * 60,
             },
@@ -404,6 +425,11 @@ impl Config {
         }
         if self.throttle.account_burst == 0 || self.throttle.ip_burst == 0 {
             return bad("throttle bursts must be at least 1");
+        }
+        if self.accounts.sign_up_burst == 0 || self.accounts.sign_up_period_secs == 0 {
+            return bad(
+                "accounts.sign_up_burst and accounts.sign_up_period_secs must be at least 1",
+            );
         }
         if self.streams.heartbeat_interval_secs == 0
             || self.streams.lease_secs <= self.streams.heartbeat_interval_secs

@@ -26,6 +26,7 @@ mod plans;
 mod profile_locks;
 mod profiles;
 mod sessions;
+mod sign_up;
 mod streams;
 mod throttle;
 mod tokens;
