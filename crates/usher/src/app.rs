@@ -53,6 +53,7 @@ impl App {
     /// Builds with the given clock (tests pass a `ManualClock`).
     pub async fn build_with_clock(config: Config, clock: SharedClock) -> anyhow::Result<Self> {
         let store = crate::store::open(&config.database_url()).await?;
+        crate::accounts::emails::recheck_at_start_up(&*store).await?;
         let node = NodeId::random();
         let stamper = Stamper::new(node, Arc::clone(&clock));
         let bus: SharedBus = match &config.nats_url {

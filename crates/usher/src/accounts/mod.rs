@@ -1,5 +1,7 @@
-//! Accounts: sign-up, creation, plan, password.
+//! Accounts: sign-up, creation, plan, password, and the re-check of stored
+//! emails against today's normalisation.
 
+pub mod emails;
 pub mod http;
 pub mod service;
 pub mod sign_up;

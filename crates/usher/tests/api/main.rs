@@ -17,6 +17,7 @@ mod crash;
 mod devices;
 mod edge_properties;
 mod front_door;
+mod identities;
 mod idle;
 mod live;
 mod live_caps;

@@ -217,7 +217,7 @@ fn unique() -> usize {
 
 /// The database of the server kept in `data_dir`: chosen on first start and
 /// remembered there, so a restarted server finds the same one.
-async fn database_url_of(data_dir: &Path) -> String {
+pub async fn database_url_of(data_dir: &Path) -> String {
     let file = data_dir.join("database-url");
     if let Ok(url) = std::fs::read_to_string(&file) {
         return url;
