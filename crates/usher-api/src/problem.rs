@@ -24,9 +24,16 @@ wire_enum! {
         UnknownPlan => "unknown_plan",
         /// `409`: an account with this email exists.
         EmailTaken => "email_taken",
+        /// `403`: a public sign-up may not choose its plan; an operator sets
+        /// plans (`usher account create --plan`, `usher account set-plan`).
+        PlanNotAllowed => "plan_not_allowed",
+        /// `403`: this server does not take public sign-ups
+        /// (`accounts.public_sign_up = false`).
+        SignUpDisabled => "sign_up_disabled",
         /// `401`: wrong email or password.
         InvalidCredentials => "invalid_credentials",
-        /// `429` with `Retry-After`: too many sign-in attempts or wrong PINs.
+        /// `429` with `Retry-After`: too many sign-in attempts, wrong PINs,
+        /// or sign-ups from one address.
         TooManyAttempts => "too_many_attempts",
         /// `422`: the device description at sign-in is not valid.
         InvalidDevice => "invalid_device",

@@ -24,8 +24,9 @@ use usher::domain::{AccountId, DeviceInfo, DeviceType, Email, PlanName, Plans, S
 use usher::store::{AccountRecord, CreateSessionOutcome, Credential, NewSession, SharedStore};
 
 /// The seeded account's credentials; sign-ins through the API use them.
+/// The password passes the policy (it may not contain the email's "bench").
 pub const EMAIL: &str = "bench@example.com";
-pub const PASSWORD: &str = "bench: correct horse battery staple";
+pub const PASSWORD: &str = "seeded load: correct horse battery staple";
 /// Must match the server's `issuer` (its default).
 const ISSUER: &str = "usher";
 /// Lifetime of the minted tokens: longer than any run.
@@ -197,4 +198,15 @@ fn default_cost_hash(password: &str) -> anyhow::Result<String> {
         .hash_password(password.as_bytes(), &salt)
         .map_err(|e| anyhow::anyhow!("{e}"))?
         .to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use usher::domain::{Email, NewPassword};
+
+    #[test]
+    fn the_seeded_password_passes_the_policy() {
+        let email = Email::parse(super::EMAIL).expect("a valid address");
+        assert!(NewPassword::parse(super::PASSWORD.to_owned(), &email).is_ok());
+    }
 }

@@ -101,8 +101,9 @@ impl Client {
         &self.base
     }
 
-    /// `POST /v1/accounts`: creates an account on `plan` (the server's default
-    /// plan when `None`).
+    /// `POST /v1/accounts`: creates an account on the server's default plan.
+    /// A public sign-up that names a `plan` is refused (`403
+    /// plan_not_allowed`): plans are the operator's to set.
     pub async fn create_account(
         &self,
         email: &str,

@@ -1,5 +1,7 @@
 //! An account whose password the test knows, and how its devices sign in.
 
+use usher::domain::PlanName;
+use usher::services::Services;
 use usher_client::{Client, DeviceInfo, DeviceType, Method, RawResponse, SessionTokens};
 
 use crate::{ExpectProblem, TestDevice, PASSWORD};
@@ -14,11 +16,11 @@ pub struct TestAccount {
 }
 
 impl TestAccount {
-    /// Creates `name@example.com` with [`PASSWORD`] through `client`'s server.
-    pub async fn create(client: &Client, name: &str, plan: Option<&str>) -> Self {
+    /// Signs `name@example.com` up with [`PASSWORD`] through `client`'s server.
+    pub async fn create(client: &Client, name: &str) -> Self {
         let email = format!("{name}@example.com");
         let created = client
-            .create_account(&email, PASSWORD, plan)
+            .create_account(&email, PASSWORD, None)
             .await
             .expect("the account is created");
         TestAccount {
@@ -27,6 +29,28 @@ impl TestAccount {
             password: PASSWORD.to_owned(),
             client: client.without_token(),
         }
+    }
+
+    /// `name@example.com`, account `id`, with [`PASSWORD`], created by other
+    /// means (the operator's `usher account create`) on `client`'s server.
+    pub fn created_elsewhere(client: &Client, name: &str, id: &str) -> Self {
+        TestAccount {
+            id: id.to_owned(),
+            email: format!("{name}@example.com"),
+            password: PASSWORD.to_owned(),
+            client: client.without_token(),
+        }
+    }
+
+    /// Moves the account to `plan` as the operator does (`usher account
+    /// set-plan`), through `services` of its server.
+    pub(crate) async fn move_to_plan(&self, services: &Services, plan: &str) {
+        let id = self.id.parse().expect("an account id");
+        services
+            .accounts
+            .set_plan(id, PlanName(plan.to_owned()))
+            .await
+            .expect("the plan is changed");
     }
 
     /// The same account on another server (after a restart, or another

@@ -15,7 +15,6 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 use usher::clock::{Clock, ManualClock};
-use usher::domain::PlanName;
 use usher::services::Services;
 use usher::{App, Config};
 use usher_client::{Client, DeviceType};
@@ -49,6 +48,8 @@ pub fn test_config(database_url: String) -> Config {
     config.password_hashing.iterations = 1;
     // Every sign-in of a test comes from 127.0.0.1; only throttle tests tighten this.
     config.throttle.address_burst = 10_000;
+    // Likewise every sign-up: only sign-up tests limit them per address.
+    config.accounts.sign_up_burst = 10_000;
     // Likewise every connection: only connection tests cap them per address.
     config.http.max_connections_per_address = 100_000;
     config
@@ -154,12 +155,16 @@ impl TestApp {
 
     /// Creates `name@example.com` with [`PASSWORD`](crate::PASSWORD) on the default plan.
     pub async fn account(&self, name: &str) -> TestAccount {
-        TestAccount::create(&self.client, name, None).await
+        TestAccount::create(&self.client, name).await
     }
 
-    /// Creates `name@example.com` with [`PASSWORD`](crate::PASSWORD) on `plan`.
+    /// Creates `name@example.com` with [`PASSWORD`](crate::PASSWORD) on
+    /// `plan`: signed up, then moved to the plan by the operator (a sign-up
+    /// cannot choose one).
     pub async fn account_on(&self, name: &str, plan: &str) -> TestAccount {
-        TestAccount::create(&self.client, name, Some(plan)).await
+        let account = self.account(name).await;
+        self.set_plan(&account, plan).await;
+        account
     }
 
     /// An account with a device signed in, for tests about one device.
@@ -197,13 +202,8 @@ impl TestApp {
 
     /// Moves `account` to `plan`, as `usher account set-plan` does.
     pub async fn set_plan(&self, account: &TestAccount, plan: &str) {
-        let id = account.id.parse().expect("an account id");
         // Operator actions reach the domain here, in `prune_activity` and in `keys.rs` only.
-        self.services
-            .accounts
-            .set_plan(id, PlanName(plan.to_owned()))
-            .await
-            .expect("the plan is changed");
+        account.move_to_plan(&self.services, plan).await;
     }
 
     /// The server's services, for the operator's actions (`keys.rs`).

@@ -161,9 +161,14 @@ impl Cluster {
         &self.nodes[i].client
     }
 
-    /// Creates `name@example.com` through the first node.
+    /// Creates `name@example.com` through the first node, on `plan` (set
+    /// by the operator) or the default.
     pub async fn account(&self, name: &str, plan: Option<&str>) -> TestAccount {
-        TestAccount::create(self.node(0), name, plan).await
+        let account = TestAccount::create(self.node(0), name).await;
+        if let Some(plan) = plan {
+            account.move_to_plan(&self.nodes[0].services, plan).await;
+        }
+        account
     }
 
     /// Signs `account` in twice: "TV" through node A, then "Phone" (also of

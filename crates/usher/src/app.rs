@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::accounts::{AccountPorts, Accounts};
+use crate::accounts::{AccountPorts, Accounts, SignUpGate};
 use crate::activity::Activity;
 use crate::alerts::Alerts;
 use crate::auth::passwords::PasswordHasher;
@@ -53,6 +53,7 @@ impl App {
     /// Builds with the given clock (tests pass a `ManualClock`).
     pub async fn build_with_clock(config: Config, clock: SharedClock) -> anyhow::Result<Self> {
         let store = crate::store::open(&config.database_url()).await?;
+        crate::accounts::emails::recheck_at_start_up(&*store).await?;
         let node = NodeId::random();
         let stamper = Stamper::new(node, Arc::clone(&clock));
         let bus: SharedBus = match &config.nats_url {
@@ -235,6 +236,7 @@ async fn build_services(
     let accounts = Arc::new(Accounts::new(
         config.plans(),
         config.default_plan.clone(),
+        SignUpGate::new(&config.accounts, Arc::clone(&clock)),
         AccountPorts {
             store,
             clock,
@@ -316,6 +318,7 @@ fn spawn_background(
                 Err(e) => tracing::warn!(error = %e, "activity pruning failed"),
             }
             s.profiles.housekeeping();
+            s.accounts.housekeeping();
             s.sessions.housekeeping().await;
         }),
     ];

@@ -92,6 +92,13 @@ pub enum AccountCommand {
         #[command(flatten)]
         store: StoreArgs,
     },
+    /// List accounts whose stored emails are one address once normalised,
+    /// and stored emails today's rules refuse: left as they are by the
+    /// start-up re-check, for the operator to settle.
+    Collisions {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Sign every device of an account out (reason `admin`), for example
     /// after a compromise. Running servers refuse the sessions within about
     /// a second (they read the revocation log) and tell the devices.
@@ -155,7 +162,15 @@ async fn run_operator(
         Command::Migrate(store) => {
             let config = store.config(file)?;
             let store = crate::store::open(&config.database_url()).await?;
+            let report = crate::accounts::emails::recheck_at_start_up(&*store).await?;
             println!("schema of {} is up to date", store.describe());
+            for rewrite in &report.rewritten {
+                println!(
+                    "rewrote {} to {} ({})",
+                    rewrite.from, rewrite.to, rewrite.account
+                );
+            }
+            print_email_problems(&report);
             Ok(())
         }
         Command::Account(command) => account(command, file).await,
@@ -249,6 +264,24 @@ async fn account(command: AccountCommand, file: Option<&std::path::Path>) -> any
             println!("{email} is now on plan {plan}");
             Ok(())
         }
+        AccountCommand::Collisions { store } => {
+            let config = open(&store)?;
+            let store = crate::store::open(&config.database_url()).await?;
+            let report =
+                crate::accounts::emails::recheck(&*store, crate::accounts::emails::Mode::DryRun)
+                    .await?;
+            for rewrite in &report.rewritten {
+                println!(
+                    "{} ({}): not yet in normal form, {} (rewritten at the next start)",
+                    rewrite.from, rewrite.account, rewrite.to
+                );
+            }
+            print_email_problems(&report);
+            if !report.needs_attention() {
+                println!("no collisions");
+            }
+            Ok(())
+        }
         AccountCommand::SignOutAll { email, store } => {
             let config = open(&store)?;
             let services = crate::app::open_services(&config).await?;
@@ -261,6 +294,32 @@ async fn account(command: AccountCommand, file: Option<&std::path::Path>) -> any
             println!("signed out {n} device(s) of {email}");
             Ok(())
         }
+    }
+}
+
+/// One line per collision and per refused address.
+fn print_email_problems(report: &crate::accounts::emails::EmailReport) {
+    for collision in &report.collisions {
+        let holder = match collision.holder {
+            Some(id) => format!("held by {id}"),
+            None => "held by no account".to_owned(),
+        };
+        let others: Vec<String> = collision
+            .others
+            .iter()
+            .map(|(id, email)| format!("{email} ({id})"))
+            .collect();
+        println!(
+            "collision: {} {holder}; also stored as {}",
+            collision.normal,
+            others.join(", ")
+        );
+    }
+    for refused in &report.refused {
+        println!(
+            "refused: {} ({}): {}",
+            refused.email, refused.account, refused.why
+        );
     }
 }
 

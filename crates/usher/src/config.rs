@@ -32,6 +32,7 @@ pub struct Config {
     pub nats_subject: String,
     /// Issuer (`iss`) of access tokens.
     pub issuer: String,
+    pub accounts: AccountConfig,
     pub tokens: TokenConfig,
     /// Encrypts the token-signing keys at rest: base64 of 32 bytes, normally
     /// given as `USHER_KEY_ENCRYPTION_KEY` (or see `keys.encryption_key_file`).
@@ -54,6 +55,19 @@ pub struct Config {
     pub plans: BTreeMap<String, Plan>,
     /// Largest accepted request body in bytes.
     pub max_body_bytes: usize,
+}
+
+/// Public sign-up (`POST /v1/accounts`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccountConfig {
+    /// Whether anyone may create an account; when false only the operator
+    /// can (`usher account create`), and sign-ups get `403 sign_up_disabled`.
+    pub public_sign_up: bool,
+    /// Sign-up attempts per client address (IPv6: per /64) in a burst, then
+    /// one per `sign_up_period_secs`. Every attempt counts, taken email or not.
+    pub sign_up_burst: u32,
+    pub sign_up_period_secs: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -243,6 +257,13 @@ impl Default for Config {
             nats_url: None,
             nats_subject: "usher.events".into(),
             issuer: "usher".into(),
+            accounts: AccountConfig {
+                public_sign_up: true,
+                // A household signs up once; a shared address (an office, a
+                // carrier's NAT) still gets twelve an hour.
+                sign_up_burst: 10,
+                sign_up_period_secs: 300,
+            },
             tokens: TokenConfig {
                 access_ttl_secs: 15 * 60,
             },
@@ -463,6 +484,11 @@ impl Config {
             return bad("password_hashing parameters are out of range");
         }
         self.validate_throttles()?;
+        if self.accounts.sign_up_burst == 0 || self.accounts.sign_up_period_secs == 0 {
+            return bad(
+                "accounts.sign_up_burst and accounts.sign_up_period_secs must be at least 1",
+            );
+        }
         if self.streams.heartbeat_interval_secs == 0
             || self.streams.lease_secs <= self.streams.heartbeat_interval_secs
         {

@@ -22,6 +22,12 @@ pub enum Error {
     UnknownPlan(String),
     #[error("an account with this email already exists")]
     EmailTaken,
+    #[error("a public sign-up cannot choose a plan")]
+    PlanNotAllowed,
+    #[error("public sign-up is switched off")]
+    SignUpDisabled,
+    #[error("too many sign-ups from this address")]
+    TooManySignUps { retry_after: Duration },
     #[error("the email or password is wrong")]
     InvalidCredentials,
     #[error("too many attempts")]

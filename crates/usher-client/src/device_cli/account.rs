@@ -8,17 +8,16 @@ use super::{Context, SignInArgs};
 use crate::client::Client;
 use crate::types::DeviceInfo;
 
-/// Creates an account and prints its id.
+/// Creates an account (a public sign-up: the default plan) and prints its id.
 pub(crate) async fn create_account(
     ctx: &Context,
     email: &str,
     password: &str,
-    plan: Option<&str>,
 ) -> anyhow::Result<()> {
     let saved = ctx.state_file().load().unwrap_or(None);
     let client = Client::new(ctx.server(saved.as_ref()))?;
     let created = client
-        .create_account(email, password, plan)
+        .create_account(email, password, None)
         .await
         .context("creating the account")?;
     println!("{}", created.account_id);

@@ -54,7 +54,8 @@ pub struct DeviceArgs {
 /// The device's actions.
 #[derive(Debug, Subcommand)]
 pub enum DeviceCommand {
-    /// Create an account (a convenience for trying usher out); prints its id
+    /// Create an account on the server's default plan (a convenience for
+    /// trying usher out; the operator changes plans); prints its id
     CreateAccount {
         /// Account email
         #[arg(long)]
@@ -62,9 +63,6 @@ pub enum DeviceCommand {
         /// Account password
         #[arg(long, env = "USHER_PASSWORD", hide_env_values = true)]
         password: String,
-        /// Plan name (basic, standard, premium, …) [default: the server's]
-        #[arg(long)]
-        plan: Option<String>,
     },
     /// Sign this device in and save its tokens; prints the session id
     SignIn(SignInArgs),
@@ -164,11 +162,9 @@ pub async fn run(args: DeviceArgs) -> anyhow::Result<()> {
         state_path: args.state,
     };
     match args.command {
-        DeviceCommand::CreateAccount {
-            email,
-            password,
-            plan,
-        } => account::create_account(&ctx, &email, &password, plan.as_deref()).await,
+        DeviceCommand::CreateAccount { email, password } => {
+            account::create_account(&ctx, &email, &password).await
+        }
         DeviceCommand::SignIn(sign_in) => account::sign_in(&ctx, sign_in).await,
         DeviceCommand::Whoami => account::whoami(&ctx).await,
         DeviceCommand::Watch { devices } => watch::watch(&ctx, devices).await,

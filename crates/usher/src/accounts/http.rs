@@ -7,7 +7,7 @@ use axum::Router;
 use usher_api as api;
 
 use super::AccountOverview;
-use crate::domain::{Email, NewPassword, PlanName};
+use crate::domain::{Email, NewPassword};
 use crate::error::Error;
 use crate::http::error::ApiError;
 use crate::http::extract::{Auth, ClientIp, Json};
@@ -22,16 +22,17 @@ pub fn router() -> Router<AppState> {
         .route("/v1/account/password", post(change_password))
 }
 
+/// A public sign-up: admitted (open, no plan, within the address's budget)
+/// before anything is parsed or looked up.
 async fn create(
     State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
     Json(body): Json<api::CreateAccount>,
 ) -> Result<(StatusCode, Json<api::AccountCreated>), ApiError> {
+    state.accounts().admit_sign_up(ip, body.plan.as_deref())?;
     let email = Email::parse(&body.email).map_err(Error::from)?;
     let password = NewPassword::parse(body.password, &email).map_err(Error::from)?;
-    let account_id = state
-        .accounts()
-        .create(email, password, body.plan.map(PlanName))
-        .await?;
+    let account_id = state.accounts().create(email, password, None).await?;
     Ok((
         StatusCode::CREATED,
         Json(api::AccountCreated {

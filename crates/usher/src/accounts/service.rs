@@ -1,7 +1,9 @@
 //! [`Accounts`]: creation, plan, overview, password.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
+use super::sign_up::SignUpGate;
 use crate::activity::{Activity, ActivityDevice, NewActivity};
 use crate::auth::passwords::PasswordHasher;
 use crate::clock::SharedClock;
@@ -32,6 +34,7 @@ pub struct Accounts {
     hasher: Arc<PasswordHasher>,
     plans: Plans,
     default_plan: PlanName,
+    sign_up: SignUpGate,
     sessions: Arc<Sessions>,
     streams: Arc<Streams>,
     activity: Arc<Activity>,
@@ -48,13 +51,19 @@ pub struct AccountPorts {
 }
 
 impl Accounts {
-    pub fn new(plans: Plans, default_plan: PlanName, ports: AccountPorts) -> Self {
+    pub fn new(
+        plans: Plans,
+        default_plan: PlanName,
+        sign_up: SignUpGate,
+        ports: AccountPorts,
+    ) -> Self {
         Self {
             store: ports.store,
             clock: ports.clock,
             hasher: ports.hasher,
             plans,
             default_plan,
+            sign_up,
             sessions: ports.sessions,
             streams: ports.streams,
             activity: ports.activity,
@@ -70,6 +79,15 @@ impl Accounts {
         }
     }
 
+    /// Lets one public sign-up from `ip` through, before its email and
+    /// password are even read: switched off, naming a plan, or over the
+    /// address's budget, it is refused.
+    pub fn admit_sign_up(&self, ip: Option<IpAddr>, plan: Option<&str>) -> Result<()> {
+        self.sign_up.admit(ip, plan)
+    }
+
+    /// Creates the account on `plan` (the default when `None`): a public
+    /// sign-up, once admitted, passes `None`; the operator may name one.
     pub async fn create(
         &self,
         email: Email,
@@ -100,6 +118,11 @@ impl Accounts {
         } else {
             Err(Error::NotFound)
         }
+    }
+
+    /// Forgets sign-up budgets that have fully recovered.
+    pub fn housekeeping(&self) {
+        self.sign_up.tidy();
     }
 
     pub async fn by_email(&self, email: &Email) -> Result<AccountRecord> {

@@ -47,6 +47,12 @@ const THROTTLED: &str = "usher_sign_in_throttled_total";
 #[derive(Clone)]
 pub(crate) struct ThrottleClock(SharedClock);
 
+impl ThrottleClock {
+    pub(crate) fn new(clock: SharedClock) -> Self {
+        Self(clock)
+    }
+}
+
 impl Clock for ThrottleClock {
     type Instant = Nanos;
 
@@ -57,9 +63,10 @@ impl Clock for ThrottleClock {
 }
 
 /// A keyed GCRA limiter on the injected clock.
-type KeyedLimiter<K> = RateLimiter<K, DashMapStateStore<K>, ThrottleClock, NoOpMiddleware<Nanos>>;
+pub(crate) type KeyedLimiter<K> =
+    RateLimiter<K, DashMapStateStore<K>, ThrottleClock, NoOpMiddleware<Nanos>>;
 
-fn quota(burst: u32, period: Duration) -> Quota {
+pub(crate) fn quota(burst: u32, period: Duration) -> Quota {
     let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
     Quota::with_period(period.max(Duration::from_millis(1)))
         .expect("period is positive")

@@ -75,6 +75,18 @@ impl ApiError {
         Self::new(StatusCode::NOT_FOUND, ProblemCode::NotFound, "Not found")
     }
 
+    /// `429 too_many_attempts`, `Retry-After` in whole seconds, rounded up.
+    fn too_many_attempts(retry_after: std::time::Duration, detail: &'static str) -> Self {
+        let secs = retry_after.as_secs_f64().ceil() as u64;
+        Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ProblemCode::TooManyAttempts,
+            "Too many attempts",
+        )
+        .detail(detail)
+        .retry_after(secs)
+    }
+
     fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -95,13 +107,17 @@ impl From<Error> for ApiError {
                 .detail(format!("No plan is called {name:?}.")),
             Error::EmailTaken => Self::new(S::CONFLICT, ProblemCode::EmailTaken, "Email taken")
                 .detail("An account with this email already exists."),
+            Error::PlanNotAllowed => Self::new(S::FORBIDDEN, ProblemCode::PlanNotAllowed, "Plan not allowed")
+                .detail("A new account starts on the default plan: leave `plan` out. Plans are changed by the operator."),
+            Error::SignUpDisabled => Self::new(S::FORBIDDEN, ProblemCode::SignUpDisabled, "Sign-up disabled")
+                .detail("This service does not take sign-ups here. Ask its operator for an account."),
+            Error::TooManySignUps { retry_after } => {
+                Self::too_many_attempts(retry_after, "Too many sign-ups from this address. Wait before trying again.")
+            }
             Error::InvalidCredentials => Self::new(S::UNAUTHORIZED, ProblemCode::InvalidCredentials, "Invalid credentials")
                 .detail("The email or password is wrong."),
             Error::TooManyAttempts { retry_after } => {
-                let secs = retry_after.as_secs_f64().ceil() as u64;
-                Self::new(S::TOO_MANY_REQUESTS, ProblemCode::TooManyAttempts, "Too many attempts")
-                    .detail("Too many attempts with this account's password. Wait before trying again.")
-                    .retry_after(secs)
+                Self::too_many_attempts(retry_after, "Too many attempts with this account's password. Wait before trying again.")
             }
             Error::InvalidDevice(d) => Self::new(S::UNPROCESSABLE_ENTITY, ProblemCode::InvalidDevice, "Invalid device").detail(d.to_string()),
             Error::InvalidDeviceName(d) => Self::new(S::UNPROCESSABLE_ENTITY, ProblemCode::InvalidDeviceName, "Invalid device name").detail(d.to_string()),
@@ -166,10 +182,7 @@ impl From<Error> for ApiError {
             Error::WrongPin => Self::new(S::FORBIDDEN, ProblemCode::WrongPin, "Wrong PIN")
                 .detail("The PIN is wrong."),
             Error::TooManyPinAttempts { retry_after } => {
-                let secs = retry_after.as_secs_f64().ceil() as u64;
-                Self::new(S::TOO_MANY_REQUESTS, ProblemCode::TooManyAttempts, "Too many attempts")
-                    .detail("Too many wrong PINs for this profile. Wait before trying again.")
-                    .retry_after(secs)
+                Self::too_many_attempts(retry_after, "Too many wrong PINs for this profile. Wait before trying again.")
             }
             Error::LastProfile => Self::new(S::CONFLICT, ProblemCode::LastProfile, "Last profile")
                 .detail("An account needs at least one profile."),

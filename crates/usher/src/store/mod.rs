@@ -51,6 +51,14 @@ pub trait AccountStore: Send + Sync {
     /// Stores the new hash and, when `revoke` is set, revokes every active
     /// session of the account in the same transaction.
     async fn change_password(&self, change: &PasswordChange) -> StoreResult<Vec<RevokedSession>>;
+    /// The accounts whose stored email may not be in today's normal form,
+    /// oldest first: every one with a character outside ASCII, an
+    /// upper-case letter or an IDNA label (`xn--`). (A lower-case ASCII
+    /// address without one is its own normal form.)
+    async fn emails_to_recheck(&self) -> StoreResult<Vec<StoredEmail>>;
+    /// Sets the account's email to `to` if it is still `from`; false when
+    /// it is not, `Conflict` when another account has `to`.
+    async fn rewrite_email(&self, id: AccountId, from: &Email, to: &Email) -> StoreResult<bool>;
 }
 
 #[async_trait]

@@ -18,6 +18,13 @@ pub struct AccountRecord {
     pub created_at: Millis,
 }
 
+/// An account's email as stored, for the start-up re-check of emails.
+#[derive(Debug, Clone)]
+pub struct StoredEmail {
+    pub account: AccountId,
+    pub email: Email,
+}
+
 /// How a session ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Revocation {

@@ -8,7 +8,7 @@ use usher_testkit::*;
 
 /// What a fresh account on the default plan sees of two settings.
 async fn token_lifetime_and_streams(server: &Client) -> (u64, u32) {
-    let ada = TestAccount::create(server, "ada", None).await;
+    let ada = TestAccount::create(server, "ada").await;
     let tv = ada.sign_in("TV", DeviceType::Tv).await;
     let plan = tv.client.account().await.expect("overview").plan;
     (tv.tokens.expires_in, plan.max_streams)

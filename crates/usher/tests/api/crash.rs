@@ -9,7 +9,7 @@ use usher_testkit::*;
 async fn a_sign_out_survives_a_crash() {
     let data = tempfile::tempdir().expect("data directory");
     let server = ServerProcess::start(data.path()).await;
-    let ada = TestAccount::create(&server.client(), "ada", None).await;
+    let ada = TestAccount::create(&server.client(), "ada").await;
     let tv = ada.sign_in("Living Room TV", DeviceType::Tv).await;
     let phone = ada.sign_in("Phone", DeviceType::Phone).await;
 
@@ -32,7 +32,7 @@ async fn a_password_change_survives_a_crash() {
     const NEW_PASSWORD: &str = "tangerine submarine orchestra";
     let data = tempfile::tempdir().expect("data directory");
     let server = ServerProcess::start(data.path()).await;
-    let ada = TestAccount::create(&server.client(), "ada", None).await;
+    let ada = TestAccount::create(&server.client(), "ada").await;
     let tv = ada.sign_in("Living Room TV", DeviceType::Tv).await;
 
     tv.client
@@ -54,8 +54,8 @@ async fn a_password_change_survives_a_crash() {
 async fn the_operator_signs_an_account_out_everywhere_while_the_server_runs() {
     let data = tempfile::tempdir().expect("data directory");
     let server = ServerProcess::start(data.path()).await;
-    let ada = TestAccount::create(&server.client(), "ada", None).await;
-    let bob = TestAccount::create(&server.client(), "bob", None).await;
+    let ada = TestAccount::create(&server.client(), "ada").await;
+    let bob = TestAccount::create(&server.client(), "bob").await;
     let tv = ada.sign_in("Living Room TV", DeviceType::Tv).await;
     let phone = ada.sign_in("Phone", DeviceType::Phone).await;
     let bobs_tv = bob.sign_in("Bob's TV", DeviceType::Tv).await;

@@ -48,7 +48,7 @@ async fn wider_permissions_are_tightened_at_start_up_and_logged() {
     let sqlite = format!("sqlite://{}", data.path().join("usher.db").display());
     std::fs::write(data.path().join("database-url"), sqlite).expect("the URL is kept");
     let server = ServerProcess::start(data.path()).await;
-    let ada = TestAccount::create(&server.client(), "ada", None).await;
+    let ada = TestAccount::create(&server.client(), "ada").await;
     let tv = ada
         .sign_in("Living Room TV", usher_client::DeviceType::Tv)
         .await;

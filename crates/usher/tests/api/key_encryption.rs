@@ -122,7 +122,7 @@ async fn a_wrong_or_missing_kek_stops_start_up_and_says_why() {
     }
 
     let server = ServerProcess::start_with(data.path(), &[(KEK_VARIABLE, &kek)], &[]).await;
-    TestAccount::create(&server.client(), "ada", None)
+    TestAccount::create(&server.client(), "ada")
         .await
         .sign_in("TV", usher_client::DeviceType::Tv)
         .await

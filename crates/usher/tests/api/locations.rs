@@ -305,7 +305,7 @@ async fn the_binary_takes_location_settings_from_the_environment() {
         ("USHER_LOCATIONS__FORWARDED_HEADER", "forwarded"),
     ];
     let server = ServerProcess::start_with(data.path(), &env, &[]).await;
-    let ada = TestAccount::create(&server.client(), "ada", None).await;
+    let ada = TestAccount::create(&server.client(), "ada").await;
     let body = json!({
         "email": ada.email,
         "password": ada.password,

@@ -79,3 +79,61 @@ async fn a_password_change_needs_the_current_password_and_a_strong_new_one() {
     laptop.assert_signed_in().await;
     ada.assert_password_works(PASSWORD).await;
 }
+
+/// What the outside review got accepted, and a close relative of each.
+const WEAK: [&str; 5] = [
+    "qwerty12345",
+    "Password1!",
+    "Password123!",
+    "\0\0\0\0\0\0\0\0\0\0\0\0",
+    "Living Room TV\n",
+];
+
+/// The policy every refusal states (`domain::password::POLICY`).
+const POLICY: &str = "A password needs at least 10 characters (at most 256 bytes), must not be a common or easily guessed password, and must not contain control characters.";
+
+#[track_caller]
+fn assert_refused_with_the_policy(refusal: usher_client::Result<impl std::fmt::Debug>) {
+    let error = refusal.expect_problem(422, "weak_password");
+    let detail = error
+        .problem()
+        .and_then(|p| p.detail.clone())
+        .unwrap_or_default();
+    assert!(detail.ends_with(POLICY), "{detail}");
+}
+
+#[tokio::test]
+async fn common_guessable_and_control_character_passwords_are_refused_with_the_policy() {
+    let app = TestApp::spawn().await;
+    let client = app.client();
+    for weak in WEAK {
+        assert_refused_with_the_policy(
+            client.create_account("grace@example.com", weak, None).await,
+        );
+    }
+    let ada = app.account("ada").await;
+    let laptop = ada.sign_in("Laptop", DeviceType::Browser).await;
+    for weak in WEAK {
+        assert_refused_with_the_policy(laptop.client.change_password(PASSWORD, weak, None).await);
+    }
+    // The reason comes first: what made this one weak.
+    let nul = client
+        .create_account("grace@example.com", &"\0".repeat(12), None)
+        .await
+        .expect_problem(422, "weak_password");
+    let detail = nul
+        .problem()
+        .and_then(|p| p.detail.clone())
+        .unwrap_or_default();
+    assert!(
+        detail.starts_with("This password contains a control character"),
+        "{detail}"
+    );
+
+    laptop.assert_signed_in().await;
+    ada.assert_password_works(PASSWORD).await;
+    client
+        .create_account("grace@example.com", NEW_PASSWORD, None)
+        .await
+        .expect("a strong password is welcome");
+}

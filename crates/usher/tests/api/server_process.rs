@@ -156,6 +156,44 @@ async fn run_operator(data_dir: &Path, env: &[(&str, &str)], args: &[&str]) -> O
         .expect("the usher binary runs")
 }
 
+/// How an operator command ended.
+pub struct OperatorOutput {
+    pub success: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs an operator command that reads `input` on its standard input (the
+/// password of `usher account create`), on the database of the server kept
+/// in `data_dir`, succeeding or not.
+pub async fn operator_with_input(data_dir: &Path, args: &[&str], input: &str) -> OperatorOutput {
+    use tokio::io::AsyncWriteExt;
+    let mut command = usher_on(data_dir);
+    command.args(args).arg("--data-dir").arg(data_dir);
+    with_database(&mut command, data_dir).await;
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = command.spawn().expect("the usher binary runs");
+    let mut stdin = child.stdin.take().expect("a piped standard input");
+    stdin
+        .write_all(input.as_bytes())
+        .await
+        .expect("the input is written");
+    drop(stdin);
+    let output = tokio::time::timeout(PATIENCE, child.wait_with_output())
+        .await
+        .expect("the command ends in time")
+        .expect("the command's output");
+    OperatorOutput {
+        success: output.status.success(),
+        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+    }
+}
+
 /// `usher serve` on port 0 with its data in `data_dir`, the test's settings,
 /// and nothing from the developer's shell.
 async fn serve_command(data_dir: &Path, env: &[(&str, &str)], args: &[&str]) -> Command {
@@ -199,7 +237,7 @@ fn unique() -> usize {
 
 /// The database of the server kept in `data_dir`: chosen on first start and
 /// remembered there, so a restarted server finds the same one.
-async fn database_url_of(data_dir: &Path) -> String {
+pub async fn database_url_of(data_dir: &Path) -> String {
     let file = data_dir.join("database-url");
     if let Ok(url) = std::fs::read_to_string(&file) {
         return url;

@@ -266,7 +266,7 @@ async fn revoking_the_current_key_makes_a_new_one_current() {
 async fn the_operator_rotates_retires_and_revokes_keys_while_the_server_runs() {
     let data = tempfile::tempdir().expect("data directory");
     let server = ServerProcess::start(data.path()).await;
-    let ada = TestAccount::create(&server.client(), "ada", None).await;
+    let ada = TestAccount::create(&server.client(), "ada").await;
     let tv = ada.sign_in("Living Room TV", DeviceType::Tv).await;
     let mut tv_live = tv.live().await;
     let first = kid_of(&tv.tokens.access_token);

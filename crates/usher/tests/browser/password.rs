@@ -137,3 +137,28 @@ async fn wrong_current_passwords_are_limited_recorded_and_alerted() {
         .await;
     browser.close().await;
 }
+
+#[tokio::test]
+async fn a_guessable_new_password_is_refused_with_the_policy() {
+    let app = TestApp::spawn().await;
+    let (account, tv, browser) = tv_and_browser(&app).await;
+
+    fill_password_form(&browser, &account.password, "Password123!").await;
+    browser
+        .click("form#password-form button[type=submit]")
+        .await;
+
+    let error = browser
+        .wait_for_text("div.error", "the policy", |t| {
+            t.contains("at least 10 characters")
+        })
+        .await;
+    assert!(error.contains("too easy to guess"), "{error}");
+    assert!(
+        error.contains("must not contain control characters"),
+        "{error}"
+    );
+    tv.assert_signed_in().await;
+    account.assert_password_works(&account.password).await;
+    browser.close().await;
+}

@@ -1,6 +1,7 @@
 //! Accounts, each created with its default profile.
 
 use async_trait::async_trait;
+use sqlx::Row;
 
 use super::revocations::revoke_all;
 use super::rows::*;
@@ -81,5 +82,36 @@ impl AccountStore for PgStore {
         };
         tx.commit().await?;
         Ok(revoked)
+    }
+
+    async fn emails_to_recheck(&self) -> StoreResult<Vec<StoredEmail>> {
+        // Non-ASCII (more bytes than characters), upper case, or an IDNA label.
+        sqlx::query(
+            "SELECT id, email FROM accounts \
+             WHERE octet_length(email) <> char_length(email) \
+                OR email <> lower(email) \
+                OR lower(email) LIKE '%xn--%' \
+             ORDER BY created_at, id",
+        )
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(StoredEmail {
+                account: row.parsed("id")?,
+                email: Email::from_stored(row.try_get("email")?),
+            })
+        })
+        .collect()
+    }
+
+    async fn rewrite_email(&self, id: AccountId, from: &Email, to: &Email) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE accounts SET email = $1 WHERE id = $2 AND email = $3")
+            .bind(to.as_str())
+            .bind(id.to_string())
+            .bind(from.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
     }
 }

@@ -71,7 +71,9 @@ pub(super) use activity_columns;
 pub(super) fn account_from_row(row: &PgRow) -> StoreResult<AccountRecord> {
     Ok(AccountRecord {
         id: row.parsed("id")?,
-        email: Email::parse(row.try_get("email")?).map_err(|_| corrupt("email"))?,
+        // As stored: rows from before today's normalisation are re-checked
+        // at start-up, never refused on read.
+        email: Email::from_stored(row.try_get("email")?),
         password_hash: row.try_get("password_hash")?,
         plan: PlanName(row.try_get("plan")?),
         created_at: row.try_get("created_at")?,

@@ -16,6 +16,13 @@ static ACCOUNT_BY_ID: LazyLock<String> =
 static ACCOUNT_BY_EMAIL: LazyLock<String> =
     LazyLock::new(|| format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE email = ?1"));
 
+/// Non-ASCII (more bytes than characters), upper case, or an IDNA label.
+const EMAILS_TO_RECHECK: &str = "SELECT id, email FROM accounts \
+     WHERE length(CAST(email AS BLOB)) <> length(email) \
+        OR email <> lower(email) \
+        OR email LIKE '%xn--%' \
+     ORDER BY created_at, id";
+
 #[async_trait]
 impl AccountStore for SqliteStore {
     async fn create_account(&self, a: &AccountRecord) -> StoreResult<()> {
@@ -96,6 +103,33 @@ impl AccountStore for SqliteStore {
                     return Ok(Vec::new());
                 }
                 revoke_all(conn, id, None, SignOutReason::PasswordChanged, now)
+            })
+            .await
+    }
+
+    async fn emails_to_recheck(&self) -> StoreResult<Vec<StoredEmail>> {
+        self.readers
+            .read(|conn| {
+                fetch_all(conn, EMAILS_TO_RECHECK, [], |row| {
+                    Ok(StoredEmail {
+                        account: parsed(row, "id")?,
+                        email: Email::from_stored(get(row, "email")?),
+                    })
+                })
+            })
+            .await
+    }
+
+    async fn rewrite_email(&self, id: AccountId, from: &Email, to: &Email) -> StoreResult<bool> {
+        let (from, to) = (from.as_str().to_owned(), to.as_str().to_owned());
+        self.writer
+            .write(move |conn| {
+                let changed = execute(
+                    conn,
+                    "UPDATE accounts SET email = ?1 WHERE id = ?2 AND email = ?3",
+                    (to, id.to_string(), from),
+                )?;
+                Ok(changed == 1)
             })
             .await
     }

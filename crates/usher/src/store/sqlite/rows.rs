@@ -146,7 +146,9 @@ pub(super) const ACCOUNT_COLUMNS: &str = "id, email, password_hash, plan, create
 pub(super) fn account_from_row(row: &Row<'_>) -> StoreResult<AccountRecord> {
     Ok(AccountRecord {
         id: parsed(row, "id")?,
-        email: Email::parse(&get::<String>(row, "email")?).map_err(|_| corrupt("email"))?,
+        // As stored: rows from before today's normalisation are re-checked
+        // at start-up, never refused on read.
+        email: Email::from_stored(get(row, "email")?),
         password_hash: get(row, "password_hash")?,
         plan: PlanName(get(row, "plan")?),
         created_at: get(row, "created_at")?,
