@@ -318,6 +318,7 @@ fn spawn_background(
                 Err(e) => tracing::warn!(error = %e, "activity pruning failed"),
             }
             s.profiles.housekeeping();
+            s.alerts.housekeeping();
             s.accounts.housekeeping();
             s.sessions.housekeeping().await;
         }),

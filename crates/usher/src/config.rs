@@ -222,7 +222,7 @@ impl std::fmt::Debug for Secret {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProfileConfig {
-    /// Wrong PINs for one profile from one client address (IPv6: its /64)
+    /// Wrong PINs for one profile entered on one device (its session)
     /// in a burst, then one per `pin_period_secs`.
     pub pin_burst: u32,
     pub pin_period_secs: u64,

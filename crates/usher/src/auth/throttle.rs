@@ -4,7 +4,10 @@
 //!
 //! - Every attempt, right or wrong, counts against its client address
 //!   (IPv6: its /64), whatever the account: a generous limit that keeps one
-//!   address from spraying many accounts.
+//!   address from spraying many accounts. Only clients without a proof are
+//!   refused by it: a guest on the household's network (or a carrier NAT)
+//!   who spends the address cannot hold back the household's own devices,
+//!   which are limited by their own lockout instead.
 //! - Wrong passwords lock out a client for the account: a client that
 //!   carries proof of an earlier successful sign-in (a device proof, or the
 //!   signed-in session re-entering its password) is that proof; any other is
@@ -154,7 +157,16 @@ impl<'a> Admitted<'a> {
         let t = self.throttle;
         let email = email.as_str().to_owned();
         let refuse = |reason| move |wait| refused(reason, wait);
+        let by_address = t.by_address.check_key(&self.address);
         let Some(proof) = proof else {
+            if let Err(not_until) = by_address {
+                let wait = not_until.wait_time_from(t.by_address.clock().now());
+                return Err(refused(ThrottleReason::Address, wait));
+            }
+            // Checked first, so that a refusal leaves nothing behind.
+            if let Some(wait) = t.global.wait(&()) {
+                return Err(refused(ThrottleReason::Global, wait));
+            }
             let client = t
                 .by_client
                 .reserve((email.clone(), Client::Address(self.address)))
@@ -163,9 +175,6 @@ impl<'a> Admitted<'a> {
                 .by_account
                 .reserve(email)
                 .map_err(refuse(ThrottleReason::Account))?;
-            if let Some(wait) = t.global.wait(&()) {
-                return Err(refused(ThrottleReason::Global, wait));
-            }
             return Ok(Pending {
                 global: &t.global,
                 client,
@@ -229,20 +238,13 @@ impl SignInThrottle {
         }
     }
 
-    /// Counts an attempt against its client address: the first step of
-    /// every attempt, before anything is looked up.
-    pub fn begin(&self, ip: Option<IpAddr>) -> Result<Admitted<'_>, Throttled> {
+    /// An attempt from `ip`: the first step of every attempt, before
+    /// anything is looked up.
+    pub fn begin(&self, ip: Option<IpAddr>) -> Admitted<'_> {
         self.note_recovery();
-        let address = ClientAddress::from(ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)));
-        match self.by_address.check_key(&address) {
-            Ok(()) => Ok(Admitted {
-                throttle: self,
-                address,
-            }),
-            Err(not_until) => Err(refused(
-                ThrottleReason::Address,
-                not_until.wait_time_from(self.by_address.clock().now()),
-            )),
+        Admitted {
+            throttle: self,
+            address: ClientAddress::from(ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))),
         }
     }
 
@@ -317,7 +319,7 @@ mod tests {
         ip: &str,
         proof: Option<Proof>,
     ) -> Result<Pending<'a>, Throttled> {
-        t.begin(Some(ip.parse().expect("an address")))?
+        t.begin(Some(ip.parse().expect("an address")))
             .attempt(email, proof)
     }
 

@@ -88,6 +88,9 @@ pub struct TokenService {
     /// and the seed is random, so flooding a bucket is not within reach.
     verified: DashMap<Box<str>, CachedToken, foldhash::quality::RandomState>,
     last_reload: Mutex<Millis>,
+    /// Keys heard revoked: never trusted again, even by a set built from a
+    /// store read that began before the revocation committed.
+    forgotten: Mutex<Vec<Arc<str>>>,
 }
 
 /// A freshly issued access token.
@@ -137,6 +140,7 @@ impl TokenService {
             validation,
             verified: DashMap::default(),
             last_reload: Mutex::new(0),
+            forgotten: Mutex::new(Vec::new()),
         })
     }
 
@@ -168,7 +172,19 @@ impl TokenService {
             return;
         }
         match KeySet::build(records, self.kek.as_ref(), self.ttl_ms(), false) {
-            Ok(keys) => self.install(keys),
+            Ok(mut keys) => {
+                let forgotten = self
+                    .forgotten
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clone();
+                for kid in &forgotten {
+                    if let Some(without) = keys.without(kid) {
+                        keys = without;
+                    }
+                }
+                self.install(keys)
+            }
             Err(e) => tracing::error!(error = %e, "could not use the signing keys read"),
         }
     }
@@ -176,6 +192,11 @@ impl TokenService {
     /// Stops trusting `kid` at once (a revocation heard before the store
     /// shows it).
     pub fn forget(&self, kid: &str) {
+        let mut forgotten = self.forgotten.lock().unwrap_or_else(|e| e.into_inner());
+        if !forgotten.iter().any(|k| &**k == kid) {
+            forgotten.push(kid.into());
+        }
+        drop(forgotten);
         if let Some(keys) = self.keyset().without(kid) {
             self.install(keys);
         }

@@ -1,7 +1,6 @@
 //! [`Profiles`]: listing, adding, renaming, deleting, PIN locks, and the
 //! profile a device is on.
 
-use std::net::IpAddr;
 use std::sync::Arc;
 
 use super::throttle::PinThrottle;
@@ -12,7 +11,7 @@ use crate::clock::SharedClock;
 use crate::config::ProfileConfig;
 use crate::domain::{
     AccountId, ActivityDetail, PasswordCheck, Pin, ProfileDetail, ProfileId, ProfileName,
-    ProfilePinSetDetail, ProfileUnlock,
+    ProfilePinSetDetail, ProfileUnlock, SessionId,
 };
 use crate::error::{Error, Result};
 use crate::sessions::cache::CachedSession;
@@ -33,6 +32,13 @@ fn account_of(actor: &Actor<'_>) -> Result<AccountId> {
         .session
         .map(|s| s.account_id)
         .ok_or_else(|| Error::Internal(anyhow::anyhow!("a profile change without a device")))
+}
+
+fn session_of(actor: &Actor<'_>) -> Result<SessionId> {
+    actor
+        .session
+        .map(|s| s.id)
+        .ok_or_else(|| Error::Internal(anyhow::anyhow!("a PIN entered without a device")))
 }
 
 /// The profiles of accounts.
@@ -94,7 +100,7 @@ impl Profiles {
         let stored = self.store.profiles(account_of(actor)?).await?;
         if stored.require_pin_to_add {
             if let Some(default) = stored.profiles.iter().find(|p| p.is_default) {
-                self.check_pin(default, pin, actor.ip).await?;
+                self.check_pin(default, pin, session_of(actor)?).await?;
             }
         }
         let new = NewProfile {
@@ -273,12 +279,10 @@ impl Profiles {
         self.list(account_of(actor)?).await
     }
 
-    /// Puts the calling device, on a request from `ip`, on a profile (with
-    /// its PIN when locked).
+    /// Puts the calling device on a profile (with its PIN when locked).
     pub async fn switch(
         &self,
         session: &CachedSession,
-        ip: Option<IpAddr>,
         id: ProfileId,
         pin: Option<Pin>,
     ) -> Result<ProfileRef> {
@@ -287,7 +291,7 @@ impl Profiles {
             .profile(session.account_id, id)
             .await?
             .ok_or(Error::NotFound)?;
-        self.check_pin(&profile, pin, ip).await?;
+        self.check_pin(&profile, pin, session.id).await?;
         match self
             .store
             .switch_profile(&ProfileSwitch {
@@ -348,7 +352,10 @@ impl Profiles {
         }
         match unlock {
             None => Err(Error::PinRequired),
-            Some(ProfileUnlock::Pin(pin)) => self.check_pin(&profile, Some(pin), actor.ip).await,
+            Some(ProfileUnlock::Pin(pin)) => {
+                self.check_pin(&profile, Some(pin), session_of(actor)?)
+                    .await
+            }
             Some(ProfileUnlock::Password(password)) => {
                 self.sessions
                     .reauthenticate(actor, password, PasswordCheck::LockedProfileChange)
@@ -357,13 +364,13 @@ impl Profiles {
         }
     }
 
-    /// Checks `pin`, sent from `ip`, against a locked profile, throttling
-    /// wrong ones.
+    /// Checks `pin`, entered on the device of `session`, against a locked
+    /// profile, throttling wrong ones.
     async fn check_pin(
         &self,
         profile: &ProfileRecord,
         pin: Option<Pin>,
-        ip: Option<IpAddr>,
+        session: SessionId,
     ) -> Result<()> {
         let Some(hash) = &profile.pin_hash else {
             return Ok(());
@@ -371,7 +378,7 @@ impl Profiles {
         let pin = pin.ok_or(Error::PinRequired)?;
         let check = self
             .pin_throttle
-            .begin(profile.id, ip)
+            .begin(profile.id, session)
             .map_err(|retry_after| Error::TooManyPinAttempts { retry_after })?;
         if self
             .hasher

@@ -1,17 +1,18 @@
 //! Wrong-PIN throttling, with the sign-in rules (`auth::throttle`) on
-//! [`FailureBudget`]s: wrong PINs lock out the (profile, client address)
-//! pair (IPv6: its /64), and all wrong PINs for a profile share a larger
-//! budget, too large for one address to spend, beyond which the profile
-//! takes no PIN until one is forgiven. Only wrong PINs count: a child
-//! entering the right PIN ten times an evening is never held up. Limits
-//! are per node: N nodes give an attacker N times each budget.
+//! [`FailureBudget`]s. A PIN is always entered on a signed-in device, so
+//! that device's session is the client, as when re-entering the password:
+//! wrong PINs lock out the (profile, session) pair, so a child guessing on
+//! the tablet never holds up the parent's TV behind the same router, and
+//! all wrong PINs for a profile share a larger budget, beyond which the
+//! profile takes no PIN until one is forgiven. Only wrong PINs count: a
+//! child entering the right PIN ten times an evening is never held up.
+//! Limits are per node: N nodes give an attacker N times each budget.
 //!
 //! Each check reserves its failure before the PIN is verified (see
 //! `auth::budget`), and one PIN check per profile runs at a time on a node;
 //! a guess arriving meanwhile is answered 429 at once, so the allowance
 //! holds however guesses are sent.
 
-use std::net::{IpAddr, Ipv4Addr};
 use std::time::Duration;
 
 use dashmap::DashMap;
@@ -19,10 +20,10 @@ use dashmap::DashMap;
 use crate::auth::budget::{FailureBudget, Reserved};
 use crate::clock::SharedClock;
 use crate::config::ProfileConfig;
-use crate::domain::{ClientAddress, ProfileId};
+use crate::domain::{ProfileId, SessionId};
 
 pub struct PinThrottle {
-    by_address: FailureBudget<(ProfileId, ClientAddress)>,
+    by_device: FailureBudget<(ProfileId, SessionId)>,
     by_profile: FailureBudget<ProfileId>,
     checking: DashMap<ProfileId, ()>,
 }
@@ -32,7 +33,7 @@ pub struct PinThrottle {
 #[must_use = "say whether the PIN was right"]
 pub struct PinCheck<'a> {
     _checking: Checking<'a>,
-    by_address: Reserved<'a, (ProfileId, ClientAddress)>,
+    by_device: Reserved<'a, (ProfileId, SessionId)>,
     by_profile: Reserved<'a, ProfileId>,
 }
 
@@ -52,9 +53,9 @@ impl PinCheck<'_> {
     /// The PIN was right: nothing counts.
     pub fn right(self) {}
 
-    /// The PIN was wrong: it counts for the address and the profile.
+    /// The PIN was wrong: it counts for the device and the profile.
     pub fn wrong(self) {
-        self.by_address.failed();
+        self.by_device.failed();
         self.by_profile.failed();
     }
 }
@@ -66,7 +67,7 @@ impl PinThrottle {
     /// Limits on `clock`, the service's injected clock.
     pub fn new(config: &ProfileConfig, clock: SharedClock) -> Self {
         Self {
-            by_address: FailureBudget::new(
+            by_device: FailureBudget::new(
                 config.pin_burst,
                 Duration::from_secs(config.pin_period_secs),
                 clock.clone(),
@@ -80,12 +81,11 @@ impl PinThrottle {
         }
     }
 
-    /// Starts a check of a PIN for `profile` sent from `ip`: `Err(wait)`
-    /// while the address or the profile is locked out, or another check of
-    /// the profile is in progress.
-    pub fn begin(&self, profile: ProfileId, ip: Option<IpAddr>) -> Result<PinCheck<'_>, Duration> {
-        let address = ClientAddress::from(ip.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)));
-        let by_address = self.by_address.reserve((profile, address))?;
+    /// Starts a check of a PIN for `profile` entered on the device of
+    /// `session`: `Err(wait)` while that device or the profile is locked
+    /// out, or another check of the profile is in progress.
+    pub fn begin(&self, profile: ProfileId, session: SessionId) -> Result<PinCheck<'_>, Duration> {
+        let by_device = self.by_device.reserve((profile, session))?;
         let by_profile = self.by_profile.reserve(profile)?;
         match self.checking.entry(profile) {
             dashmap::Entry::Occupied(_) => Err(BUSY_WAIT),
@@ -96,7 +96,7 @@ impl PinThrottle {
                         throttle: self,
                         profile,
                     },
-                    by_address,
+                    by_device,
                     by_profile,
                 })
             }
@@ -105,13 +105,13 @@ impl PinThrottle {
 
     /// Forgets a profile's wrong PINs (its PIN changed: they are moot).
     pub fn forget(&self, profile: ProfileId) {
-        self.by_address.forget(|(p, _)| *p == profile);
+        self.by_device.forget(|(p, _)| *p == profile);
         self.by_profile.forget(|p| *p == profile);
     }
 
     /// Forgets profiles whose limits have fully recovered (bounded memory).
     pub fn tidy(&self) {
-        self.by_address.tidy();
+        self.by_device.tidy();
         self.by_profile.tidy();
     }
 }
@@ -132,55 +132,64 @@ mod tests {
         )
     }
 
-    fn ip(s: &str) -> Option<IpAddr> {
-        Some(s.parse().expect("an address"))
+    /// The session of one device, by name, stable within a test.
+    fn device(name: &str) -> SessionId {
+        use std::collections::HashMap;
+        use std::sync::{Mutex, OnceLock};
+        static DEVICES: OnceLock<Mutex<HashMap<String, SessionId>>> = OnceLock::new();
+        *DEVICES
+            .get_or_init(Default::default)
+            .lock()
+            .expect("not poisoned")
+            .entry(name.to_owned())
+            .or_default()
     }
 
     #[test]
     fn a_second_check_of_a_profile_waits_for_the_first() {
         let t = throttle(5, 20);
         let kids = ProfileId::new();
-        let first = t.begin(kids, None).expect("the first check starts");
+        let first = t.begin(kids, device("tv")).expect("the first check starts");
         assert!(
-            t.begin(kids, None).is_err(),
+            t.begin(kids, device("tv")).is_err(),
             "a guess sent meanwhile is refused"
         );
         assert!(
-            t.begin(ProfileId::new(), None).is_ok(),
+            t.begin(ProfileId::new(), device("tv")).is_ok(),
             "other profiles are free"
         );
         first.right();
         assert!(
-            t.begin(kids, None).is_ok(),
+            t.begin(kids, device("tv")).is_ok(),
             "the next check starts once it is done"
         );
     }
 
     #[test]
-    fn wrong_pins_lock_out_the_address_then_the_profile() {
+    fn wrong_pins_lock_out_the_device_then_the_profile() {
         let t = throttle(2, 3);
         let kids = ProfileId::new();
         for _ in 0..2 {
-            t.begin(kids, ip("81.193.4.5")).expect("allowed").wrong();
+            t.begin(kids, device("tablet")).expect("allowed").wrong();
         }
         assert!(
-            t.begin(kids, ip("81.193.4.5")).is_err(),
+            t.begin(kids, device("tablet")).is_err(),
             "even the right PIN waits"
         );
         assert!(
-            t.begin(ProfileId::new(), ip("81.193.4.5")).is_ok(),
+            t.begin(ProfileId::new(), device("tablet")).is_ok(),
             "other profiles are free"
         );
-        t.begin(kids, ip("2001:db8::1"))
-            .expect("another address")
+        t.begin(kids, device("phone"))
+            .expect("another device")
             .wrong();
         assert!(
-            t.begin(kids, ip("185.15.57.3")).is_err(),
+            t.begin(kids, device("tv")).is_err(),
             "the profile's budget is spent"
         );
         t.forget(kids);
         assert!(
-            t.begin(kids, ip("81.193.4.5")).is_ok(),
+            t.begin(kids, device("tablet")).is_ok(),
             "a new PIN starts afresh"
         );
     }

@@ -163,7 +163,7 @@ impl Sessions {
         // A malformed address cannot belong to an account; answer as for any
         // wrong credentials so the form of the answer reveals nothing.
         let email = Email::parse(email).map_err(|_| Error::InvalidCredentials)?;
-        let admitted = self.throttle.begin(ip).map_err(too_many)?;
+        let admitted = self.throttle.begin(ip);
         let presented = self.presented_proof(device_proof).await?;
         let account = self.store.account_by_email(&email).await?;
         let proof = presented
@@ -208,7 +208,7 @@ impl Sessions {
         let pending = self
             .throttle
             .begin(by.ip)
-            .and_then(|admitted| admitted.attempt(&account.email, Some(Proof::Session(session.id))))
+            .attempt(&account.email, Some(Proof::Session(session.id)))
             .map_err(too_many)?;
         if self
             .hasher

@@ -85,35 +85,42 @@ async fn pick_from(device: &TestDevice, profile: &str, pin: &str, address: &str)
         .expect("answered")
 }
 
+/// A PIN is entered on a signed-in device, so that device is the client:
+/// a child guessing on the tablet holds up neither the parent's TV behind
+/// the same router nor the tablet's own guesses from another network; the
+/// profile's budget, once spent, holds up every device.
 #[tokio::test]
-async fn wrong_pins_lock_out_their_address_then_every_address() {
+async fn wrong_pins_lock_out_their_device_then_every_device() {
     let app = TestApp::spawn_with(|config: &mut Config| {
         config.locations.trusted_proxies = vec!["127.0.0.1".into()];
         config.profiles.pin_burst = 2;
         config.profiles.pin_profile_burst = 3;
     })
     .await;
-    let tv = app.signed_in("ada").await;
-    let kids = tv.add_profile("Kids").await;
-    tv.lock_profile(&kids, "1234").await;
-    let (friends_house, home, holiday) = ("203.0.113.9", "81.193.4.5", "185.15.57.3");
+    let ada = app.account("ada").await;
+    let tablet = ada.tv().await;
+    let tv = ada.tv().await;
+    let phone = ada.phone().await;
+    let kids = tablet.add_profile("Kids").await;
+    tablet.lock_profile(&kids, "1234").await;
+    let (home, holiday) = ("81.193.4.5", "185.15.57.3");
 
     for _ in 0..2 {
-        pick_from(&tv, &kids, "0000", friends_house)
+        pick_from(&tablet, &kids, "0000", home)
             .await
             .expect_problem(403, "wrong_pin");
     }
-    pick_from(&tv, &kids, "1234", friends_house)
+    pick_from(&tablet, &kids, "1234", holiday)
         .await
         .expect_retry_after();
-    // Another address still takes the PIN.
+    // Another device behind the same router still takes the PIN.
     expect_json(&pick_from(&tv, &kids, "1234", home).await, 200);
 
-    // A third wrong PIN spends the profile's budget: no address may try.
+    // A third wrong PIN spends the profile's budget: no device may try.
     pick_from(&tv, &kids, "0000", home)
         .await
         .expect_problem(403, "wrong_pin");
-    pick_from(&tv, &kids, "1234", holiday)
+    pick_from(&phone, &kids, "1234", holiday)
         .await
         .expect_retry_after();
 }

@@ -162,6 +162,25 @@ async fn a_device_that_signed_in_before_is_not_locked_out_by_others_at_its_addre
     signed_in(&ada.sign_in_from(HOME, PASSWORD, Some(&tv)).await);
 }
 
+/// A guest on the household's network (or a carrier NAT) who spends the
+/// whole address limit holds back no device that signed in before there.
+#[tokio::test]
+async fn a_stranger_who_spends_the_address_limit_holds_back_no_device_with_a_proof() {
+    let app = server(|config| {
+        config.throttle.address_burst = 5;
+        config.throttle.client_failure_burst = 100;
+    })
+    .await;
+    let ada = app.account("ada").await;
+    let tv = proof_of(&ada.sign_in_from(HOME, PASSWORD, None).await);
+    for _ in 0..4 {
+        guess(&ada, HOME, None).await;
+    }
+    assert_waits(&ada, HOME, None).await;
+
+    signed_in(&ada.sign_in_from(HOME, PASSWORD, Some(&tv)).await);
+}
+
 #[tokio::test]
 async fn a_device_proof_is_locked_out_by_its_own_wrong_passwords() {
     let app = server(|config| config.throttle.client_failure_burst = 2).await;

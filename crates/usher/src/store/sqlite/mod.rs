@@ -152,6 +152,9 @@ fn connect(path: &str, synchronous: Synchronous) -> anyhow::Result<Connection> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", synchronous.pragma_value())?;
+    // Deleted and overwritten content (a revoked key's private part, a
+    // plain key once sealed) is zeroed, not left in free pages.
+    conn.pragma_update(None, "secure_delete", "ON")?;
     Ok(conn)
 }
 
