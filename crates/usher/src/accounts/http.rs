@@ -31,7 +31,9 @@ async fn create(
 ) -> Result<(StatusCode, Json<api::AccountCreated>), ApiError> {
     state.accounts().admit_sign_up(ip, body.plan.as_deref())?;
     let email = Email::parse(&body.email).map_err(Error::from)?;
-    let password = NewPassword::parse(body.password, &email).map_err(Error::from)?;
+    let password = NewPassword::screen(body.password, email.clone())
+        .await
+        .map_err(Error::from)?;
     let account_id = state.accounts().create(email, password, None).await?;
     Ok((
         StatusCode::CREATED,

@@ -161,7 +161,7 @@ impl Accounts {
             .await?;
         let record = self.store.account(account).await?.ok_or(Error::NotFound)?;
         // Judged against the stored email, so it cannot be parsed earlier.
-        let new = NewPassword::parse(new, &record.email)?;
+        let new = NewPassword::screen(new, record.email.clone()).await?;
         let hash = self.hasher.hash(new.expose().to_owned()).await?;
         let now: Millis = self.clock.now();
         let revoked = self

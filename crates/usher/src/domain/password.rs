@@ -40,7 +40,7 @@ pub enum WeakPassword {
     TooShort,
     #[error("This password is longer than 256 bytes. {POLICY}")]
     TooLong,
-    #[error("This password contains a control character (such as a NUL byte, a tab or a line break). {POLICY}")]
+    #[error("This password contains a control or invisible character (such as a NUL byte, a tab, a line break or a zero-width space). {POLICY}")]
     ControlCharacter,
     #[error("This password contains the email address. {POLICY}")]
     ContainsEmail,
@@ -49,7 +49,27 @@ pub enum WeakPassword {
     Guessable { warning: Option<String> },
 }
 
+/// A control character, or one that shows nothing and so cannot be typed
+/// again with confidence: line and paragraph separators, zero-width and
+/// direction marks, word joiners, the byte-order mark.
+fn invisible(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}'
+                | '\u{2060}'..='\u{2064}' | '\u{FEFF}'
+        )
+}
+
 impl NewPassword {
+    /// [`NewPassword::parse`] off the async threads: the estimator's cost
+    /// grows with the input, and a request must not stall session checks.
+    pub async fn screen(raw: String, email: Email) -> Result<Self, WeakPassword> {
+        tokio::task::spawn_blocking(move || Self::parse(raw, &email))
+            .await
+            .unwrap_or(Err(WeakPassword::TooLong))
+    }
+
     pub fn parse(raw: String, email: &Email) -> Result<Self, WeakPassword> {
         if raw.chars().count() < MIN_LEN {
             return Err(WeakPassword::TooShort);
@@ -57,7 +77,7 @@ impl NewPassword {
         if raw.len() > MAX_BYTES {
             return Err(WeakPassword::TooLong);
         }
-        if raw.chars().any(char::is_control) {
+        if raw.chars().any(invisible) {
             return Err(WeakPassword::ControlCharacter);
         }
         let lower = raw.to_lowercase();
@@ -136,10 +156,19 @@ mod tests {
     fn refuses_short_long_control_repeated_common_and_personal_passwords() {
         assert_eq!(refusal("short"), WeakPassword::TooShort);
         assert_eq!(refusal(&"x".repeat(300)), WeakPassword::TooLong);
-        assert_eq!(
-            refusal("a tab\there and there"),
-            WeakPassword::ControlCharacter
-        );
+        for invisible in [
+            "a tab\there and there",
+            "tangerine\u{200B}submarine orchestra",
+            "tangerine\u{2028}submarine orchestra",
+            "tangerine submarine\u{202E} orchestra",
+            "\u{FEFF}tangerine submarine orchestra",
+        ] {
+            assert_eq!(
+                refusal(invisible),
+                WeakPassword::ControlCharacter,
+                "{invisible:?}"
+            );
+        }
         assert_eq!(refusal("Rosalind2024!"), WeakPassword::ContainsEmail);
         for guessable in [
             "password123",

@@ -126,7 +126,7 @@ async fn common_guessable_and_control_character_passwords_are_refused_with_the_p
         .and_then(|p| p.detail.clone())
         .unwrap_or_default();
     assert!(
-        detail.starts_with("This password contains a control character"),
+        detail.starts_with("This password contains a control or invisible character"),
         "{detail}"
     );
 
