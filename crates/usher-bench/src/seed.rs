@@ -30,7 +30,7 @@ pub const PASSWORD: &str = "seeded load: correct horse battery staple";
 /// Must match the server's `issuer` (its default).
 const ISSUER: &str = "usher";
 /// Lifetime of the minted tokens: longer than any run.
-const TOKEN_TTL_SECS: u64 = 3600;
+pub const TOKEN_TTL_SECS: u64 = 3600;
 
 pub struct SeededSession {
     pub id: SessionId,

@@ -91,6 +91,12 @@ impl Usher {
             .args(["serve", "--listen", "127.0.0.1:0"])
             .args(args)
             .envs([ONE_ADDRESS_FOR_ALL, ONE_ACCOUNT_FOR_ALL])
+            // The seeded tokens live longer than any run; the server refuses
+            // a token whose lifetime exceeds its own access-token lifetime.
+            .env(
+                "USHER_TOKENS__ACCESS_TTL_SECS",
+                crate::seed::TOKEN_TTL_SECS.to_string(),
+            )
             .envs(
                 launch
                     .usher_env
