@@ -15,11 +15,17 @@ pub fn generate() -> (String, String) {
 /// A new secret of this kind (`prefix`, then 256 random bits) and the hash
 /// to store: refresh tokens, device proofs.
 pub fn generate_prefixed(prefix: &str) -> (String, String) {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let token = format!("{prefix}{}", URL_SAFE_NO_PAD.encode(bytes));
+    let token = format!("{prefix}{}", random());
     let hash = hash(&token);
     (token, hash)
+}
+
+/// 256 random bits, base64url: every secret usher hands out starts here
+/// (tokens, proofs, browser secrets, pre-session ids, the sign-in key).
+pub fn random() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
 }
 
 /// The stored form. A plain hash suffices: the token has 256 bits of entropy,

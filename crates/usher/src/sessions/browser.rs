@@ -24,7 +24,6 @@ use std::sync::Arc;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
-use rand::RngCore;
 use sha2::Sha256;
 use subtle::ConstantTimeEq;
 
@@ -51,7 +50,7 @@ pub struct BrowserAuth {
 impl BrowserAuth {
     /// Reads the deployment's sign-in key, storing a new one if there is none.
     pub(super) async fn load(store: &dyn Store, now: Millis) -> anyhow::Result<Self> {
-        let stored = store.web_key(SIGN_IN_KEY, &random_secret(), now).await?;
+        let stored = store.web_key(SIGN_IN_KEY, &refresh::random(), now).await?;
         let sign_in_key = URL_SAFE_NO_PAD
             .decode(stored)
             .ok()
@@ -65,15 +64,9 @@ impl BrowserAuth {
 }
 
 /// 256 random bits, as cookie-safe text.
-fn random_secret() -> String {
-    let mut secret = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut secret);
-    URL_SAFE_NO_PAD.encode(secret)
-}
-
 /// A new pre-session id, for a browser about to sign in.
 pub fn new_presession() -> String {
-    random_secret()
+    refresh::random()
 }
 
 /// Whether `value` has the form of a pre-session id (one that does not is
@@ -110,7 +103,7 @@ impl Sessions {
         let (account, presented) = self
             .check_credentials(email, password, &device, ip, device_proof)
             .await?;
-        let secret = random_secret();
+        let secret = refresh::random();
         let hash = refresh::hash(&secret);
         let session_id = self
             .create_session(account, device, ip, Credential::BrowserSecret { hash })
@@ -188,11 +181,10 @@ impl Sessions {
     /// The sign-in form's CSRF token for `presession`: a MAC of it under
     /// the deployment's sign-in key.
     pub fn sign_in_csrf(&self, presession: &str) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.browser.sign_in_key)
-            .expect("HMAC takes a key of any length");
-        mac.update(b"usher sign-in csrf v1\0");
-        mac.update(presession.as_bytes());
-        URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
+        mac(
+            &self.browser.sign_in_key,
+            &[b"usher sign-in csrf v1\0", presession.as_bytes()],
+        )
     }
 
     /// Whether `presented` is the sign-in form's token for `presession`.
@@ -218,9 +210,16 @@ fn proves(presented: &str, stored: Option<&str>) -> bool {
 /// the session's secret hash, so it needs no storage and cannot be guessed.
 pub fn csrf_token(session: &CachedSession) -> Option<String> {
     let key = session.web_secret_hash.as_deref()?;
-    let mut mac = Hmac::<Sha256>::new_from_slice(key.as_bytes()).ok()?;
-    mac.update(b"usher csrf v1");
-    Some(URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes()))
+    Some(mac(key.as_bytes(), &[b"usher csrf v1"]))
+}
+
+/// HMAC-SHA256 of `parts` (one after the other) under `key`, base64url.
+fn mac(key: &[u8], parts: &[&[u8]]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes a key of any length");
+    for part in parts {
+        mac.update(part);
+    }
+    URL_SAFE_NO_PAD.encode(mac.finalize().into_bytes())
 }
 
 /// Whether `presented` is the session's CSRF token.
