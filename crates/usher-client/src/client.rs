@@ -1,6 +1,7 @@
 //! The typed HTTP client.
 
 use std::fmt;
+use std::net::IpAddr;
 
 use reqwest::{Method, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
@@ -25,6 +26,8 @@ pub struct Client {
     http: reqwest::Client,
     base: Url,
     token: Option<String>,
+    /// Where this client's connections leave from, when not the system's choice.
+    local_address: Option<IpAddr>,
 }
 
 impl fmt::Debug for Client {
@@ -32,6 +35,7 @@ impl fmt::Debug for Client {
         f.debug_struct("Client")
             .field("base", &self.base.as_str())
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("local_address", &self.local_address)
             .finish()
     }
 }
@@ -44,6 +48,20 @@ impl Client {
             .user_agent(concat!("usher-client/", env!("CARGO_PKG_VERSION")))
             .build()?;
         Self::with_http_client(base_url, http)
+    }
+
+    /// Like [`Client::new`], with every connection (the HTTP calls and the
+    /// live channel alike) leaving from `local`, an address of this machine:
+    /// a device on one of several networks, or a test that needs clients at
+    /// distinct addresses (any of 127.0.0.0/8 on Linux).
+    pub fn from_local_address(base_url: &str, local: IpAddr) -> Result<Self> {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("usher-client/", env!("CARGO_PKG_VERSION")))
+            .local_address(local)
+            .build()?;
+        let mut client = Self::with_http_client(base_url, http)?;
+        client.local_address = Some(local);
+        Ok(client)
     }
 
     /// Like [`Client::new`] with a caller-configured `reqwest::Client`
@@ -67,6 +85,7 @@ impl Client {
             http,
             base,
             token: None,
+            local_address: None,
         })
     }
 
@@ -94,6 +113,12 @@ impl Client {
     /// The access token in use, if any.
     pub fn token(&self) -> Option<&str> {
         self.token.as_deref()
+    }
+
+    /// The address this client's connections leave from, if it chose one
+    /// ([`Client::from_local_address`]).
+    pub fn local_address(&self) -> Option<IpAddr> {
+        self.local_address
     }
 
     /// The server's base URL (always ending in `/`).

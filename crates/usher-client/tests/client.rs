@@ -1,8 +1,10 @@
 //! The typed client and live channel against a stand-in server.
 
+use std::net::{IpAddr, SocketAddr};
+
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::Path;
-use axum::extract::Query;
+use axum::extract::{ConnectInfo, Query};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, delete, get, post};
@@ -345,4 +347,52 @@ async fn refused_handshakes_are_problems() {
     assert_eq!(err.code(), Some("session_revoked"));
     assert_eq!(err.reason(), Some("remote"));
     assert!(matches!(err, Error::Api(_)));
+}
+
+/// Says hello with the client's address as its session id.
+async fn live_peer(
+    upgrade: WebSocketUpgrade,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+) -> Response {
+    upgrade.on_upgrade(move |mut socket| async move {
+        let hello = json!({"type": "hello", "session_id": peer.ip().to_string()});
+        let _ = socket.send(Message::text(hello.to_string())).await;
+        while let Some(Ok(_)) = socket.recv().await {}
+    })
+}
+
+#[tokio::test]
+async fn a_client_from_a_local_address_calls_and_connects_from_it() {
+    let router = Router::new()
+        .route(
+            "/peer",
+            get(|ConnectInfo(peer): ConnectInfo<SocketAddr>| async move { peer.ip().to_string() }),
+        )
+        .route("/v1/live", any(live_peer));
+    let base = serve(router).await;
+    let local: IpAddr = "127.0.0.3".parse().expect("an address");
+    let client = Client::from_local_address(&base, local)
+        .expect("client")
+        .with_token("tok");
+    assert_eq!(client.local_address(), Some(local));
+
+    let answer = client
+        .raw(Method::GET, "/peer")
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(answer.text(), "127.0.0.3");
+    let mut connection = client.live(false).await.expect("connects");
+    let hello = connection
+        .next_event()
+        .await
+        .expect("an event")
+        .expect("valid");
+    assert_eq!(
+        hello,
+        LiveEvent::Hello {
+            session_id: "127.0.0.3".into()
+        }
+    );
+    connection.close().await.expect("closes");
 }

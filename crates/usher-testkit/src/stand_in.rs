@@ -1,18 +1,22 @@
 //! A stand-in usher server for `usher-client`'s own tests: each test gives
 //! the routes it needs, [`serve`] serves them on a free port.
 
+use std::net::SocketAddr;
+
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
 use serde_json::Value;
 
-/// Serves `router` on 127.0.0.1:0 and returns its base URL.
+/// Serves `router` on 127.0.0.1:0 and returns its base URL. Handlers may
+/// ask for `ConnectInfo<SocketAddr>`, the client's address.
 pub async fn serve(router: Router) -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("binds");
     let addr = listener.local_addr().expect("has an address");
-    tokio::spawn(async move { axum::serve(listener, router).await });
+    let service = router.into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, service).await });
     format!("http://{addr}")
 }
 

@@ -1,10 +1,11 @@
 //! The live channel: a WebSocket from a device to `GET /v1/live`.
 
+use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
 use reqwest::header::{HeaderValue, AUTHORIZATION, SEC_WEBSOCKET_PROTOCOL};
-use tokio::net::TcpStream;
+use tokio::net::{TcpSocket, TcpStream};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::handshake::client::Request;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -55,7 +56,11 @@ impl Client {
         auth: LiveAuth,
         watch_devices: bool,
     ) -> Result<LiveConnection> {
-        LiveConnection::connect(self.live_request(auth, watch_devices)?).await
+        let request = self.live_request(auth, watch_devices)?;
+        match self.local_address() {
+            Some(local) => LiveConnection::connect_from(request, local).await,
+            None => LiveConnection::connect(request).await,
+        }
     }
 
     /// The handshake request [`Client::live_with_auth`] would send, for tests
@@ -85,6 +90,15 @@ impl Client {
     }
 }
 
+/// What tokio-tungstenite's client handshakes return.
+type Handshake = std::result::Result<
+    (
+        WebSocketStream<MaybeTlsStream<TcpStream>>,
+        tungstenite::handshake::client::Response,
+    ),
+    tungstenite::Error,
+>;
+
 /// An open live channel. Read it with [`LiveConnection::next_event`]; reading
 /// is also what answers the server's pings, so keep reading.
 #[derive(Debug)]
@@ -100,19 +114,33 @@ impl LiveConnection {
     /// same [`Error::Api`] an HTTP call would give (e.g. `401 session_revoked`).
     pub async fn connect(request: Request) -> Result<Self> {
         // Nagle would only delay our pongs and close replies.
-        let (ws, response) =
-            match tokio_tungstenite::connect_async_with_config(request, None, true).await {
-                Ok(connected) => connected,
-                Err(tungstenite::Error::Http(response)) => {
-                    let body = response.body().as_deref().unwrap_or_default();
-                    return Err(Error::from_answer(
-                        response.status().as_u16(),
-                        response.headers(),
-                        body,
-                    ));
-                }
-                Err(e) => return Err(e.into()),
-            };
+        Self::handshake(tokio_tungstenite::connect_async_with_config(request, None, true).await)
+    }
+
+    /// Like [`LiveConnection::connect`], over a connection that leaves from
+    /// `local` (see [`Client::from_local_address`]).
+    pub async fn connect_from(request: Request, local: IpAddr) -> Result<Self> {
+        let stream = connect_tcp_from(&request, local)
+            .await
+            .map_err(tungstenite::Error::Io)?;
+        Self::handshake(
+            tokio_tungstenite::client_async_tls_with_config(request, stream, None, None).await,
+        )
+    }
+
+    fn handshake(connected: Handshake) -> Result<Self> {
+        let (ws, response) = match connected {
+            Ok(connected) => connected,
+            Err(tungstenite::Error::Http(response)) => {
+                let body = response.body().as_deref().unwrap_or_default();
+                return Err(Error::from_answer(
+                    response.status().as_u16(),
+                    response.headers(),
+                    body,
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        };
         let protocol = response
             .headers()
             .get(SEC_WEBSOCKET_PROTOCOL)
@@ -205,6 +233,42 @@ impl LiveConnection {
         let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
         Ok(())
     }
+}
+
+/// A TCP connection from `local` (any port) to the host of `request`'s URL,
+/// resolved to an address of `local`'s family, with Nagle off.
+async fn connect_tcp_from(request: &Request, local: IpAddr) -> std::io::Result<TcpStream> {
+    use std::io::{Error as IoError, ErrorKind};
+    let uri = request.uri();
+    let host = uri
+        .host()
+        .ok_or_else(|| IoError::new(ErrorKind::InvalidInput, "the URL has no host"))?;
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let port = uri
+        .port_u16()
+        .unwrap_or(if uri.scheme_str() == Some("wss") {
+            443
+        } else {
+            80
+        });
+    let target = tokio::net::lookup_host((host, port))
+        .await?
+        .find(|a| a.is_ipv4() == local.is_ipv4())
+        .ok_or_else(|| {
+            IoError::new(
+                ErrorKind::AddrNotAvailable,
+                format!("{host} has no address reachable from {local}"),
+            )
+        })?;
+    let socket = if local.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.bind(SocketAddr::new(local, 0))?;
+    let stream = socket.connect(target).await?;
+    stream.set_nodelay(true)?;
+    Ok(stream)
 }
 
 /// Parses one text frame (see [`LiveEvent::from_json`]); a frame that is not
