@@ -5,7 +5,9 @@
 #   - PostgreSQL on 127.0.0.1:5432 and NATS on 127.0.0.1:4222, installed from
 #     Debian's packages when missing and started when not running;
 #   - Debian's Chromium and chromedriver for the browser tests, installed when
-#     missing (no test tool downloads a browser of its own).
+#     missing (no test tool downloads a browser of its own);
+#   - Debian's nginx (nginx-light) for the cluster suite's load balancer,
+#     installed when missing (the tests start their own; none is kept running).
 #
 # It runs the whole workspace's tests on the embedded store (SQLite), then the
 # API and browser suites again on PostgreSQL. Cluster tests always use
@@ -101,10 +103,29 @@ ensure_chromium() {
     export USHER_TEST_CHROMEDRIVER="$chromedriver"
 }
 
+# The cluster suite's load-balancer tests (crates/usher/tests/cluster/
+# load_balancer.rs) run this nginx in front of their nodes; a missing binary
+# fails them, never skips them.
+ensure_nginx() {
+    local nginx=${USHER_TEST_NGINX:-/usr/sbin/nginx}
+    if [ ! -x "$nginx" ]; then
+        say "installing nginx"
+        apt_install nginx-light
+        # The package starts a server of its own on port 80; nothing uses it.
+        if [ -d /run/systemd/system ]; then
+            as_root systemctl disable --now nginx >/dev/null 2>&1 || true
+        else
+            as_root invoke-rc.d nginx stop >/dev/null 2>&1 || true
+        fi
+    fi
+    export USHER_TEST_NGINX="$nginx"
+}
+
 ensure_rust
 ensure_postgres
 ensure_nats
 ensure_chromium
+ensure_nginx
 
 # One database per run; each test makes its own schema inside it.
 RUN_DB="usher_test_$(date +%s)_$$"

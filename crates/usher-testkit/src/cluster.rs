@@ -5,6 +5,7 @@
 //! machines would.
 
 use std::collections::HashSet;
+use std::net::SocketAddr;
 use std::process::Stdio;
 use std::sync::Arc;
 
@@ -14,11 +15,11 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use usher::clock::{Clock, ManualClock, SharedClock, SystemClock};
 use usher::services::Services;
-use usher::App;
+use usher::{App, Config};
 use usher_client::{Client, DeviceType};
 
 use crate::link::{target_of, LinkProxy};
-use crate::{test_config, TestAccount, TestDevice, PATIENCE};
+use crate::{test_config, Live, TestAccount, TestDevice, PATIENCE};
 
 /// The shared NATS server the test command provides.
 pub fn system_nats_url() -> String {
@@ -29,6 +30,8 @@ pub fn system_nats_url() -> String {
 
 /// One usher node.
 pub struct Node {
+    /// Where it listens, as a load balancer in front reaches it.
+    pub address: SocketAddr,
     pub client: Client,
     pub services: Services,
     shutdown: CancellationToken,
@@ -82,6 +85,8 @@ pub struct Cluster {
     nats_url: String,
     subject: String,
     clock: SharedClock,
+    /// What every node's configuration gets on top of [`test_config`].
+    configure: fn(&mut Config),
 }
 
 impl Cluster {
@@ -92,16 +97,37 @@ impl Cluster {
 
     /// `n` nodes on the NATS server at `nats_url`.
     pub async fn start_on(n: usize, nats_url: &str) -> Self {
-        Self::start_with(n, nats_url, Arc::new(SystemClock)).await
+        Self::start_with(n, nats_url, Arc::new(SystemClock), |_| {}).await
+    }
+
+    /// `n` nodes on the shared NATS server, each configured by `configure`
+    /// (for this node and any added later).
+    pub async fn start_configured(n: usize, configure: fn(&mut Config)) -> Self {
+        Self::start_with(n, &system_nats_url(), Arc::new(SystemClock), configure).await
     }
 
     /// `n` nodes on the shared NATS server whose time is `clock` (they share
     /// the database, so they share a clock, as machines share the wall's).
     pub async fn start_on_clock(n: usize, nats_url: &str, clock: &ManualClock) -> Self {
-        Self::start_with(n, nats_url, Arc::new(clock.clone())).await
+        Self::start_with(n, nats_url, Arc::new(clock.clone()), |_| {}).await
     }
 
-    async fn start_with(n: usize, nats_url: &str, clock: SharedClock) -> Self {
+    /// [`Cluster::start_on_clock`] on the shared NATS server, each node
+    /// configured by `configure`.
+    pub async fn start_configured_on_clock(
+        n: usize,
+        clock: &ManualClock,
+        configure: fn(&mut Config),
+    ) -> Self {
+        Self::start_with(n, &system_nats_url(), Arc::new(clock.clone()), configure).await
+    }
+
+    async fn start_with(
+        n: usize,
+        nats_url: &str,
+        clock: SharedClock,
+        configure: fn(&mut Config),
+    ) -> Self {
         let database_url = crate::postgres::fresh_postgres_schema().await;
         // A subject per cluster: clusters of tests running side by side
         // share the NATS server but never hear each other.
@@ -112,6 +138,7 @@ impl Cluster {
             nats_url: nats_url.to_owned(),
             subject,
             clock,
+            configure,
         };
         for _ in 0..n {
             cluster.add_node().await;
@@ -137,14 +164,17 @@ impl Cluster {
         let mut config = test_config(database_url);
         config.nats_url = Some(nats_url);
         config.nats_subject = self.subject.clone();
+        (self.configure)(&mut config);
         let app = App::build_with_clock(config, Arc::clone(&self.clock))
             .await
             .expect("the node starts");
-        let client = Client::new(&format!("http://{}", app.address())).expect("valid URL");
+        let address = app.address();
+        let client = Client::new(&format!("http://{address}")).expect("valid URL");
         let services = app.services();
         let shutdown = app.shutdown_token();
         let server = tokio::spawn(app.run_until_stopped());
         self.nodes.push(Node {
+            address,
             client,
             services,
             shutdown,
@@ -159,6 +189,51 @@ impl Cluster {
 
     pub fn node(&self, i: usize) -> &Client {
         &self.nodes[i].client
+    }
+
+    /// Where the nodes listen, in order.
+    pub fn addresses(&self) -> Vec<SocketAddr> {
+        self.nodes.iter().map(|node| node.address).collect()
+    }
+
+    /// Stops the node at `address` gracefully (see [`Node::stop`]) and
+    /// takes it out of the cluster.
+    pub async fn stop_node_at(&mut self, address: SocketAddr) {
+        let i = self
+            .nodes
+            .iter()
+            .position(|node| node.address == address)
+            .unwrap_or_else(|| panic!("no node of the cluster listens on {address}"));
+        self.nodes.remove(i).stop().await;
+    }
+
+    /// Opens `device`'s live channel the way it talks to the cluster (a
+    /// load balancer in front, say) and tells which node took it: the one
+    /// that holds one connection more once the `hello` has arrived (a node
+    /// registers a connection before it says hello). Nothing else may open
+    /// or close live connections meanwhile.
+    pub async fn live_and_its_node(&self, device: &TestDevice) -> (Live, SocketAddr) {
+        let before: Vec<usize> = self.live_connections();
+        let live = device.live().await;
+        let after = self.live_connections();
+        let mut grown = self
+            .nodes
+            .iter()
+            .zip(before.iter().zip(&after))
+            .filter(|(_, (before, after))| after > before)
+            .map(|(node, _)| node.address);
+        match (grown.next(), grown.next()) {
+            (Some(node), None) => (live, node),
+            _ => panic!("expected one node to take the live connection: {before:?} → {after:?}"),
+        }
+    }
+
+    /// How many live connections each node holds, in order.
+    fn live_connections(&self) -> Vec<usize> {
+        self.nodes
+            .iter()
+            .map(|node| node.services.live.connections())
+            .collect()
     }
 
     /// Creates `name@example.com` through the first node, on `plan` (set

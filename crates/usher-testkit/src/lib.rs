@@ -19,6 +19,8 @@
 //! - [`properties`]: proptest's cases against a running server;
 //! - [`RawConnection`]: bytes over TCP, for tests about connections;
 //! - [`cluster`]: several nodes on one PostgreSQL schema and NATS;
+//! - [`nginx`]: Debian's nginx in front of them, configured as the README
+//!   recommends;
 //! - [`browser`]: Debian's Chromium driven through chromedriver;
 //! - [`stand_in`]: a fake server for the client's own tests.
 //!
@@ -34,6 +36,7 @@ mod household;
 mod keys;
 pub mod link;
 mod live;
+pub mod nginx;
 mod pages;
 pub mod postgres;
 mod problems;
