@@ -114,9 +114,13 @@ async fn a_wrong_password_or_pin_is_shown_next_to_the_form_and_nothing_changes()
     tv.play("Bluey").await;
 
     // A sixth profile is refused with the typed name kept.
+    // Each waits for its own row: the previous page's notice is still
+    // shown until the next page arrives.
     for name in ["Bo", "Cy", "Di"] {
         add_profile(&browser, name).await;
-        browser.wait_for("div.notice").await;
+        browser
+            .wait_for_text("ul#profiles", "the new profile", |t| t.contains(name))
+            .await;
     }
     add_profile(&browser, "Eve").await;
     browser
