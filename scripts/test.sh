@@ -6,7 +6,7 @@
 #     Debian's packages when missing and started when not running;
 #   - Debian's Chromium and chromedriver for the browser tests, installed when
 #     missing (no test tool downloads a browser of its own);
-#   - Debian's nginx (nginx-light) for the cluster suite's load balancer,
+#   - Debian's nginx for the cluster suite's load balancer,
 #     installed when missing (the tests start their own; none is kept running).
 #
 # It runs the whole workspace's tests on the embedded store (SQLite), then the
@@ -110,12 +110,22 @@ ensure_nginx() {
     local nginx=${USHER_TEST_NGINX:-/usr/sbin/nginx}
     if [ ! -x "$nginx" ]; then
         say "installing nginx"
-        apt_install nginx-light
-        # The package starts a server of its own on port 80; nothing uses it.
+        # Debian's package would start a server of its own on every
+        # address's port 80 (and fail to where IPv6 is off): a policy that
+        # refuses to start services keeps it stopped while it installs.
+        local policy=/usr/sbin/policy-rc.d had_policy=
+        [ -e "$policy" ] && had_policy=1
+        if [ -z "$had_policy" ]; then
+            printf '#!/bin/sh\nexit 101\n' | as_root tee "$policy" >/dev/null
+            as_root chmod 0755 "$policy"
+        fi
+        apt_install nginx
+        [ -n "$had_policy" ] || as_root rm -f "$policy"
+        # Nor does it start at the next boot; the tests run their own.
         if [ -d /run/systemd/system ]; then
             as_root systemctl disable --now nginx >/dev/null 2>&1 || true
         else
-            as_root invoke-rc.d nginx stop >/dev/null 2>&1 || true
+            as_root update-rc.d nginx disable >/dev/null 2>&1 || true
         fi
     fi
     export USHER_TEST_NGINX="$nginx"

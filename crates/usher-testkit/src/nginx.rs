@@ -24,7 +24,7 @@ use crate::PATIENCE;
 /// The recommended configuration, as the repository ships it.
 pub const RECOMMENDED: &str = include_str!("../../../deploy/nginx/usher.conf");
 
-/// The binary the test command provides (Debian's `nginx-light`).
+/// The binary the test command provides (Debian's `nginx` package).
 const DEFAULT_BINARY: &str = "/usr/sbin/nginx";
 /// What nginx's master process logs (at `notice`) once its listening socket
 /// is open and it starts the worker that accepts.
@@ -109,7 +109,7 @@ impl Nginx {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap_or_else(|e| {
-                panic!("cannot run {binary}: {e} (./scripts/test.sh installs Debian's nginx-light)")
+                panic!("cannot run {binary}: {e} (./scripts/test.sh installs Debian's nginx)")
             });
         let stderr = tokio::process::ChildStderr::from_std(child.stderr.take().expect("piped"))
             .expect("nginx's stderr on the runtime");
@@ -131,10 +131,12 @@ impl Nginx {
                 let _ = child.wait();
                 panic!("nginx exited before it listened:\n{said}")
             }
-            Ok(Err(_)) => panic!("nginx's log reader stopped before nginx was ready"),
+            Ok(Err(_)) => {
+                terminate(&mut child);
+                panic!("nginx's log reader stopped before nginx was ready")
+            }
             Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
+                terminate(&mut child);
                 panic!("nginx did not start listening within {PATIENCE:?}")
             }
         }
@@ -175,13 +177,18 @@ impl Nginx {
 
 impl Drop for Nginx {
     fn drop(&mut self) {
-        // SIGTERM: the master stops its workers, which drop every
-        // connection at once, then exits. (SIGKILL would leave the workers.)
-        let pid = libc::pid_t::try_from(self.child.id()).expect("a pid");
-        // SAFETY: `pid` is our own child, not yet reaped, so it is nginx.
-        unsafe { libc::kill(pid, libc::SIGTERM) };
-        let _ = self.child.wait();
+        terminate(&mut self.child);
     }
+}
+
+/// Stops nginx and reaps it. SIGTERM: the master stops its workers, which
+/// drop every connection at once, then exits (SIGKILL would leave the
+/// workers running).
+fn terminate(child: &mut std::process::Child) {
+    let pid = libc::pid_t::try_from(child.id()).expect("a pid");
+    // SAFETY: `pid` is our own child, not yet reaped, so it is nginx.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let _ = child.wait();
 }
 
 /// Forwards nginx's log to the test's output; reports readiness (or
@@ -342,7 +349,7 @@ mod tests {
         assert!(conf.contains("    listen 127.0.0.1:18080;\n"), "{conf}");
         assert!(!conf.contains("listen 80;"), "{conf}");
         for kept in [
-            "map $http_upgrade $connection_upgrade",
+            "map $http_upgrade $usher_connection",
             "proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;",
             "proxy_next_upstream error timeout http_503;",
             "proxy_read_timeout 90s;",

@@ -78,13 +78,8 @@ async fn a_device_behind_nginx_is_seen_at_its_own_address_and_told_of_its_sign_o
     let tv = ada
         .tv_forwarded("TV", ("x-forwarded-for", "203.0.113.7"))
         .await;
-    // The upgrade passes through nginx: the node says hello. So does a
-    // browser's, with its token in the subprotocol.
-    let mut live = tv.live().await;
-    let as_browser = tv.client.connect_with_subprotocol_token(false).await;
-    let mut as_browser = Live::opened(as_browser, tv.session_id()).await;
-    assert_eq!(as_browser.protocol(), Some("usher.v1"));
-
+    // Read before any live channel: a handshake also records the address it
+    // came from, which would hide a sign-in that believed the forged one.
     let list = phone.client.devices().await.expect("the device list");
     let address_of = |device: &TestDevice| {
         list.iter()
@@ -97,6 +92,13 @@ async fn a_device_behind_nginx_is_seen_at_its_own_address_and_told_of_its_sign_o
         Some("127.0.0.10"),
         "{list:?}"
     );
+
+    // The upgrade passes through nginx: the node says hello. So does a
+    // browser's, with its token in the subprotocol.
+    let mut live = tv.live().await;
+    let as_browser = tv.client.connect_with_subprotocol_token(false).await;
+    let mut as_browser = Live::opened(as_browser, tv.session_id()).await;
+    assert_eq!(as_browser.protocol(), Some("usher.v1"));
 
     // Signed out from another device's connection through nginx, whichever
     // nodes the two reached.
