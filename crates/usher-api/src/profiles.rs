@@ -9,6 +9,7 @@ use crate::timestamp;
 
 /// A profile as the API shows it; the PIN never leaves the server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Profile {
     /// The profile (`prf_…`).
     pub profile_id: String,
@@ -25,6 +26,7 @@ pub struct Profile {
 
 /// `GET /v1/profiles` answer, and the answer to `PUT /v1/profiles/settings`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProfileList {
     /// Every profile of the account, the default first.
     pub profiles: Vec<Profile>,
@@ -36,6 +38,7 @@ pub struct ProfileList {
 /// answer to `POST /v1/sessions/current/profile`. Read leniently: the server
 /// always writes both members.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProfileRef {
     /// The profile (`prf_…`).
     #[serde(default)]
@@ -45,11 +48,13 @@ pub struct ProfileRef {
     pub name: Option<String>,
     /// Members this crate does not model.
     #[serde(flatten)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
     pub extra: Map<String, Value>,
 }
 
 /// `POST /v1/profiles` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateProfile {
     /// Display name.
@@ -61,6 +66,7 @@ pub struct CreateProfile {
 
 /// `PATCH /v1/profiles/{profile_id}` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RenameProfile {
     /// The new display name.
@@ -75,6 +81,7 @@ pub struct RenameProfile {
 
 /// `DELETE /v1/profiles/{profile_id}` body: none for an unlocked profile.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DeleteProfile {
     /// The profile's PIN, when it is locked (or send `password`).
@@ -87,6 +94,7 @@ pub struct DeleteProfile {
 
 /// `PUT /v1/profiles/{profile_id}/pin` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SetPin {
     /// The account password, to confirm.
@@ -97,6 +105,7 @@ pub struct SetPin {
 
 /// `DELETE /v1/profiles/{profile_id}/pin` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RemovePin {
     /// The account password, to confirm.
@@ -105,6 +114,7 @@ pub struct RemovePin {
 
 /// `PUT /v1/profiles/settings` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ProfileSettings {
     /// The account password, to confirm.
@@ -115,6 +125,7 @@ pub struct ProfileSettings {
 
 /// `POST /v1/sessions/current/profile` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SwitchProfile {
     /// The profile to use (`prf_…`).

@@ -14,6 +14,7 @@ use crate::DeviceType;
 /// `422 invalid_device` like every other flaw in the description, rather
 /// than as a malformed body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DeviceInfo<T = DeviceType> {
     /// Display name, e.g. "Living Room TV".
@@ -57,6 +58,7 @@ impl<T> DeviceInfo<T> {
 
 /// `POST /v1/sessions` body; `T` as in [`DeviceInfo`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SignIn<T = DeviceType> {
     /// Account email.
@@ -74,6 +76,7 @@ pub struct SignIn<T = DeviceType> {
 
 /// `POST /v1/sessions/refresh` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     /// The current refresh token.
@@ -82,6 +85,7 @@ pub struct RefreshRequest {
 
 /// Tokens of a device session: the answer to sign-in (`201`) and to refresh.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionTokens {
     /// The device session (`ses_…`).
     pub session_id: String,
@@ -110,6 +114,7 @@ fn bearer() -> String {
 /// hardest: the server writes it from its cache without copying. A reader
 /// gets owned text (`CurrentSession<'static>`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CurrentSession<'a> {
     /// This device session.
     pub session_id: Cow<'a, str>,
@@ -125,6 +130,7 @@ pub struct CurrentSession<'a> {
 /// The device of `GET /v1/sessions/current`. Unlike [`DeviceInfo`] (a
 /// request, which leaves absent members out), the answer writes `null`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CurrentDevice<'a> {
     /// Display name.
     pub name: Cow<'a, str>,
