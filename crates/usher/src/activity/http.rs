@@ -1,10 +1,10 @@
 //! `GET /v1/activity`: the account's history, newest first.
 
 use axum::extract::State;
-use axum::routing::get;
-use axum::Router;
 use usher_api as api;
 use usher_api::ProblemCode;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::service::MAX_PAGE;
 use super::views::Detail;
@@ -15,10 +15,20 @@ use crate::http::error::ApiError;
 use crate::http::extract::{Auth, Json, Query};
 use crate::http::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/activity", get(list))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list))
 }
 
+/// The account's activity history, newest first.
+#[utoipa::path(
+    get, path = "/v1/activity", tag = "activity", operation_id = "list_activity",
+    security(("bearer" = [])),
+    params(api::ActivityParams),
+    responses((status = OK, description = "A page of events.", body = api::ActivityPage)),
+    extensions(("x-problems" = json!([
+        ProblemCode::InvalidLimit, ProblemCode::InvalidCursor, ProblemCode::InvalidKind,
+    ]))),
+)]
 async fn list(
     State(state): State<AppState>,
     Auth(session): Auth,
