@@ -131,6 +131,7 @@ pub struct DeviceList {
 #[serde(deny_unknown_fields)]
 pub struct RenameDevice {
     /// The new display name (1 to 64 characters).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub name: String,
 }
 

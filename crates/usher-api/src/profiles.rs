@@ -58,9 +58,11 @@ pub struct ProfileRef {
 #[serde(deny_unknown_fields)]
 pub struct CreateProfile {
     /// Display name.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub name: String,
     /// The default profile's PIN, when the account requires it to add profiles.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[0-9]{4}$"))]
     pub pin: Option<String>,
 }
 
@@ -70,9 +72,11 @@ pub struct CreateProfile {
 #[serde(deny_unknown_fields)]
 pub struct RenameProfile {
     /// The new display name.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub name: String,
     /// The profile's PIN, when it is locked (or send `password`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[0-9]{4}$"))]
     pub pin: Option<String>,
     /// The account password, instead of the PIN of a locked profile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -86,6 +90,7 @@ pub struct RenameProfile {
 pub struct DeleteProfile {
     /// The profile's PIN, when it is locked (or send `password`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[0-9]{4}$"))]
     pub pin: Option<String>,
     /// The account password, instead of the PIN of a locked profile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -100,6 +105,7 @@ pub struct SetPin {
     /// The account password, to confirm.
     pub password: String,
     /// The new four-digit PIN.
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[0-9]{4}$"))]
     pub pin: String,
 }
 
@@ -132,6 +138,7 @@ pub struct SwitchProfile {
     pub profile_id: String,
     /// Its PIN, when it is locked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[0-9]{4}$"))]
     pub pin: Option<String>,
 }
 

@@ -17,7 +17,8 @@ use crate::DeviceType;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DeviceInfo<T = DeviceType> {
-    /// Display name, e.g. "Living Room TV".
+    /// Display name, e.g. "Living Room TV" (1 to 64 characters).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub name: String,
     /// Kind of device.
     #[serde(rename = "type")]

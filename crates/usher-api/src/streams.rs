@@ -14,6 +14,7 @@ use crate::{timestamp, DeviceType};
 #[serde(deny_unknown_fields)]
 pub struct StartStream {
     /// What is being played (1 to 200 characters).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub title: String,
     /// The profile watching; the device's own when `None`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

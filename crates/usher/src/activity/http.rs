@@ -53,14 +53,16 @@ fn invalid(code: ProblemCode, detail: impl Into<String>) -> Error {
 }
 
 /// Parses a page request: `limit` (1 to [`MAX_PAGE`]), `before` (a `next`
-/// cursor) and `kind` (comma-separated kinds); empty values mean "not given".
+/// cursor) and `kind` (comma-separated kinds). An empty `before` or `kind`
+/// means "not given", as the account pages' forms send them; a `limit`
+/// that is given is a number (no form sends one, and the API document says so).
 pub fn parse_filter(
     limit: Option<&str>,
     before: Option<&str>,
     kind: Option<&str>,
 ) -> Result<ActivityFilter, Error> {
     let mut filter = ActivityFilter::default();
-    if let Some(raw) = limit.filter(|l| !l.is_empty()) {
+    if let Some(raw) = limit {
         filter.limit = raw
             .parse::<u32>()
             .ok()
