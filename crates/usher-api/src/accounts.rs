@@ -14,7 +14,7 @@ pub struct CreateAccount {
     pub email: String,
     /// Password.
     pub password: String,
-    /// Plan name; the server's default plan when `None`.
+    /// Plan name; the server's default plan when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan: Option<String>,
 }
@@ -69,7 +69,7 @@ pub struct ChangePassword {
     /// The new password.
     pub new_password: String,
     /// Sign out every device, this one included; the server defaults to
-    /// `true` when absent (it refuses `null`, so `None` is left out).
+    /// `true` when absent (it refuses `null`).
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",

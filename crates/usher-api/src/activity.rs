@@ -95,6 +95,10 @@ impl<L> Default for ActivityParams<L> {
 /// object for a reader, the server's typed record when it writes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(description = "One entry of the account's history; `detail` depends on its `kind`.")
+)]
 pub struct ActivityEvent<D = Value> {
     /// The event (`evt_…`).
     pub event_id: String,
@@ -112,6 +116,7 @@ pub struct ActivityEvent<D = Value> {
     #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::Location>))]
     pub location: Option<Value>,
     /// Kind-specific details: `reason`, `cause`, `by`, `title`, `stream_id` …
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub detail: D,
 }
 
@@ -141,8 +146,14 @@ fn verified() -> bool {
 /// A page of history, newest first; `D` as in [`ActivityEvent`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(description = "A page of history, newest first.")
+)]
 pub struct ActivityPage<D = Value> {
     /// The events of this page.
+    // Named without its type argument in the document (`ActivityEvent`).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<ActivityEvent>))]
     pub events: Vec<ActivityEvent<D>>,
     /// Pass as `before` for the next, older page; `null` on the last page.
     pub next: Option<String>,

@@ -89,6 +89,10 @@ impl utoipa::ToSchema for LiveCloseCode {}
 /// connection.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(description = "A text frame of the live channel (`GET /v1/live`), tagged by `type`.")
+)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LiveEvent {
     /// Sent once, right after the connection opens.

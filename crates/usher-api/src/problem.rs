@@ -191,6 +191,12 @@ impl From<&str> for UnknownProblemCode {
 /// `active`, `devices`, …) are kept in `extra`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(
+        description = "An RFC 9457 problem document (`application/problem+json`). `status` repeats the HTTP status and `retry_after` the `Retry-After` header; some codes add members (`limit`, `active`, `devices`)."
+    )
+)]
 pub struct Problem {
     /// The `type` URI; usher uses `about:blank`.
     #[serde(rename = "type", default = "about_blank")]

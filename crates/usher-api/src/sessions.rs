@@ -15,6 +15,12 @@ use crate::DeviceType;
 /// than as a malformed body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(
+        description = "The device description sent at sign-in. An unknown `type` is answered `422 invalid_device`."
+    )
+)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceInfo<T = DeviceType> {
     /// Display name, e.g. "Living Room TV" (1 to 64 characters).
@@ -60,6 +66,7 @@ impl<T> DeviceInfo<T> {
 /// `POST /v1/sessions` body; `T` as in [`DeviceInfo`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(description = "`POST /v1/sessions` body."))]
 #[serde(deny_unknown_fields)]
 pub struct SignIn<T = DeviceType> {
     /// Account email.
@@ -67,6 +74,8 @@ pub struct SignIn<T = DeviceType> {
     /// Account password.
     pub password: String,
     /// The device signing in.
+    // Named without its type argument in the document (`DeviceInfo`).
+    #[cfg_attr(feature = "openapi", schema(value_type = DeviceInfo))]
     pub device: DeviceInfo<T>,
     /// The `device_proof` this device was given at an earlier sign-in to
     /// this account, if it has one: other clients' wrong passwords do not
@@ -116,6 +125,10 @@ fn bearer() -> String {
 /// gets owned text (`CurrentSession<'static>`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(description = "`GET /v1/sessions/current` answer.")
+)]
 pub struct CurrentSession<'a> {
     /// This device session.
     pub session_id: Cow<'a, str>,
@@ -132,6 +145,10 @@ pub struct CurrentSession<'a> {
 /// request, which leaves absent members out), the answer writes `null`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(description = "The device of `GET /v1/sessions/current`; absent parts are `null`.")
+)]
 pub struct CurrentDevice<'a> {
     /// Display name.
     pub name: Cow<'a, str>,

@@ -16,7 +16,7 @@ pub struct StartStream {
     /// What is being played (1 to 200 characters).
     #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub title: String,
-    /// The profile watching; the device's own when `None`.
+    /// The profile watching; the device's own when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile_id: Option<String>,
 }

@@ -72,8 +72,8 @@ impl<S: Send + Sync> FromRequestParts<S> for LiveToken {
 
 /// The device's live channel (a WebSocket).
 ///
-/// The server sends [`LiveEvent`] text frames (`hello` first) and ends the
-/// connection with a [`LiveCloseCode`](usher_api::LiveCloseCode). Browsers,
+/// The server sends `LiveEvent` text frames (`hello` first) and ends the
+/// connection with a `LiveCloseCode`. Browsers,
 /// which cannot set `Authorization` on a WebSocket, offer the subprotocols
 /// `usher.v1` and `usher.bearer.<access token>`; the server selects `usher.v1`.
 #[utoipa::path(
