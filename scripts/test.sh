@@ -14,6 +14,8 @@
 # PostgreSQL and NATS. Every suite gets its servers, accounts, devices and
 # browsers from crates/usher-testkit. The README's screenshots are not tests:
 # `cargo run -p usher --example screenshots` writes them.
+# Last, Schemathesis checks the server against its OpenAPI document
+# (scripts/schemathesis.sh).
 # Every test database is created under one per-run database that is dropped
 # at exit, so nothing is left behind.
 set -euo pipefail
@@ -153,3 +155,15 @@ cargo test --workspace --locked "$@"
 
 say "running the API and browser suites on PostgreSQL"
 USHER_TEST_STORE=postgres cargo test --locked -p usher --test api --test browser "$@"
+
+# The server against its own OpenAPI document, by a tool nobody here wrote.
+run_schemathesis() {
+    if ! python3 -c 'import venv, ensurepip' >/dev/null 2>&1; then
+        say "installing Python's venv"
+        apt_install python3-venv
+    fi
+    command -v curl >/dev/null 2>&1 || apt_install curl
+    say "checking the server against its OpenAPI document (Schemathesis)"
+    ./scripts/schemathesis.sh
+}
+run_schemathesis

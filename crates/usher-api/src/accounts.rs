@@ -7,19 +7,21 @@ use crate::timestamp;
 
 /// `POST /v1/accounts` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateAccount {
     /// Sign-in email address.
     pub email: String,
     /// Password.
     pub password: String,
-    /// Plan name; the server's default plan when `None`.
+    /// Plan name; the server's default plan when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plan: Option<String>,
 }
 
 /// `POST /v1/accounts` answer (`201`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AccountCreated {
     /// The new account's id (`acc_…`).
     pub account_id: String,
@@ -27,6 +29,7 @@ pub struct AccountCreated {
 
 /// `GET /v1/account` answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Account {
     /// The account (`acc_…`).
     pub account_id: String,
@@ -45,6 +48,7 @@ pub struct Account {
 
 /// A subscription plan, as `GET /v1/account` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Plan {
     /// Plan name (`basic`, `standard`, `premium`, …).
     pub name: String,
@@ -57,6 +61,7 @@ pub struct Plan {
 
 /// `POST /v1/account/password` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ChangePassword {
     /// The password in use now.
@@ -64,12 +69,13 @@ pub struct ChangePassword {
     /// The new password.
     pub new_password: String,
     /// Sign out every device, this one included; the server defaults to
-    /// `true` when absent (it refuses `null`, so `None` is left out).
+    /// `true` when absent (it refuses `null`).
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "crate::present"
     )]
+    #[cfg_attr(feature = "openapi", schema(value_type = bool))]
     pub sign_out_all_devices: Option<bool>,
 }
 

@@ -63,9 +63,15 @@ impl From<&str> for UnknownActivityKind {
 /// `ActivityParams<String>`, so a bad limit is answered `422 invalid_limit`
 /// rather than as a malformed query.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct ActivityParams<L = u32> {
     /// Page size, 1 to 200 (50 when absent).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        param(value_type = Option<u32>, minimum = 1, maximum = 200)
+    )]
     pub limit: Option<L>,
     /// The `next` of the previous page: start after that event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -88,6 +94,11 @@ impl<L> Default for ActivityParams<L> {
 /// One entry of the account's history. `D` is its `detail`: any JSON
 /// object for a reader, the server's typed record when it writes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(description = "One entry of the account's history; `detail` depends on its `kind`.")
+)]
 pub struct ActivityEvent<D = Value> {
     /// The event (`evt_…`).
     pub event_id: String,
@@ -102,13 +113,16 @@ pub struct ActivityEvent<D = Value> {
     /// The address it came from, if known.
     pub ip: Option<String>,
     /// The location of `ip` (a [`crate::Location`] object), if known.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::Location>))]
     pub location: Option<Value>,
     /// Kind-specific details: `reason`, `cause`, `by`, `title`, `stream_id` …
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub detail: D,
 }
 
 /// The device an activity event is about (or, in `detail.by`, that caused it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventDevice {
     /// Its session, if it had one.
     pub session_id: Option<String>,
@@ -131,8 +145,15 @@ fn verified() -> bool {
 
 /// A page of history, newest first; `D` as in [`ActivityEvent`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(description = "A page of history, newest first.")
+)]
 pub struct ActivityPage<D = Value> {
     /// The events of this page.
+    // Named without its type argument in the document (`ActivityEvent`).
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<ActivityEvent>))]
     pub events: Vec<ActivityEvent<D>>,
     /// Pass as `before` for the next, older page; `null` on the last page.
     pub next: Option<String>,

@@ -9,6 +9,7 @@ use crate::timestamp;
 
 /// An open alert.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Alert {
     /// The alert (`evt_…`, the id of its `alert` activity event).
     pub alert_id: String,
@@ -20,10 +21,12 @@ pub struct Alert {
     pub reasons: Vec<String>,
     /// The device that signed in (or the wrong password was entered on):
     /// `{session_id, name, type, model}`.
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub device: Value,
     /// The address it signed in from, if known.
     pub ip: Option<String>,
     /// The location of `ip` (a [`crate::Location`] object), if known.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::Location>))]
     pub location: Option<Value>,
     /// Whether that device is still signed in (so it can be signed out).
     pub device_signed_in: bool,
@@ -31,6 +34,7 @@ pub struct Alert {
 
 /// `GET /v1/alerts` answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AlertList {
     /// Open alerts, newest first.
     pub alerts: Vec<Alert>,
@@ -38,6 +42,7 @@ pub struct AlertList {
 
 /// `POST /v1/alerts/{alert_id}/sign-out-device` answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AlertDeviceSignedOut {
     /// True when the device was still signed in and is now signed out.
     pub signed_out: bool,

@@ -16,6 +16,7 @@ use crate::{timestamp, DeviceType};
 /// One signed-in device, as listed by `GET /v1/devices` (and answered by
 /// `PATCH /v1/devices/{session_id}`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Device {
     /// Its session id (`ses_…`).
     pub session_id: String,
@@ -55,6 +56,7 @@ pub struct Device {
 
 /// Approximate location from the IP database; any part may be unknown.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Location {
     /// City name.
     #[serde(default)]
@@ -77,6 +79,7 @@ pub struct Location {
     pub label: Option<String>,
     /// Members this crate does not model.
     #[serde(flatten)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
     pub extra: Map<String, Value>,
 }
 
@@ -97,6 +100,7 @@ impl fmt::Display for Location {
 
 /// The stream a device is playing (the server writes every member).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct NowStreaming {
     /// The stream (`str_…`).
     #[serde(default)]
@@ -109,11 +113,13 @@ pub struct NowStreaming {
     pub started_at: Option<DateTime<Utc>>,
     /// Members this crate does not model.
     #[serde(flatten)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
     pub extra: Map<String, Value>,
 }
 
 /// `GET /v1/devices` answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DeviceList {
     /// Every signed-in device of the account.
     pub devices: Vec<Device>,
@@ -121,14 +127,17 @@ pub struct DeviceList {
 
 /// `PATCH /v1/devices/{session_id}` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RenameDevice {
     /// The new display name (1 to 64 characters).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub name: String,
 }
 
 /// `POST /v1/devices/sign-out-all` body.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SignOutAll {
     /// Also sign out the calling device (`false` when absent).
@@ -138,6 +147,7 @@ pub struct SignOutAll {
 
 /// `POST /v1/devices/sign-out-all` answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SignedOutCount {
     /// How many device sessions ended.
     pub signed_out: u64,

@@ -20,6 +20,7 @@ mod activity;
 mod alerts;
 mod device_type;
 mod devices;
+mod health;
 mod live;
 mod problem;
 mod profiles;
@@ -38,6 +39,9 @@ pub use device_type::{DeviceType, UnknownDeviceType};
 pub use devices::{
     Device, DeviceList, Location, NowStreaming, RenameDevice, SignOutAll, SignedOutCount,
 };
+pub use health::{Health, Jwk, Jwks, Readiness};
+#[cfg(feature = "openapi")]
+pub use live::LiveCloseCode;
 pub use live::{
     LiveEvent, BEARER_SUBPROTOCOL_PREFIX, CLOSE_GOING_AWAY, CLOSE_REPLACED, CLOSE_SIGNED_OUT,
     CLOSE_TRY_AGAIN_LATER, SUBPROTOCOL,

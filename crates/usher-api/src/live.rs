@@ -28,6 +28,59 @@ pub const CLOSE_REPLACED: u16 = 4008;
 /// bus): reconnect, and the load balancer takes the device to a node that can.
 pub const CLOSE_TRY_AGAIN_LATER: u16 = 1013;
 
+/// The close codes of the live channel, as a schema of the OpenAPI document
+/// (a WebSocket close frame is no HTTP body, so nothing derives it).
+#[cfg(feature = "openapi")]
+pub struct LiveCloseCode;
+
+#[cfg(feature = "openapi")]
+impl LiveCloseCode {
+    /// Every close code the server sends, with what a device should do.
+    pub const ALL: [(u16, &'static str); 7] = [
+        (CLOSE_GOING_AWAY, "the server is shutting down: reconnect"),
+        (
+            1002,
+            "the device sent a frame against RFC 6455 (protocol error)",
+        ),
+        (1007, "the device sent text that is not UTF-8"),
+        (1009, "the device sent a message larger than 4 KiB"),
+        (
+            CLOSE_TRY_AGAIN_LATER,
+            "this node cannot show it has seen every recent sign-out: reconnect, with backoff",
+        ),
+        (
+            CLOSE_SIGNED_OUT,
+            "sent after `signed_out`: the device was signed out; do not reconnect",
+        ),
+        (
+            CLOSE_REPLACED,
+            "replaced by a newer connection of the session or account; reconnect only on a user's action",
+        ),
+    ];
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for LiveCloseCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        let described: Vec<String> = Self::ALL
+            .iter()
+            .map(|(code, meaning)| format!("- `{code}`: {meaning}"))
+            .collect();
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .description(Some(format!(
+                "The code of the close frame that ends a live connection:\n{}",
+                described.join("\n")
+            )))
+            .enum_values(Some(Self::ALL.iter().map(|(code, _)| *code)))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for LiveCloseCode {}
+
 /// Something that happened on the live channel.
 ///
 /// The first five variants are the server's JSON frames, tagged by `type`.
@@ -35,6 +88,11 @@ pub const CLOSE_TRY_AGAIN_LATER: u16 = 1013;
 /// type it does not know, and with `Closed` the close frame that ends the
 /// connection.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(description = "A text frame of the live channel (`GET /v1/live`), tagged by `type`.")
+)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum LiveEvent {
     /// Sent once, right after the connection opens.
@@ -46,6 +104,7 @@ pub enum LiveEvent {
     /// [`CLOSE_SIGNED_OUT`] next.
     SignedOut {
         /// Why.
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::SignOutReason))]
         reason: LenientSignOutReason,
         /// When.
         #[serde(with = "timestamp::millis")]
@@ -56,6 +115,7 @@ pub enum LiveEvent {
         /// The stream.
         stream_id: String,
         /// Why (never `stopped`: the device that stopped it needs no event).
+        #[cfg_attr(feature = "openapi", schema(value_type = crate::StreamEndReason))]
         reason: LenientStreamEndReason,
     },
     /// The profile in use was locked; go back to the profile picker.

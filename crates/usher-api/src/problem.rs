@@ -119,6 +119,59 @@ wire_enum! {
     }
 }
 
+impl ProblemCode {
+    /// The HTTP status every answer with this code has: a code means one
+    /// status, so a client (and the OpenAPI document) can rely on the pair.
+    pub fn status(self) -> u16 {
+        use ProblemCode as C;
+        match self {
+            C::MalformedJson | C::InvalidQuery => 400,
+            C::InvalidCredentials
+            | C::MissingToken
+            | C::InvalidToken
+            | C::TokenExpired
+            | C::SessionRevoked
+            | C::RefreshTokenReused => 401,
+            C::PlanNotAllowed
+            | C::SignUpDisabled
+            | C::WrongPassword
+            | C::DeviceLimitReached
+            | C::PinRequired
+            | C::WrongPin
+            | C::ProfileRequired => 403,
+            C::NotFound => 404,
+            C::MethodNotAllowed => 405,
+            C::RequestTimeout => 408,
+            C::EmailTaken
+            | C::TooManyStreams
+            | C::ProfileLimitReached
+            | C::LastProfile
+            | C::DefaultProfile
+            | C::DefaultProfileUnlocked => 409,
+            C::StreamEnded => 410,
+            C::PayloadTooLarge => 413,
+            C::UnsupportedMediaType => 415,
+            C::InvalidEmail
+            | C::WeakPassword
+            | C::UnknownPlan
+            | C::InvalidDevice
+            | C::InvalidDeviceName
+            | C::InvalidTitle
+            | C::UnknownProfile
+            | C::InvalidLimit
+            | C::InvalidCursor
+            | C::InvalidKind
+            | C::InvalidProfileName
+            | C::InvalidPin
+            | C::InvalidBody => 422,
+            C::WebsocketRequired => 426,
+            C::TooManyAttempts | C::TooManyConnections => 429,
+            C::Internal => 500,
+            C::Overloaded | C::Unavailable | C::StaleNode => 503,
+        }
+    }
+}
+
 /// The text is not a [`ProblemCode`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown problem code {0:?}")]
@@ -137,6 +190,13 @@ impl From<&str> for UnknownProblemCode {
 /// is one: see [`Problem::from_answer`]. Members not modelled here (`limit`,
 /// `active`, `devices`, …) are kept in `extra`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(
+        description = "An RFC 9457 problem document (`application/problem+json`). `status` repeats the HTTP status and `retry_after` the `Retry-After` header; some codes add members (`limit`, `active`, `devices`)."
+    )
+)]
 pub struct Problem {
     /// The `type` URI; usher uses `about:blank`.
     #[serde(rename = "type", default = "about_blank")]
@@ -146,6 +206,7 @@ pub struct Problem {
     pub status: u16,
     /// Stable machine-readable code, a [`ProblemCode`] name (text, so a code
     /// a newer server adds is still readable).
+    #[cfg_attr(feature = "openapi", schema(value_type = ProblemCode))]
     pub code: String,
     /// Short human-readable summary.
     #[serde(default)]
@@ -162,6 +223,7 @@ pub struct Problem {
     pub retry_after: Option<u64>,
     /// Every other member (`limit`, `active`, `devices`, …).
     #[serde(flatten)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
     pub extra: Map<String, Value>,
 }
 
@@ -339,6 +401,31 @@ mod tests {
             b"[1]",
         ] {
             assert_eq!(Problem::from_answer(502, not_a_problem, None), None);
+        }
+    }
+
+    #[test]
+    fn each_code_documents_its_status() {
+        // Every code's doc comment starts with its status: "`422`: …".
+        let source = include_str!("problem.rs");
+        let lines: Vec<&str> = source.lines().map(str::trim).collect();
+        for code in ProblemCode::ALL {
+            let spelling = format!("=> \"{}\",", code.as_str());
+            let at = lines
+                .iter()
+                .position(|line| line.ends_with(&spelling))
+                .expect("the code is declared here");
+            let first = (0..at)
+                .rev()
+                .take_while(|&i| lines[i].starts_with("///"))
+                .last()
+                .expect("a doc comment");
+            let expected = format!("/// `{}`", code.status());
+            assert!(
+                lines[first].starts_with(&expected),
+                "{code}: {}",
+                lines[first]
+            );
         }
     }
 

@@ -9,6 +9,7 @@ use crate::timestamp;
 
 /// A profile as the API shows it; the PIN never leaves the server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Profile {
     /// The profile (`prf_…`).
     pub profile_id: String,
@@ -25,6 +26,7 @@ pub struct Profile {
 
 /// `GET /v1/profiles` answer, and the answer to `PUT /v1/profiles/settings`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProfileList {
     /// Every profile of the account, the default first.
     pub profiles: Vec<Profile>,
@@ -36,6 +38,7 @@ pub struct ProfileList {
 /// answer to `POST /v1/sessions/current/profile`. Read leniently: the server
 /// always writes both members.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ProfileRef {
     /// The profile (`prf_…`).
     #[serde(default)]
@@ -45,28 +48,35 @@ pub struct ProfileRef {
     pub name: Option<String>,
     /// Members this crate does not model.
     #[serde(flatten)]
+    #[cfg_attr(feature = "openapi", schema(ignore))]
     pub extra: Map<String, Value>,
 }
 
 /// `POST /v1/profiles` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateProfile {
     /// Display name.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub name: String,
     /// The default profile's PIN, when the account requires it to add profiles.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[0-9]{4}$"))]
     pub pin: Option<String>,
 }
 
 /// `PATCH /v1/profiles/{profile_id}` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RenameProfile {
     /// The new display name.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub name: String,
     /// The profile's PIN, when it is locked (or send `password`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[0-9]{4}$"))]
     pub pin: Option<String>,
     /// The account password, instead of the PIN of a locked profile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -75,10 +85,12 @@ pub struct RenameProfile {
 
 /// `DELETE /v1/profiles/{profile_id}` body: none for an unlocked profile.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DeleteProfile {
     /// The profile's PIN, when it is locked (or send `password`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[0-9]{4}$"))]
     pub pin: Option<String>,
     /// The account password, instead of the PIN of a locked profile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -87,16 +99,19 @@ pub struct DeleteProfile {
 
 /// `PUT /v1/profiles/{profile_id}/pin` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SetPin {
     /// The account password, to confirm.
     pub password: String,
     /// The new four-digit PIN.
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[0-9]{4}$"))]
     pub pin: String,
 }
 
 /// `DELETE /v1/profiles/{profile_id}/pin` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RemovePin {
     /// The account password, to confirm.
@@ -105,6 +120,7 @@ pub struct RemovePin {
 
 /// `PUT /v1/profiles/settings` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ProfileSettings {
     /// The account password, to confirm.
@@ -115,12 +131,14 @@ pub struct ProfileSettings {
 
 /// `POST /v1/sessions/current/profile` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SwitchProfile {
     /// The profile to use (`prf_…`).
     pub profile_id: String,
     /// Its PIN, when it is locked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(pattern = r"^[0-9]{4}$"))]
     pub pin: Option<String>,
 }
 

@@ -14,9 +14,17 @@ use crate::DeviceType;
 /// `422 invalid_device` like every other flaw in the description, rather
 /// than as a malformed body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(
+        description = "The device description sent at sign-in. An unknown `type` is answered `422 invalid_device`."
+    )
+)]
 #[serde(deny_unknown_fields)]
 pub struct DeviceInfo<T = DeviceType> {
-    /// Display name, e.g. "Living Room TV".
+    /// Display name, e.g. "Living Room TV" (1 to 64 characters).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub name: String,
     /// Kind of device.
     #[serde(rename = "type")]
@@ -57,6 +65,8 @@ impl<T> DeviceInfo<T> {
 
 /// `POST /v1/sessions` body; `T` as in [`DeviceInfo`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(description = "`POST /v1/sessions` body."))]
 #[serde(deny_unknown_fields)]
 pub struct SignIn<T = DeviceType> {
     /// Account email.
@@ -64,6 +74,8 @@ pub struct SignIn<T = DeviceType> {
     /// Account password.
     pub password: String,
     /// The device signing in.
+    // Named without its type argument in the document (`DeviceInfo`).
+    #[cfg_attr(feature = "openapi", schema(value_type = DeviceInfo))]
     pub device: DeviceInfo<T>,
     /// The `device_proof` this device was given at an earlier sign-in to
     /// this account, if it has one: other clients' wrong passwords do not
@@ -74,6 +86,7 @@ pub struct SignIn<T = DeviceType> {
 
 /// `POST /v1/sessions/refresh` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
     /// The current refresh token.
@@ -82,6 +95,7 @@ pub struct RefreshRequest {
 
 /// Tokens of a device session: the answer to sign-in (`201`) and to refresh.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SessionTokens {
     /// The device session (`ses_…`).
     pub session_id: String,
@@ -110,6 +124,11 @@ fn bearer() -> String {
 /// hardest: the server writes it from its cache without copying. A reader
 /// gets owned text (`CurrentSession<'static>`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(description = "`GET /v1/sessions/current` answer.")
+)]
 pub struct CurrentSession<'a> {
     /// This device session.
     pub session_id: Cow<'a, str>,
@@ -125,6 +144,11 @@ pub struct CurrentSession<'a> {
 /// The device of `GET /v1/sessions/current`. Unlike [`DeviceInfo`] (a
 /// request, which leaves absent members out), the answer writes `null`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(description = "The device of `GET /v1/sessions/current`; absent parts are `null`.")
+)]
 pub struct CurrentDevice<'a> {
     /// Display name.
     pub name: Cow<'a, str>,

@@ -10,11 +10,13 @@ use crate::{timestamp, DeviceType};
 
 /// `POST /v1/streams` body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StartStream {
     /// What is being played (1 to 200 characters).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
     pub title: String,
-    /// The profile watching; the device's own when `None`.
+    /// The profile watching; the device's own when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile_id: Option<String>,
 }
@@ -22,6 +24,7 @@ pub struct StartStream {
 /// A stream slot held by this device: the answer to `POST /v1/streams`
 /// (`201`) and to each heartbeat.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Lease {
     /// The stream (`str_…`).
     pub stream_id: String,
@@ -43,6 +46,7 @@ impl Lease {
 /// A stream that counts against the account's plan, as any of its devices
 /// sees it (`GET /v1/streams`, and the `active` member of `409 too_many_streams`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActiveStream {
     /// The stream (`str_…`).
     pub stream_id: String,
@@ -60,6 +64,7 @@ pub struct ActiveStream {
 
 /// The device that holds a stream.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StreamDeviceRef {
     /// Its session (`ses_…`).
     pub session_id: String,
@@ -72,6 +77,7 @@ pub struct StreamDeviceRef {
 
 /// `GET /v1/streams` answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StreamList {
     /// Every stream of the account that holds a slot now.
     pub streams: Vec<ActiveStream>,

@@ -2,6 +2,10 @@
 //! enum (what the server writes and stores) and, when asked, a lenient twin
 //! (what a client reads: an unknown spelling is kept, not an error).
 
+// The spellings are matched as `tt`, not `literal`: a `literal` fragment
+// reaches a derive wrapped in an invisible group, which utoipa's derive does
+// not read as `rename = "…"`, so the schema would show the variant names.
+
 /// Declares a closed wire enum: `Copy`, serde with the given spellings,
 /// `ALL`, `as_str`, `Display` and `FromStr` (erring with `$err`, which must
 /// implement `From<&str>`). With `lenient $twin`, also declares `$twin`, the
@@ -11,7 +15,7 @@ macro_rules! wire_enum {
     (
         $(#[$meta:meta])*
         pub enum $name:ident, error $err:ident, lenient $twin:ident {
-            $($(#[$vmeta:meta])* $variant:ident => $wire:literal,)*
+            $($(#[$vmeta:meta])* $variant:ident => $wire:tt,)*
         }
     ) => {
         $crate::wire_enum::wire_enum! {
@@ -29,11 +33,12 @@ macro_rules! wire_enum {
     (
         $(#[$meta:meta])*
         pub enum $name:ident, error $err:ident {
-            $($(#[$vmeta:meta])* $variant:ident => $wire:literal,)*
+            $($(#[$vmeta:meta])* $variant:ident => $wire:tt,)*
         }
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
         pub enum $name {
             $($(#[$vmeta])* #[serde(rename = $wire)] $variant,)*
         }
@@ -70,7 +75,7 @@ macro_rules! wire_enum {
     };
     (
         @lenient $name:ident, $twin:ident {
-            $($(#[$vmeta:meta])* $variant:ident => $wire:literal,)*
+            $($(#[$vmeta:meta])* $variant:ident => $wire:tt,)*
         }
     ) => {
             #[doc = concat!("[`", stringify!($name), "`] as a reader takes it: a spelling this")]

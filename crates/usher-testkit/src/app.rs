@@ -148,6 +148,12 @@ impl TestApp {
             .expect("the router always answers")
     }
 
+    /// The server's router (what [`TestApp::oneshot`] answers with), for
+    /// tests that list its routes.
+    pub fn router(&self) -> &axum::Router {
+        &self.router
+    }
+
     /// A client with no token.
     pub fn client(&self) -> Client {
         self.client.clone()

@@ -54,6 +54,9 @@ pub enum Command {
     Keys(KeysCommand),
     /// A simulated device: sign in, hold the live connection, sign devices out.
     Device(usher_client::device_cli::DeviceArgs),
+    /// Print the OpenAPI document (what `GET /openapi.json` serves), to
+    /// generate a client without a running server.
+    Openapi,
 }
 
 #[derive(Args, Clone, Default)]
@@ -159,6 +162,10 @@ async fn run_operator(
     match command {
         Command::Device(args) => usher_client::device_cli::run(args).await,
         Command::Serve(store) => serve(store.config(file)?).await,
+        Command::Openapi => {
+            println!("{:#}", crate::http::document());
+            Ok(())
+        }
         Command::Migrate(store) => {
             let config = store.config(file)?;
             let store = crate::store::open(&config.database_url()).await?;

@@ -2,9 +2,9 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::Router;
-use usher_api as api;
+use usher_api::{self as api, ProblemCode};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AccountOverview;
 use crate::domain::{Email, NewPassword};
@@ -15,15 +15,27 @@ use crate::http::state::AppState;
 use crate::http::wire::timestamp;
 use crate::sessions::Actor;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/accounts", post(create))
-        .route("/v1/account", get(overview))
-        .route("/v1/account/password", post(change_password))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create))
+        .routes(routes!(overview))
+        .routes(routes!(change_password))
 }
 
-/// A public sign-up: admitted (open, no plan, within the address's budget)
-/// before anything is parsed or looked up.
+/// Sign up.
+///
+/// A public sign-up names no plan and starts on the server's default plan.
+/// It is admitted (sign-up open, no plan, within the address's budget)
+/// before its email or password is judged.
+#[utoipa::path(
+    post, path = "/v1/accounts", tag = "accounts", operation_id = "create_account",
+    request_body = api::CreateAccount,
+    responses((status = CREATED, description = "The account is created.", body = api::AccountCreated)),
+    extensions(("x-problems" = json!([
+        ProblemCode::SignUpDisabled, ProblemCode::PlanNotAllowed, ProblemCode::TooManyAttempts,
+        ProblemCode::InvalidEmail, ProblemCode::WeakPassword, ProblemCode::EmailTaken,
+    ]))),
+)]
 async fn create(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -61,6 +73,12 @@ impl From<AccountOverview> for api::Account {
     }
 }
 
+/// The account: plan, limits, streams in use.
+#[utoipa::path(
+    get, path = "/v1/account", tag = "accounts", operation_id = "get_account",
+    security(("bearer" = [])),
+    responses((status = OK, description = "The account.", body = api::Account)),
+)]
 async fn overview(
     State(state): State<AppState>,
     Auth(session): Auth,
@@ -70,6 +88,19 @@ async fn overview(
     ))
 }
 
+/// Change the password.
+///
+/// Signs every device out (this one included) unless
+/// `sign_out_all_devices` is `false`.
+#[utoipa::path(
+    post, path = "/v1/account/password", tag = "accounts", operation_id = "change_password",
+    security(("bearer" = [])),
+    request_body = api::ChangePassword,
+    responses((status = NO_CONTENT, description = "The password is changed.")),
+    extensions(("x-problems" = json!([
+        ProblemCode::WrongPassword, ProblemCode::WeakPassword, ProblemCode::TooManyAttempts,
+    ]))),
+)]
 async fn change_password(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,

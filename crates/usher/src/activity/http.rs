@@ -1,10 +1,10 @@
 //! `GET /v1/activity`: the account's history, newest first.
 
 use axum::extract::State;
-use axum::routing::get;
-use axum::Router;
 use usher_api as api;
 use usher_api::ProblemCode;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::service::MAX_PAGE;
 use super::views::Detail;
@@ -15,10 +15,20 @@ use crate::http::error::ApiError;
 use crate::http::extract::{Auth, Json, Query};
 use crate::http::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/activity", get(list))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list))
 }
 
+/// The account's activity history, newest first.
+#[utoipa::path(
+    get, path = "/v1/activity", tag = "activity", operation_id = "list_activity",
+    security(("bearer" = [])),
+    params(api::ActivityParams),
+    responses((status = OK, description = "A page of events.", body = api::ActivityPage)),
+    extensions(("x-problems" = json!([
+        ProblemCode::InvalidLimit, ProblemCode::InvalidCursor, ProblemCode::InvalidKind,
+    ]))),
+)]
 async fn list(
     State(state): State<AppState>,
     Auth(session): Auth,
@@ -43,14 +53,16 @@ fn invalid(code: ProblemCode, detail: impl Into<String>) -> Error {
 }
 
 /// Parses a page request: `limit` (1 to [`MAX_PAGE`]), `before` (a `next`
-/// cursor) and `kind` (comma-separated kinds); empty values mean "not given".
+/// cursor) and `kind` (comma-separated kinds). An empty `before` or `kind`
+/// means "not given", as the account pages' forms send them; a `limit`
+/// that is given is a number (no form sends one, and the API document says so).
 pub fn parse_filter(
     limit: Option<&str>,
     before: Option<&str>,
     kind: Option<&str>,
 ) -> Result<ActivityFilter, Error> {
     let mut filter = ActivityFilter::default();
-    if let Some(raw) = limit.filter(|l| !l.is_empty()) {
+    if let Some(raw) = limit {
         filter.limit = raw
             .parse::<u32>()
             .ok()

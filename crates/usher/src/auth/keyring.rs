@@ -250,20 +250,15 @@ impl KeySet {
 
     /// The public keys other services may verify with at `now`: the
     /// current key and those retiring.
-    pub fn jwks(&self, now: Millis) -> serde_json::Value {
-        let keys: Vec<_> = self
+    pub fn jwks(&self, now: Millis) -> usher_api::Jwks {
+        let keys = self
             .order
             .iter()
             .filter_map(|kid| Some((kid, self.verifiers.get(kid)?)))
             .filter(|(_, v)| v.retire_at.is_none_or(|at| now < at))
-            .map(|(kid, v)| {
-                serde_json::json!({
-                    "kty": "OKP", "crv": "Ed25519", "alg": "EdDSA", "use": "sig",
-                    "kid": kid, "x": v.x,
-                })
-            })
+            .map(|(kid, v)| usher_api::Jwk::ed25519(kid, &v.x))
             .collect();
-        serde_json::json!({ "keys": keys })
+        usher_api::Jwks { keys }
     }
 }
 

@@ -211,7 +211,7 @@ impl TokenService {
             .retain(|_, cached| keys.verifier(&cached.kid).is_some());
     }
 
-    pub fn jwks(&self, now: Millis) -> serde_json::Value {
+    pub fn jwks(&self, now: Millis) -> usher_api::Jwks {
         self.keyset().jwks(now)
     }
 

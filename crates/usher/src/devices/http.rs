@@ -2,9 +2,9 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, patch, post};
-use axum::Router;
-use usher_api as api;
+use usher_api::{self as api, ProblemCode};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::views::device_list;
 use crate::domain::{DeviceName, SessionId};
@@ -14,13 +14,19 @@ use crate::http::extract::{Auth, ClientIp, IdPath, Json};
 use crate::http::state::AppState;
 use crate::sessions::Actor;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/devices", get(list))
-        .route("/v1/devices/sign-out-all", post(sign_out_all))
-        .route("/v1/devices/{session_id}", patch(rename).delete(sign_out))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(sign_out_all))
+        .routes(routes!(rename, sign_out))
 }
 
+/// Every signed-in device of the account.
+#[utoipa::path(
+    get, path = "/v1/devices", tag = "devices", operation_id = "list_devices",
+    security(("bearer" = [])),
+    responses((status = OK, description = "The signed-in devices.", body = api::DeviceList)),
+)]
 async fn list(
     State(state): State<AppState>,
     Auth(session): Auth,
@@ -29,6 +35,15 @@ async fn list(
     Ok(Json(device_list(devices)))
 }
 
+/// Rename a device.
+#[utoipa::path(
+    patch, path = "/v1/devices/{session_id}", tag = "devices", operation_id = "rename_device",
+    security(("bearer" = [])),
+    params(("session_id" = String, Path, description = "The device's session (`ses_…`).")),
+    request_body = api::RenameDevice,
+    responses((status = OK, description = "The renamed device.", body = api::Device)),
+    extensions(("x-problems" = json!([ProblemCode::NotFound, ProblemCode::InvalidDeviceName]))),
+)]
 async fn rename(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -44,6 +59,14 @@ async fn rename(
     Ok(Json(device.into()))
 }
 
+/// Sign that device out now.
+#[utoipa::path(
+    delete, path = "/v1/devices/{session_id}", tag = "devices", operation_id = "sign_out_device",
+    security(("bearer" = [])),
+    params(("session_id" = String, Path, description = "The device's session (`ses_…`).")),
+    responses((status = NO_CONTENT, description = "The device is signed out.")),
+    extensions(("x-problems" = json!([ProblemCode::NotFound]))),
+)]
 async fn sign_out(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -58,6 +81,13 @@ async fn sign_out(
     }
 }
 
+/// Sign out of all devices (this one too with `include_current`).
+#[utoipa::path(
+    post, path = "/v1/devices/sign-out-all", tag = "devices", operation_id = "sign_out_all_devices",
+    security(("bearer" = [])),
+    request_body = api::SignOutAll,
+    responses((status = OK, description = "How many devices were signed out.", body = api::SignedOutCount)),
+)]
 async fn sign_out_all(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,

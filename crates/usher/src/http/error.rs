@@ -30,9 +30,12 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: ProblemCode, title: &'static str) -> Self {
+    /// An answer with `code`, at the one status that code has
+    /// ([`ProblemCode::status`]), so the OpenAPI document's pairs hold.
+    pub fn new(code: ProblemCode, title: &'static str) -> Self {
         Self {
-            status,
+            status: StatusCode::from_u16(code.status())
+                .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
             code,
             title,
             detail: None,
@@ -63,83 +66,70 @@ impl ApiError {
     }
 
     pub fn unsupported_media_type() -> Self {
-        Self::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ProblemCode::UnsupportedMediaType,
-            "Unsupported media type",
-        )
-        .detail("Send the body as `Content-Type: application/json`.")
+        Self::new(ProblemCode::UnsupportedMediaType, "Unsupported media type")
+            .detail("Send the body as `Content-Type: application/json`.")
     }
 
     pub fn not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, ProblemCode::NotFound, "Not found")
+        Self::new(ProblemCode::NotFound, "Not found")
     }
 
     /// `429 too_many_attempts`, `Retry-After` in whole seconds, rounded up.
     fn too_many_attempts(retry_after: std::time::Duration, detail: &'static str) -> Self {
         let secs = retry_after.as_secs_f64().ceil() as u64;
-        Self::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            ProblemCode::TooManyAttempts,
-            "Too many attempts",
-        )
-        .detail(detail)
-        .retry_after(secs)
+        Self::new(ProblemCode::TooManyAttempts, "Too many attempts")
+            .detail(detail)
+            .retry_after(secs)
     }
 
     fn internal() -> Self {
-        Self::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            ProblemCode::Internal,
-            "Internal error",
-        )
-        .detail("Something went wrong on our side. It has been logged.")
+        Self::new(ProblemCode::Internal, "Internal error")
+            .detail("Something went wrong on our side. It has been logged.")
     }
 }
 
 impl From<Error> for ApiError {
     fn from(e: Error) -> Self {
-        use StatusCode as S;
         match e {
-            Error::InvalidEmail(d) => Self::new(S::UNPROCESSABLE_ENTITY, ProblemCode::InvalidEmail, "Invalid email").detail(d.to_string()),
-            Error::WeakPassword(d) => Self::new(S::UNPROCESSABLE_ENTITY, ProblemCode::WeakPassword, "Weak password").detail(d.to_string()),
-            Error::UnknownPlan(name) => Self::new(S::UNPROCESSABLE_ENTITY, ProblemCode::UnknownPlan, "Unknown plan")
+            Error::InvalidEmail(d) => Self::new(ProblemCode::InvalidEmail, "Invalid email").detail(d.to_string()),
+            Error::WeakPassword(d) => Self::new(ProblemCode::WeakPassword, "Weak password").detail(d.to_string()),
+            Error::UnknownPlan(name) => Self::new(ProblemCode::UnknownPlan, "Unknown plan")
                 .detail(format!("No plan is called {name:?}.")),
-            Error::EmailTaken => Self::new(S::CONFLICT, ProblemCode::EmailTaken, "Email taken")
+            Error::EmailTaken => Self::new(ProblemCode::EmailTaken, "Email taken")
                 .detail("An account with this email already exists."),
-            Error::PlanNotAllowed => Self::new(S::FORBIDDEN, ProblemCode::PlanNotAllowed, "Plan not allowed")
+            Error::PlanNotAllowed => Self::new(ProblemCode::PlanNotAllowed, "Plan not allowed")
                 .detail("A new account starts on the default plan: leave `plan` out. Plans are changed by the operator."),
-            Error::SignUpDisabled => Self::new(S::FORBIDDEN, ProblemCode::SignUpDisabled, "Sign-up disabled")
+            Error::SignUpDisabled => Self::new(ProblemCode::SignUpDisabled, "Sign-up disabled")
                 .detail("This service does not take sign-ups here. Ask its operator for an account."),
             Error::TooManySignUps { retry_after } => {
                 Self::too_many_attempts(retry_after, "Too many sign-ups from this address. Wait before trying again.")
             }
-            Error::InvalidCredentials => Self::new(S::UNAUTHORIZED, ProblemCode::InvalidCredentials, "Invalid credentials")
+            Error::InvalidCredentials => Self::new(ProblemCode::InvalidCredentials, "Invalid credentials")
                 .detail("The email or password is wrong."),
             Error::TooManyAttempts { retry_after } => {
                 Self::too_many_attempts(retry_after, "Too many attempts with this account's password. Wait before trying again.")
             }
-            Error::InvalidDevice(d) => Self::new(S::UNPROCESSABLE_ENTITY, ProblemCode::InvalidDevice, "Invalid device").detail(d.to_string()),
-            Error::InvalidDeviceName(d) => Self::new(S::UNPROCESSABLE_ENTITY, ProblemCode::InvalidDeviceName, "Invalid device name").detail(d.to_string()),
-            Error::MissingToken => Self::new(S::UNAUTHORIZED, ProblemCode::MissingToken, "Missing token")
+            Error::InvalidDevice(d) => Self::new(ProblemCode::InvalidDevice, "Invalid device").detail(d.to_string()),
+            Error::InvalidDeviceName(d) => Self::new(ProblemCode::InvalidDeviceName, "Invalid device name").detail(d.to_string()),
+            Error::MissingToken => Self::new(ProblemCode::MissingToken, "Missing token")
                 .detail("Send the access token as `Authorization: Bearer <token>`."),
-            Error::Token(TokenError::Invalid) => Self::new(S::UNAUTHORIZED, ProblemCode::InvalidToken, "Invalid token")
+            Error::Token(TokenError::Invalid) => Self::new(ProblemCode::InvalidToken, "Invalid token")
                 .detail("The access token is not valid."),
-            Error::Token(TokenError::Expired { .. }) => Self::new(S::UNAUTHORIZED, ProblemCode::TokenExpired, "Token expired")
+            Error::Token(TokenError::Expired { .. }) => Self::new(ProblemCode::TokenExpired, "Token expired")
                 .detail("The access token has expired. Refresh it."),
-            Error::SessionRevoked(reason) => Self::new(S::UNAUTHORIZED, ProblemCode::SessionRevoked, "Signed out")
+            Error::SessionRevoked(reason) => Self::new(ProblemCode::SessionRevoked, "Signed out")
                 .detail(reason.explain())
                 .reason(reason.as_str()),
-            Error::RefreshTokenReused => Self::new(S::UNAUTHORIZED, ProblemCode::RefreshTokenReused, "Refresh token reused")
+            Error::RefreshTokenReused => Self::new(ProblemCode::RefreshTokenReused, "Refresh token reused")
                 .detail("This refresh token was already used, so the session has been ended to protect the account. Sign in again.")
                 .reason(api::SignOutReason::TokenReused.as_str()),
-            Error::InvalidRefreshToken => Self::new(S::UNAUTHORIZED, ProblemCode::InvalidToken, "Invalid token")
+            Error::InvalidRefreshToken => Self::new(ProblemCode::InvalidToken, "Invalid token")
                 .detail("The refresh token is not valid."),
             Error::NotFound => Self::not_found(),
-            Error::WrongPassword => Self::new(S::FORBIDDEN, ProblemCode::WrongPassword, "Wrong password")
+            Error::WrongPassword => Self::new(ProblemCode::WrongPassword, "Wrong password")
                 .detail("The current password is wrong."),
             Error::TooManyStreams { limit, active } => {
-                Self::new(S::CONFLICT, ProblemCode::TooManyStreams, "Too many streams")
+                Self::new(ProblemCode::TooManyStreams, "Too many streams")
                     .detail(format!(
                         "Every stream of this plan is in use ({limit} at once). Stop one of them to watch here."
                     ))
@@ -147,62 +137,62 @@ impl From<Error> for ApiError {
                     .with("active", views(active.into_iter().map(api::ActiveStream::from)))
             }
             Error::DeviceLimitReached { limit, devices } => {
-                Self::new(S::FORBIDDEN, ProblemCode::DeviceLimitReached, "Device limit reached")
+                Self::new(ProblemCode::DeviceLimitReached, "Device limit reached")
                     .detail(format!(
                         "This plan allows {limit} signed-in devices. Sign one out to sign in here."
                     ))
                     .with("limit", limit)
                     .with("devices", views(devices.into_iter().map(api::Device::from)))
             }
-            Error::StreamEnded(reason) => Self::new(S::GONE, ProblemCode::StreamEnded, "Stream ended")
+            Error::StreamEnded(reason) => Self::new(ProblemCode::StreamEnded, "Stream ended")
                 .detail("This stream has ended. Start a new one to keep watching.")
                 .reason(reason.as_str()),
             Error::InvalidTitle(d) => {
-                Self::new(S::UNPROCESSABLE_ENTITY, ProblemCode::InvalidTitle, "Invalid title").detail(d.to_string())
+                Self::new(ProblemCode::InvalidTitle, "Invalid title").detail(d.to_string())
             }
             Error::UnknownProfile => {
-                Self::new(S::UNPROCESSABLE_ENTITY, ProblemCode::UnknownProfile, "Unknown profile")
+                Self::new(ProblemCode::UnknownProfile, "Unknown profile")
                     .detail("There is no such profile on this account.")
             }
             Error::InvalidParameter { code, detail } => {
-                Self::new(S::UNPROCESSABLE_ENTITY, code, "Invalid parameter").detail(detail)
+                Self::new(code, "Invalid parameter").detail(detail)
             }
             Error::InvalidProfileName(d) => {
-                Self::new(S::UNPROCESSABLE_ENTITY, ProblemCode::InvalidProfileName, "Invalid profile name").detail(d.to_string())
+                Self::new(ProblemCode::InvalidProfileName, "Invalid profile name").detail(d.to_string())
             }
-            Error::InvalidPin => Self::new(S::UNPROCESSABLE_ENTITY, ProblemCode::InvalidPin, "Invalid PIN")
+            Error::InvalidPin => Self::new(ProblemCode::InvalidPin, "Invalid PIN")
                 .detail("A PIN is exactly four digits (0-9)."),
             Error::ProfileLimitReached { limit } => {
-                Self::new(S::CONFLICT, ProblemCode::ProfileLimitReached, "Profile limit reached")
+                Self::new(ProblemCode::ProfileLimitReached, "Profile limit reached")
                     .detail(format!("An account can have {limit} profiles. Delete one to add another."))
                     .with("limit", limit)
             }
-            Error::PinRequired => Self::new(S::FORBIDDEN, ProblemCode::PinRequired, "PIN required")
+            Error::PinRequired => Self::new(ProblemCode::PinRequired, "PIN required")
                 .detail("This profile is locked. Send its PIN."),
-            Error::WrongPin => Self::new(S::FORBIDDEN, ProblemCode::WrongPin, "Wrong PIN")
+            Error::WrongPin => Self::new(ProblemCode::WrongPin, "Wrong PIN")
                 .detail("The PIN is wrong."),
             Error::TooManyPinAttempts { retry_after } => {
                 Self::too_many_attempts(retry_after, "Too many wrong PINs for this profile. Wait before trying again.")
             }
-            Error::LastProfile => Self::new(S::CONFLICT, ProblemCode::LastProfile, "Last profile")
+            Error::LastProfile => Self::new(ProblemCode::LastProfile, "Last profile")
                 .detail("An account needs at least one profile."),
-            Error::DefaultProfile => Self::new(S::CONFLICT, ProblemCode::DefaultProfile, "Default profile")
+            Error::DefaultProfile => Self::new(ProblemCode::DefaultProfile, "Default profile")
                 .detail("The default profile cannot be deleted."),
-            Error::ProfileRequired => Self::new(S::FORBIDDEN, ProblemCode::ProfileRequired, "Profile required")
+            Error::ProfileRequired => Self::new(ProblemCode::ProfileRequired, "Profile required")
                 .detail("This device is on no profile. Pick one (POST /v1/sessions/current/profile) first."),
             Error::DefaultProfileUnlocked => {
-                Self::new(S::CONFLICT, ProblemCode::DefaultProfileUnlocked, "Default profile unlocked")
+                Self::new(ProblemCode::DefaultProfileUnlocked, "Default profile unlocked")
                     .detail("Lock the default profile with a PIN first: that PIN is the one asked for.")
             }
-            Error::Overloaded => Self::new(S::SERVICE_UNAVAILABLE, ProblemCode::Overloaded, "Busy")
+            Error::Overloaded => Self::new(ProblemCode::Overloaded, "Busy")
                 .detail("The service is busy. Try again shortly.")
                 .retry_after(1),
-            Error::StaleNode => Self::new(S::SERVICE_UNAVAILABLE, ProblemCode::StaleNode, "Node behind")
+            Error::StaleNode => Self::new(ProblemCode::StaleNode, "Node behind")
                 .detail("This node cannot show it has seen every recent sign-out, so it checks no session. Try again shortly; another node can answer.")
                 .retry_after(1),
             Error::Unavailable(cause) => {
                 tracing::error!(error = format!("{cause:#}"), "dependency unavailable");
-                Self::new(S::SERVICE_UNAVAILABLE, ProblemCode::Unavailable, "Temporarily unavailable")
+                Self::new(ProblemCode::Unavailable, "Temporarily unavailable")
                     .detail("The service cannot reach its database. Try again shortly.")
                     .retry_after(2)
             }
@@ -217,34 +207,25 @@ impl From<Error> for ApiError {
 impl From<BodyError> for ApiError {
     fn from(e: BodyError) -> Self {
         match e {
-            BodyError::Malformed(detail) => Self::new(
-                StatusCode::BAD_REQUEST,
-                ProblemCode::MalformedJson,
-                "Malformed JSON",
-            )
-            .detail(detail),
-            BodyError::Shape(e) => Self::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                ProblemCode::InvalidBody,
-                "Invalid body",
-            )
-            .detail(e.to_string()),
+            BodyError::Malformed(detail) => {
+                Self::new(ProblemCode::MalformedJson, "Malformed JSON").detail(detail)
+            }
+            BodyError::Shape(e) => {
+                Self::new(ProblemCode::InvalidBody, "Invalid body").detail(e.to_string())
+            }
         }
     }
 }
 
 impl From<BytesRejection> for ApiError {
     fn from(r: BytesRejection) -> Self {
-        use StatusCode as S;
-        if r.status() == S::PAYLOAD_TOO_LARGE {
-            Self::new(
-                S::PAYLOAD_TOO_LARGE,
-                ProblemCode::PayloadTooLarge,
-                "Payload too large",
-            )
-            .detail("The request body is too large.")
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            Self::new(ProblemCode::PayloadTooLarge, "Payload too large")
+                .detail("The request body is too large.")
         } else {
-            Self::new(S::BAD_REQUEST, ProblemCode::InvalidBody, "Invalid body")
+            // Cut off or broken on the way: as unreadable as a body that is
+            // not JSON, and at that code's status (400).
+            Self::new(ProblemCode::MalformedJson, "Malformed JSON")
                 .detail("The request body could not be read.")
         }
     }
@@ -264,12 +245,8 @@ impl From<QueryRejection> for ApiError {
         let cause = std::error::Error::source(&r)
             .map(|cause| cause.to_string())
             .unwrap_or_else(|| r.body_text());
-        Self::new(
-            StatusCode::BAD_REQUEST,
-            ProblemCode::InvalidQuery,
-            "Invalid query",
-        )
-        .detail(format!("The query string is not valid: {cause}."))
+        Self::new(ProblemCode::InvalidQuery, "Invalid query")
+            .detail(format!("The query string is not valid: {cause}."))
     }
 }
 

@@ -3,6 +3,7 @@
 pub mod error;
 pub mod extract;
 pub mod forwarded;
+pub mod openapi;
 pub mod serve;
 pub mod settings;
 pub mod state;
@@ -14,13 +15,15 @@ use std::any::Any;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use axum::Router;
 use tower_http::catch_panic::CatchPanicLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use error::ApiError;
 use state::AppState;
-use usher_api::ProblemCode;
+use usher_api::{self as api, ProblemCode};
 
 /// How long a readiness probe waits for the dependencies (asked together).
 const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
@@ -28,7 +31,22 @@ const PROBE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(1);
 /// The whole API, without a socket: tests can drive it directly.
 pub fn router(state: AppState) -> Router {
     let max_body = state.config.max_body_bytes;
-    Router::new()
+    let (api, document) = api().split_for_parts();
+    api.merge(openapi::route(&openapi::finish(document)))
+        .merge(crate::web::router())
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(CatchPanicLayer::custom(panic_to_problem))
+        .with_state(state)
+}
+
+/// The routes of the API (`/v1`) and of the service (health, keys), each
+/// registered with `routes!`, which adds it to the OpenAPI document too:
+/// no route of these is served undocumented. The account pages (`web`)
+/// are not part of the API.
+pub fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(crate::accounts::http::router())
         .merge(crate::activity::http::router())
         .merge(crate::alerts::http::router())
@@ -37,19 +55,25 @@ pub fn router(state: AppState) -> Router {
         .merge(crate::streams::http::router())
         .merge(crate::profiles::http::router())
         .merge(crate::live::socket::router())
-        .merge(crate::web::router())
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/.well-known/jwks.json", get(jwks))
-        .fallback(not_found)
-        .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(max_body))
-        .layer(CatchPanicLayer::custom(panic_to_problem))
-        .with_state(state)
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+        .routes(routes!(jwks))
 }
 
+/// The OpenAPI document of [`api`], as `GET /openapi.json` serves it.
+pub fn document() -> serde_json::Value {
+    openapi::finish(api().split_for_parts().1)
+}
+
+/// Liveness: the process runs.
+#[utoipa::path(
+    get, path = "/healthz", tag = "service", operation_id = "healthz",
+    responses((status = OK, description = "The process runs.", body = api::Health)),
+)]
 async fn healthz() -> impl IntoResponse {
-    axum::Json(serde_json::json!({ "status": "ok" }))
+    axum::Json(api::Health {
+        status: "ok".to_owned(),
+    })
 }
 
 /// Ready while this node can show it has seen every recent revocation
@@ -58,6 +82,13 @@ async fn healthz() -> impl IntoResponse {
 /// not drain nodes (a fresh node still checks sessions; what needs the
 /// database answers `503 unavailable`); `store` and `bus` say which is down.
 /// With the guard off, ready means both answer.
+#[utoipa::path(
+    get, path = "/readyz", tag = "service", operation_id = "readyz",
+    responses(
+        (status = OK, description = "Ready: this node can check sessions.", body = api::Readiness),
+        (status = SERVICE_UNAVAILABLE, description = "Not ready: drain this node.", body = api::Readiness),
+    ),
+)]
 async fn readyz(State(state): State<AppState>) -> Response {
     // All at once, and a dependency that went silent is as good as down:
     // a load balancer's health check gets its answer within a second.
@@ -75,13 +106,13 @@ async fn readyz(State(state): State<AppState>) -> Response {
     } else {
         store && bus
     };
-    let body = axum::Json(serde_json::json!({
-        "status": if ready { "ready" } else { "not_ready" },
-        "store": store,
-        "bus": bus,
-        "fresh": fresh,
-        "proven_ms_ago": freshness.proven_at().map(|at| state.now() - at),
-    }));
+    let body = axum::Json(api::Readiness {
+        status: if ready { "ready" } else { "not_ready" }.to_owned(),
+        store,
+        bus,
+        fresh,
+        proven_ms_ago: freshness.proven_at().map(|at| state.now() - at),
+    });
     let status = if ready {
         StatusCode::OK
     } else {
@@ -90,6 +121,11 @@ async fn readyz(State(state): State<AppState>) -> Response {
     (status, body).into_response()
 }
 
+/// The public keys access tokens are signed with (RFC 7517).
+#[utoipa::path(
+    get, path = "/.well-known/jwks.json", tag = "service", operation_id = "jwks",
+    responses((status = OK, description = "The current and retiring keys.", body = api::Jwks)),
+)]
 async fn jwks(State(state): State<AppState>) -> impl IntoResponse {
     axum::Json(state.sessions().jwks())
 }
@@ -99,19 +135,10 @@ async fn not_found() -> ApiError {
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        ProblemCode::MethodNotAllowed,
-        "Method not allowed",
-    )
+    ApiError::new(ProblemCode::MethodNotAllowed, "Method not allowed")
 }
 
 fn panic_to_problem(_: Box<dyn Any + Send + 'static>) -> Response {
     tracing::error!("a request handler panicked");
-    ApiError::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        ProblemCode::Internal,
-        "Internal error",
-    )
-    .into_response()
+    ApiError::new(ProblemCode::Internal, "Internal error").into_response()
 }

@@ -7,10 +7,7 @@ use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{FromRequestParts, Query, State};
 use axum::http::request::Parts;
-use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::get;
-use axum::Router;
 use serde::Deserialize;
 use tokio_util::sync::CancellationToken;
 use usher_api::{
@@ -26,14 +23,26 @@ use crate::http::extract::{bearer_token, ClientIp};
 use crate::http::state::AppState;
 use crate::sessions::cache::CachedSession;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/live", get(upgrade))
+pub fn router() -> utoipa_axum::router::OpenApiRouter<AppState> {
+    utoipa_axum::router::OpenApiRouter::new().routes(utoipa_axum::routes!(upgrade))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct LiveQuery {
+    /// `devices`: also send `devices_changed` when the account's device
+    /// list changes (the account pages).
+    #[param(inline, value_type = Option<Watch>)]
     watch: Option<String>,
+}
+
+/// What a live connection may watch besides its own session.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)] // A schema only: the query holds text, refused in words.
+enum Watch {
+    #[schema(rename = "devices")]
+    Devices,
 }
 
 fn protocol_token(parts: &Parts) -> Option<String> {
@@ -61,6 +70,21 @@ impl<S: Send + Sync> FromRequestParts<S> for LiveToken {
     }
 }
 
+/// The device's live channel (a WebSocket).
+///
+/// The server sends `LiveEvent` text frames (`hello` first) and ends the
+/// connection with a `LiveCloseCode`. Browsers,
+/// which cannot set `Authorization` on a WebSocket, offer the subprotocols
+/// `usher.v1` and `usher.bearer.<access token>`; the server selects `usher.v1`.
+#[utoipa::path(
+    get, path = "/v1/live", tag = "live", operation_id = "live",
+    security(("bearer" = []), ("live_subprotocol" = [])),
+    params(LiveQuery),
+    responses(
+        (status = SWITCHING_PROTOCOLS, description = "The WebSocket is open; its frames are `LiveEvent`s, its close codes `LiveCloseCode`s."),
+    ),
+    extensions(("x-problems" = json!([ProblemCode::WebsocketRequired]))),
+)]
 async fn upgrade(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -75,21 +99,12 @@ async fn upgrade(
         None => false,
         Some("devices") => true,
         Some(_) => {
-            return Err(ApiError::new(
-                StatusCode::BAD_REQUEST,
-                ProblemCode::InvalidQuery,
-                "Invalid query",
-            )
-            .detail("`watch` may only be `devices`."))
+            return Err(ApiError::new(ProblemCode::InvalidQuery, "Invalid query")
+                .detail("`watch` may only be `devices`."))
         }
     };
     let ws = ws.map_err(|r| {
-        ApiError::new(
-            StatusCode::UPGRADE_REQUIRED,
-            ProblemCode::WebsocketRequired,
-            "WebSocket required",
-        )
-        .detail(r.body_text())
+        ApiError::new(ProblemCode::WebsocketRequired, "WebSocket required").detail(r.body_text())
     })?;
     let ping_every = Duration::from_secs(state.config.live.ping_interval_secs.max(1));
     let tracker = state.tracker.clone();

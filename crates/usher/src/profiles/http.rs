@@ -3,9 +3,9 @@
 use axum::extract::State;
 
 use axum::http::StatusCode;
-use axum::routing::{get, patch, post, put};
-use axum::Router;
-use usher_api as api;
+use usher_api::{self as api, ProblemCode};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::domain::{Pin, ProfileId, ProfileName, ProfileUnlock};
 use crate::error::Error;
@@ -30,18 +30,21 @@ fn parse_unlock(
     })
 }
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/profiles", get(list).post(create))
-        .route("/v1/profiles/settings", put(settings))
-        .route("/v1/profiles/{profile_id}", patch(rename).delete(delete))
-        .route(
-            "/v1/profiles/{profile_id}/pin",
-            put(set_pin).delete(remove_pin),
-        )
-        .route("/v1/sessions/current/profile", post(switch))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(settings))
+        .routes(routes!(rename, delete))
+        .routes(routes!(set_pin, remove_pin))
+        .routes(routes!(switch))
 }
 
+/// The account's profiles, the default first.
+#[utoipa::path(
+    get, path = "/v1/profiles", tag = "profiles", operation_id = "list_profiles",
+    security(("bearer" = [])),
+    responses((status = OK, description = "The profiles.", body = api::ProfileList)),
+)]
 async fn list(
     State(state): State<AppState>,
     Auth(session): Auth,
@@ -51,6 +54,17 @@ async fn list(
     ))
 }
 
+/// Add a profile (unlocked).
+#[utoipa::path(
+    post, path = "/v1/profiles", tag = "profiles", operation_id = "create_profile",
+    security(("bearer" = [])),
+    request_body = api::CreateProfile,
+    responses((status = CREATED, description = "The new profile.", body = api::Profile)),
+    extensions(("x-problems" = json!([
+        ProblemCode::InvalidProfileName, ProblemCode::InvalidPin, ProblemCode::ProfileLimitReached,
+        ProblemCode::PinRequired, ProblemCode::WrongPin, ProblemCode::TooManyAttempts,
+    ]))),
+)]
 async fn create(
     State(state): State<AppState>,
     Auth(session): Auth,
@@ -64,6 +78,19 @@ async fn create(
     Ok((StatusCode::CREATED, Json(created.into())))
 }
 
+/// Rename a profile (a locked one needs its `pin` or the `password`).
+#[utoipa::path(
+    patch, path = "/v1/profiles/{profile_id}", tag = "profiles", operation_id = "rename_profile",
+    security(("bearer" = [])),
+    params(("profile_id" = String, Path, description = "A profile of the account (`prf_…`).")),
+    request_body = api::RenameProfile,
+    responses((status = OK, description = "The renamed profile.", body = api::Profile)),
+    extensions(("x-problems" = json!([
+        ProblemCode::NotFound, ProblemCode::InvalidProfileName, ProblemCode::InvalidPin,
+        ProblemCode::PinRequired, ProblemCode::WrongPin, ProblemCode::WrongPassword,
+        ProblemCode::TooManyAttempts,
+    ]))),
+)]
 async fn rename(
     State(state): State<AppState>,
     Auth(session): Auth,
@@ -83,6 +110,21 @@ async fn rename(
     ))
 }
 
+/// Delete a profile (a locked one needs its `pin` or the `password`).
+///
+/// The body may be left out for an unlocked profile.
+#[utoipa::path(
+    delete, path = "/v1/profiles/{profile_id}", tag = "profiles", operation_id = "delete_profile",
+    security(("bearer" = [])),
+    params(("profile_id" = String, Path, description = "A profile of the account (`prf_…`).")),
+    request_body(content = Option<api::DeleteProfile>, description = "Only for a locked profile."),
+    responses((status = NO_CONTENT, description = "The profile is deleted.")),
+    extensions(("x-problems" = json!([
+        ProblemCode::NotFound, ProblemCode::LastProfile, ProblemCode::DefaultProfile,
+        ProblemCode::InvalidPin, ProblemCode::PinRequired, ProblemCode::WrongPin,
+        ProblemCode::WrongPassword, ProblemCode::TooManyAttempts,
+    ]))),
+)]
 async fn delete(
     State(state): State<AppState>,
     Auth(session): Auth,
@@ -96,6 +138,20 @@ async fn delete(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Lock a profile with a PIN, or change its PIN.
+///
+/// Every device on it is sent back to the profile picker.
+#[utoipa::path(
+    put, path = "/v1/profiles/{profile_id}/pin", tag = "profiles", operation_id = "set_profile_pin",
+    security(("bearer" = [])),
+    params(("profile_id" = String, Path, description = "A profile of the account (`prf_…`).")),
+    request_body = api::SetPin,
+    responses((status = OK, description = "The locked profile.", body = api::Profile)),
+    extensions(("x-problems" = json!([
+        ProblemCode::NotFound, ProblemCode::InvalidPin, ProblemCode::WrongPassword,
+        ProblemCode::TooManyAttempts,
+    ]))),
+)]
 async fn set_pin(
     State(state): State<AppState>,
     Auth(session): Auth,
@@ -114,6 +170,17 @@ async fn set_pin(
     ))
 }
 
+/// Unlock a profile.
+#[utoipa::path(
+    delete, path = "/v1/profiles/{profile_id}/pin", tag = "profiles", operation_id = "remove_profile_pin",
+    security(("bearer" = [])),
+    params(("profile_id" = String, Path, description = "A profile of the account (`prf_…`).")),
+    request_body = api::RemovePin,
+    responses((status = OK, description = "The unlocked profile.", body = api::Profile)),
+    extensions(("x-problems" = json!([
+        ProblemCode::NotFound, ProblemCode::WrongPassword, ProblemCode::TooManyAttempts,
+    ]))),
+)]
 async fn remove_pin(
     State(state): State<AppState>,
     Auth(session): Auth,
@@ -131,6 +198,16 @@ async fn remove_pin(
     ))
 }
 
+/// Require the default profile's PIN to add profiles, or stop requiring it.
+#[utoipa::path(
+    put, path = "/v1/profiles/settings", tag = "profiles", operation_id = "set_profile_settings",
+    security(("bearer" = [])),
+    request_body = api::ProfileSettings,
+    responses((status = OK, description = "The profiles and the setting.", body = api::ProfileList)),
+    extensions(("x-problems" = json!([
+        ProblemCode::WrongPassword, ProblemCode::DefaultProfileUnlocked, ProblemCode::TooManyAttempts,
+    ]))),
+)]
 async fn settings(
     State(state): State<AppState>,
     Auth(session): Auth,
@@ -147,6 +224,17 @@ async fn settings(
     ))
 }
 
+/// Put this device on a profile (a locked one needs its `pin`).
+#[utoipa::path(
+    post, path = "/v1/sessions/current/profile", tag = "sessions", operation_id = "switch_profile",
+    security(("bearer" = [])),
+    request_body = api::SwitchProfile,
+    responses((status = OK, description = "The profile this device is on now.", body = api::ProfileRef)),
+    extensions(("x-problems" = json!([
+        ProblemCode::NotFound, ProblemCode::InvalidPin, ProblemCode::PinRequired,
+        ProblemCode::WrongPin, ProblemCode::TooManyAttempts,
+    ]))),
+)]
 async fn switch(
     State(state): State<AppState>,
     Auth(session): Auth,

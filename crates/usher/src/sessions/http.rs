@@ -7,9 +7,9 @@ use std::io::Write;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::Router;
-use usher_api as api;
+use usher_api::{self as api, ProblemCode};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::domain::{DeviceInfo, DeviceType, SignOutReason};
 use crate::error::{Error, InvalidDevice};
@@ -18,14 +18,11 @@ use crate::http::extract::{Auth, ClientIp, Json};
 use crate::http::state::AppState;
 use crate::sessions::{Actor, TokenPair};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/sessions", post(sign_in))
-        .route("/v1/sessions/refresh", post(refresh))
-        .route(
-            "/v1/sessions/current",
-            get(current).delete(sign_out_current),
-        )
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(sign_in))
+        .routes(routes!(refresh))
+        .routes(routes!(current, sign_out_current))
 }
 
 /// The device described at sign-in, parsed once. Its `type` arrives as
@@ -58,6 +55,16 @@ impl From<TokenPair> for api::SessionTokens {
     }
 }
 
+/// Sign a device in.
+#[utoipa::path(
+    post, path = "/v1/sessions", tag = "sessions", operation_id = "sign_in",
+    request_body = api::SignIn,
+    responses((status = CREATED, description = "The device session and its tokens.", body = api::SessionTokens)),
+    extensions(("x-problems" = json!([
+        ProblemCode::InvalidCredentials, ProblemCode::DeviceLimitReached,
+        ProblemCode::InvalidDevice, ProblemCode::TooManyAttempts,
+    ]))),
+)]
 async fn sign_in(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -77,6 +84,18 @@ async fn sign_in(
     Ok((StatusCode::CREATED, Json(tokens.into())))
 }
 
+/// Rotate the tokens.
+///
+/// Each refresh token may be used once: presenting a used one again ends
+/// the session (`refresh_token_reused`).
+#[utoipa::path(
+    post, path = "/v1/sessions/refresh", tag = "sessions", operation_id = "refresh_session",
+    request_body = api::RefreshRequest,
+    responses((status = OK, description = "New tokens.", body = api::SessionTokens)),
+    extensions(("x-problems" = json!([
+        ProblemCode::SessionRevoked, ProblemCode::RefreshTokenReused, ProblemCode::InvalidToken,
+    ]))),
+)]
 async fn refresh(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
@@ -91,10 +110,16 @@ async fn refresh(
     ))
 }
 
-/// Answered from the cached session without copying its text: this is the
-/// answer other services poll hardest. The ids are written into stack
-/// buffers, and the body is serialized before they go out of scope.
+/// Who am I: this device's session.
+#[utoipa::path(
+    get, path = "/v1/sessions/current", tag = "sessions", operation_id = "get_current_session",
+    security(("bearer" = [])),
+    responses((status = OK, description = "This device's session.", body = api::CurrentSession)),
+)]
 async fn current(Auth(session): Auth) -> Response {
+    // Answered from the cached session without copying its text: this is
+    // the answer other services poll hardest. The ids are written into
+    // stack buffers, and the body is serialized before they go out of scope.
     let device = session.device();
     let profile = session.profile();
     let (mut session_buf, mut account_buf, mut profile_buf) =
@@ -128,6 +153,12 @@ fn id_text<'b>(id: &impl fmt::Display, buf: &'b mut [u8; ID_TEXT]) -> Cow<'b, st
     Cow::Owned(id.to_string())
 }
 
+/// Sign this device out.
+#[utoipa::path(
+    delete, path = "/v1/sessions/current", tag = "sessions", operation_id = "sign_out_current",
+    security(("bearer" = [])),
+    responses((status = NO_CONTENT, description = "This device is signed out.")),
+)]
 async fn sign_out_current(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,

@@ -404,7 +404,7 @@ impl Sessions {
     }
 
     /// The public signing keys, for `/.well-known/jwks.json`.
-    pub fn jwks(&self) -> serde_json::Value {
+    pub fn jwks(&self) -> usher_api::Jwks {
         self.tokens.jwks(self.clock.now())
     }
 

@@ -2,9 +2,9 @@
 
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{delete, post};
-use axum::Router;
-use usher_api as api;
+use usher_api::{self as api, ProblemCode};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::views::stream_list;
 use crate::domain::{ProfileId, StreamId, StreamTitle};
@@ -13,13 +13,24 @@ use crate::http::error::ApiError;
 use crate::http::extract::{Auth, IdPath, Json};
 use crate::http::state::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/streams", post(start).get(list))
-        .route("/v1/streams/{stream_id}", delete(stop))
-        .route("/v1/streams/{stream_id}/heartbeat", post(heartbeat))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(start, list))
+        .routes(routes!(stop))
+        .routes(routes!(heartbeat))
 }
 
+/// Take a stream slot (replacing this device's previous stream).
+#[utoipa::path(
+    post, path = "/v1/streams", tag = "streams", operation_id = "start_stream",
+    security(("bearer" = [])),
+    request_body = api::StartStream,
+    responses((status = CREATED, description = "The slot is held.", body = api::Lease)),
+    extensions(("x-problems" = json!([
+        ProblemCode::TooManyStreams, ProblemCode::ProfileRequired, ProblemCode::PinRequired,
+        ProblemCode::InvalidTitle, ProblemCode::UnknownProfile,
+    ]))),
+)]
 async fn start(
     State(state): State<AppState>,
     Auth(session): Auth,
@@ -36,6 +47,14 @@ async fn start(
     Ok((StatusCode::CREATED, Json(lease.into())))
 }
 
+/// Keep the slot.
+#[utoipa::path(
+    post, path = "/v1/streams/{stream_id}/heartbeat", tag = "streams", operation_id = "heartbeat_stream",
+    security(("bearer" = [])),
+    params(("stream_id" = String, Path, description = "This device's stream (`str_…`).")),
+    responses((status = OK, description = "The lease, with its new expiry.", body = api::Lease)),
+    extensions(("x-problems" = json!([ProblemCode::NotFound, ProblemCode::StreamEnded]))),
+)]
 async fn heartbeat(
     State(state): State<AppState>,
     Auth(session): Auth,
@@ -44,6 +63,14 @@ async fn heartbeat(
     Ok(Json(state.streams().heartbeat(&session, id).await?.into()))
 }
 
+/// Stop a stream: this device's own, or remotely any of the account's.
+#[utoipa::path(
+    delete, path = "/v1/streams/{stream_id}", tag = "streams", operation_id = "stop_stream",
+    security(("bearer" = [])),
+    params(("stream_id" = String, Path, description = "A stream of the account (`str_…`).")),
+    responses((status = NO_CONTENT, description = "The stream is stopped.")),
+    extensions(("x-problems" = json!([ProblemCode::NotFound]))),
+)]
 async fn stop(
     State(state): State<AppState>,
     Auth(session): Auth,
@@ -53,6 +80,12 @@ async fn stop(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The account's streams that hold a slot now.
+#[utoipa::path(
+    get, path = "/v1/streams", tag = "streams", operation_id = "list_streams",
+    security(("bearer" = [])),
+    responses((status = OK, description = "The active streams.", body = api::StreamList)),
+)]
 async fn list(
     State(state): State<AppState>,
     Auth(session): Auth,

@@ -314,6 +314,7 @@ async fn bad_activity_queries_get_clear_errors() {
         ("limit=201", "invalid_limit"),
         ("limit=-1", "invalid_limit"),
         ("limit=ten", "invalid_limit"),
+        ("limit=", "invalid_limit"),
         ("before=evt_nope", "invalid_cursor"),
         (
             "before=ses_0192d1a4c7b97f3a8e2b5c6d7e8f9a0b",
