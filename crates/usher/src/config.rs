@@ -21,6 +21,10 @@ use crate::domain::{Plan, PlanName, Plans};
 pub struct Config {
     /// Address to listen on.
     pub listen: SocketAddr,
+    /// Address of the Prometheus metrics listener (`GET /metrics`); `None`
+    /// (the default) records and serves no metrics. Keep it off the public
+    /// network: it has no authentication.
+    pub metrics_listen: Option<SocketAddr>,
     /// Directory for the embedded SQLite database.
     pub data_dir: PathBuf,
     /// `sqlite://…` to use another file; `None` means `<data_dir>/usher.db`.
@@ -252,6 +256,7 @@ impl Default for Config {
         };
         Self {
             listen: "127.0.0.1:8080".parse().expect("valid default address"),
+            metrics_listen: None,
             data_dir: PathBuf::from("./data"),
             database_url: None,
             nats_url: None,
@@ -353,6 +358,8 @@ impl Default for Config {
 pub struct Overrides {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics_listen: Option<SocketAddr>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -14,6 +14,7 @@ use crate::store::{
     ActiveStream, EndedStream, Heartbeat, HeartbeatOutcome, NewStream, SharedStore, StartOutcome,
     StopOutcome, StreamStop,
 };
+use crate::telemetry::series::{self, Counters, Label};
 
 /// A slot held: what the device needs to keep it.
 #[derive(Debug, Clone, Copy)]
@@ -22,6 +23,64 @@ pub struct Lease {
     /// Seconds between heartbeats.
     pub heartbeat_interval: u64,
     pub expires_at: Millis,
+}
+
+/// How a stream start was decided, for `usher_stream_admissions_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Admission {
+    Admitted,
+    /// Every slot of the plan is taken (`409 too_many_streams`).
+    Full,
+    ProfileRequired,
+    PinRequired,
+    UnknownProfile,
+    /// The device was signed out meanwhile.
+    SignedOut,
+}
+
+impl Admission {
+    const ALL: [Admission; 6] = [
+        Self::Admitted,
+        Self::Full,
+        Self::ProfileRequired,
+        Self::PinRequired,
+        Self::UnknownProfile,
+        Self::SignedOut,
+    ];
+
+    fn of(outcome: &StartOutcome) -> Self {
+        match outcome {
+            StartOutcome::Started { .. } => Self::Admitted,
+            StartOutcome::Full { .. } => Self::Full,
+            StartOutcome::ProfileRequired => Self::ProfileRequired,
+            StartOutcome::PinRequired => Self::PinRequired,
+            StartOutcome::UnknownProfile => Self::UnknownProfile,
+            StartOutcome::SessionEnded => Self::SignedOut,
+        }
+    }
+}
+
+impl Label for Admission {
+    const KEY: &'static str = "outcome";
+
+    fn all() -> &'static [Self] {
+        &Self::ALL
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Admitted => "admitted",
+            Self::Full => "full",
+            Self::ProfileRequired => "profile_required",
+            Self::PinRequired => "pin_required",
+            Self::UnknownProfile => "unknown_profile",
+            Self::SignedOut => "signed_out",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
 }
 
 /// Stream slots, by plan.
@@ -34,6 +93,7 @@ pub struct Streams {
     heartbeat_interval_secs: u64,
     pub(super) sessions: Arc<Sessions>,
     pub(super) activity: Arc<Activity>,
+    admissions: Counters<Admission>,
 }
 
 impl Streams {
@@ -55,6 +115,7 @@ impl Streams {
             heartbeat_interval_secs: config.heartbeat_interval_secs,
             sessions,
             activity,
+            admissions: Counters::register(series::STREAM_ADMISSIONS),
         }
     }
 
@@ -77,7 +138,9 @@ impl Streams {
             now: self.clock.now(),
             lease_ms: self.lease_ms,
         };
-        match self.store.start_stream(&new, &self.plans).await? {
+        let outcome = self.store.start_stream(&new, &self.plans).await?;
+        self.admissions.increment(Admission::of(&outcome));
+        match outcome {
             StartOutcome::Started {
                 stream,
                 replaced,
