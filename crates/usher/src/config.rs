@@ -527,6 +527,12 @@ impl Config {
         if self.max_body_bytes < 1024 {
             return bad("max_body_bytes must be at least 1024");
         }
+        if self
+            .metrics_listen
+            .is_some_and(|m| m.port() != 0 && m == self.listen)
+        {
+            return bad("metrics_listen must be another address than listen: the metrics are never served on the public listener");
+        }
         Ok(())
     }
 
@@ -633,6 +639,15 @@ mod tests {
             .merge(RenamedKeys(Toml::string(old)))
             .extract();
         assert!(loaded.is_err(), "account_burst counted successes: gone");
+    }
+
+    #[test]
+    fn metrics_are_never_served_on_the_public_listener() {
+        let mut config = Config::default();
+        config.metrics_listen = Some(config.listen);
+        assert!(config.validate().is_err());
+        config.metrics_listen = Some("127.0.0.1:9091".parse().expect("an address"));
+        assert!(config.validate().is_ok());
     }
 
     #[test]
