@@ -8,11 +8,18 @@
 //! mirrored order, each block with figure 2's background session checks on
 //! the server being measured. A difference smaller than the spread between
 //! one server's own rounds (or blocks) is noise.
+//!
+//! Each block connects its own fleet of `devices` to the server it measures
+//! and closes it after: two fleets at once would need twice the open files
+//! (the bench holds one end of every connection), more than some machines'
+//! hard limit allows (20,000 here).
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::bail;
+use usher::domain::SessionId;
 
 use crate::fleet::Fleet;
 use crate::load::{self, BearerGets, Shape};
@@ -29,8 +36,8 @@ const CHECK_PATH: &str = "/v1/sessions/current";
 #[derive(clap::Args, Debug, Clone)]
 pub struct Args {
     /// Signed-in sessions in each server's store; session checks cycle
-    /// through all of them, and the devices and background load take theirs
-    /// from the first ones.
+    /// through all of them, each block's devices take theirs from the first
+    /// ones (past those signed out before), the background load from the last.
     #[arg(long, default_value_t = 100_000)]
     pub sessions: usize,
     /// Keep-alive connections of the session-check load.
@@ -101,20 +108,23 @@ pub async fn run(bench: &Bench, args: &Args) -> anyhow::Result<()> {
     field(
         "sign-outs",
         format!(
-            "{} per server among {} connected devices, in {} blocks per server (mirrored order), \
-             each with {:.0} background checks/s over {} sessions from {} s before",
+            "{} per server in {} blocks per server (mirrored order), each among {} devices \
+             connected for the block, with {:.0} background checks/s over {} sessions from {} s before",
             args.sign_outs,
-            args.devices,
             args.blocks,
+            args.devices,
             args.background_rate,
             args.background_sessions,
             args.background_lead_secs
         ),
     );
-    if args.devices + args.background_sessions > args.sessions {
-        bail!("--sessions must cover --devices and --background-sessions");
+    if args.devices + args.sign_outs + args.background_sessions > args.sessions {
+        bail!("--sessions must cover --devices, --sign-outs and --background-sessions");
     }
-    if args.blocks == 0 || !args.sign_outs.is_multiple_of(args.blocks) || args.sign_outs > args.devices {
+    if args.blocks == 0
+        || !args.sign_outs.is_multiple_of(args.blocks)
+        || args.sign_outs > args.devices
+    {
         bail!("--sign-outs must be a multiple of --blocks and at most --devices");
     }
 
@@ -170,39 +180,41 @@ pub async fn run(bench: &Bench, args: &Args) -> anyhow::Result<()> {
     );
 
     section("remote sign-outs");
-    let mut fleets = Vec::new();
     let mut remotes = Vec::new();
     for s in &servers {
-        let fleet = Fleet::connect(
-            &[s.usher.addr],
-            &s.sessions[..args.devices],
-            args.connect_concurrency,
-        )
-        .await?;
-        field(
-            &format!("{}: connected", s.name),
-            format!(
-                "{} devices in {:.1} s",
-                fleet.devices.len(),
-                fleet.took.as_secs_f64()
-            ),
-        );
-        fleets.push(fleet);
         remotes.push(revoke_latency::sign_in(&s.usher).await?);
     }
     let per_block = args.sign_outs / args.blocks;
     let mut results = [SignOuts::new(), SignOuts::new()];
     let mut block_p50s: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
+    let mut rss_kib = [0, 0];
     for block in 0..args.blocks {
         let order: [usize; 2] = if block % 2 == 0 { [0, 1] } else { [1, 0] };
         for i in order {
             let s = &servers[i];
-            let devices = &mut fleets[i].devices[block * per_block..(block + 1) * per_block];
+            // The devices signed out in earlier blocks are gone: start past them.
+            let first = block * per_block;
+            let mut fleet = Fleet::connect(
+                &[s.usher.addr],
+                &s.sessions[first..first + args.devices],
+                args.connect_concurrency,
+            )
+            .await?;
+            // This block signs out the first `per_block` of its sessions
+            // (devices connect in any order).
+            let leaving: HashSet<SessionId> = s.sessions[first..first + per_block]
+                .iter()
+                .map(|session| session.id)
+                .collect();
+            fleet
+                .devices
+                .sort_by_key(|d| !leaving.contains(&d.session_id));
+            rss_kib[i] = s.usher.rss_kib()?;
             bench.wait_until_quiet().await?;
             let outcome = with_background(s, args, async {
                 revoke_latency::sign_out(
                     &[s.usher.addr],
-                    devices,
+                    &mut fleet.devices[..per_block],
                     &remotes[i],
                     &SignOutPlan {
                         count: per_block,
@@ -216,7 +228,11 @@ pub async fn run(bench: &Bench, args: &Args) -> anyhow::Result<()> {
             let summary = outcome.delivered();
             field(
                 &format!("block {} {}", block + 1, s.name),
-                format!("request sent → device told: {summary}"),
+                format!(
+                    "{} devices connected in {:.1} s; request sent → device told: {summary}",
+                    fleet.devices.len(),
+                    fleet.took.as_secs_f64()
+                ),
             );
             block_p50s[i].push(summary.p50);
             results[i].merge(outcome);
@@ -262,16 +278,18 @@ pub async fn run(bench: &Bench, args: &Args) -> anyhow::Result<()> {
     );
 
     section("memory and the server's own view");
-    for s in &servers {
+    for (s, kib) in servers.iter().zip(rss_kib) {
         field(
-            &format!("{}: VmRSS with {} devices", s.name, args.devices),
-            format!("{} KiB", s.usher.rss_kib()?),
+            &format!(
+                "{}: VmRSS with {} devices connected (last block)",
+                s.name, args.devices
+            ),
+            format!("{kib} KiB"),
         );
     }
     if let Some(text) = servers[1].usher.scrape().await? {
         print_propagation(&text);
     }
-    drop(fleets);
     let [off, on] = servers;
     off.usher.stop().await?;
     on.usher.stop().await
@@ -318,8 +336,8 @@ async fn with_background<T>(
     args: &Args,
     work: impl std::future::Future<Output = anyhow::Result<T>>,
 ) -> anyhow::Result<T> {
-    let from = args.devices;
-    let background = tokens(&server.sessions[from..from + args.background_sessions]);
+    let from = server.sessions.len() - args.background_sessions;
+    let background = tokens(&server.sessions[from..]);
     let checks = load::run(
         server.usher.addr,
         Arc::new(BearerGets::new(
