@@ -39,7 +39,7 @@ use super::budget::{FailureBudget, Reserved};
 use crate::clock::SharedClock;
 use crate::config::ThrottleConfig;
 use crate::domain::{ClientAddress, Email, SessionId};
-use crate::telemetry::series::{self, Counters, Label};
+use crate::telemetry::series::{self, label_enum, Counters, Label};
 
 /// The service's injected clock as `governor` reads time, so that limits
 /// recover on the same clock as everything else (tests move a manual clock
@@ -126,31 +126,12 @@ impl Label for ThrottleReason {
     }
 }
 
-/// How an attempt ended, for `usher_sign_in_attempts_total`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Attempt {
-    Success,
-    Failure,
-    Throttled,
-}
-
-impl Label for Attempt {
-    const KEY: &'static str = "outcome";
-
-    fn all() -> &'static [Self] {
-        &[Attempt::Success, Attempt::Failure, Attempt::Throttled]
-    }
-
-    fn as_str(self) -> &'static str {
-        match self {
-            Attempt::Success => "success",
-            Attempt::Failure => "failure",
-            Attempt::Throttled => "throttled",
-        }
-    }
-
-    fn index(self) -> usize {
-        self as usize
+label_enum! {
+    /// How an attempt ended, for `usher_sign_in_attempts_total`.
+    enum Attempt, key "outcome" {
+        Success => "success",
+        Failure => "failure",
+        Throttled => "throttled",
     }
 }
 

@@ -31,7 +31,7 @@ use crate::domain::{Millis, StreamEndReason};
 use crate::sessions::freshness::Freshness;
 use crate::sessions::Sessions;
 use crate::store::{Revocation, RevokedSession, SharedStore, SigningKeyRecord, StoreResult};
-use crate::telemetry::series::{self, Counters, Histograms, Label};
+use crate::telemetry::series::{self, label_enum, Counters, Histograms};
 
 /// Revocations read per query.
 const BATCH: u32 = 1000;
@@ -70,54 +70,18 @@ impl DispatchMetrics {
     }
 }
 
-/// How a revocation reached this node.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Path {
-    Bus,
-    Log,
-}
-
-impl Label for Path {
-    const KEY: &'static str = "path";
-
-    fn all() -> &'static [Self] {
-        &[Path::Bus, Path::Log]
-    }
-
-    fn as_str(self) -> &'static str {
-        match self {
-            Path::Bus => "bus",
-            Path::Log => "log",
-        }
-    }
-
-    fn index(self) -> usize {
-        self as usize
+label_enum! {
+    /// How a revocation reached this node.
+    enum Path, key "path" {
+        Bus => "bus",
+        Log => "log",
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ReadOutcome {
-    Ok,
-    Failed,
-}
-
-impl Label for ReadOutcome {
-    const KEY: &'static str = "outcome";
-
-    fn all() -> &'static [Self] {
-        &[ReadOutcome::Ok, ReadOutcome::Failed]
-    }
-
-    fn as_str(self) -> &'static str {
-        match self {
-            ReadOutcome::Ok => "ok",
-            ReadOutcome::Failed => "failed",
-        }
-    }
-
-    fn index(self) -> usize {
-        self as usize
+label_enum! {
+    enum ReadOutcome, key "outcome" {
+        Ok => "ok",
+        Failed => "failed",
     }
 }
 

@@ -21,7 +21,7 @@ use tokio::sync::mpsc;
 
 use crate::config::LiveConfig;
 use crate::domain::{AccountId, SessionId};
-use crate::telemetry::series::{self, Counters, Label};
+use crate::telemetry::series::{self, label_enum, Counters};
 
 /// Queue depth per connection. Events are rare (a few per session lifetime),
 /// so a handful is plenty, and a small queue keeps idle connections cheap.
@@ -46,50 +46,17 @@ pub enum Outbound {
     NodeStale,
 }
 
-/// What a message to a connection is, for `usher_live_events_sent_total`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MessageKind {
-    SignedOut,
-    StreamStopped,
-    ProfileLocked,
-    DevicesChanged,
-    /// Closed: a newer connection took its place.
-    Replaced,
-    /// Closed: this node went stale.
-    NodeStale,
-}
-
-impl MessageKind {
-    const ALL: [MessageKind; 6] = [
-        Self::SignedOut,
-        Self::StreamStopped,
-        Self::ProfileLocked,
-        Self::DevicesChanged,
-        Self::Replaced,
-        Self::NodeStale,
-    ];
-}
-
-impl Label for MessageKind {
-    const KEY: &'static str = "kind";
-
-    fn all() -> &'static [Self] {
-        &Self::ALL
-    }
-
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::SignedOut => "signed_out",
-            Self::StreamStopped => "stream_stopped",
-            Self::ProfileLocked => "profile_locked",
-            Self::DevicesChanged => "devices_changed",
-            Self::Replaced => "replaced",
-            Self::NodeStale => "node_stale",
-        }
-    }
-
-    fn index(self) -> usize {
-        self as usize
+label_enum! {
+    /// What a message to a connection is, for `usher_live_events_sent_total`.
+    pub enum MessageKind, key "kind" {
+        SignedOut => "signed_out",
+        StreamStopped => "stream_stopped",
+        ProfileLocked => "profile_locked",
+        DevicesChanged => "devices_changed",
+        /// Closed: a newer connection took its place.
+        Replaced => "replaced",
+        /// Closed: this node went stale.
+        NodeStale => "node_stale",
     }
 }
 

@@ -9,36 +9,27 @@ use super::Sessions;
 use crate::auth::tokens::TokenError;
 use crate::domain::{Millis, SessionId};
 use crate::error::{Error, Result};
-use crate::telemetry::series::Label;
+use crate::telemetry::series::label_enum;
 
-/// How a session check ended, for `usher_session_checks_total`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CheckOutcome {
-    Ok,
-    /// The session was signed out.
-    Revoked,
-    /// The token has expired (the device should refresh).
-    Expired,
-    /// The token is not one of ours, or names no session.
-    Invalid,
-    /// This node cannot show it is caught up (`503 stale_node`).
-    StaleNode,
-    /// The store was needed and did not answer.
-    Unavailable,
-    Error,
+label_enum! {
+    /// How a session check ended, for `usher_session_checks_total`.
+    pub enum CheckOutcome, key "outcome" {
+        Ok => "ok",
+        /// The session was signed out.
+        Revoked => "revoked",
+        /// The token has expired (the device should refresh).
+        Expired => "expired",
+        /// The token is not one of ours, or names no session.
+        Invalid => "invalid",
+        /// This node cannot show it is caught up (`503 stale_node`).
+        StaleNode => "stale_node",
+        /// The store was needed and did not answer.
+        Unavailable => "unavailable",
+        Error => "error",
+    }
 }
 
 impl CheckOutcome {
-    const ALL: [CheckOutcome; 7] = [
-        Self::Ok,
-        Self::Revoked,
-        Self::Expired,
-        Self::Invalid,
-        Self::StaleNode,
-        Self::Unavailable,
-        Self::Error,
-    ];
-
     fn of<T>(result: &Result<T>) -> Self {
         match result {
             Ok(_) => Self::Ok,
@@ -49,30 +40,6 @@ impl CheckOutcome {
             Err(Error::Unavailable(_)) => Self::Unavailable,
             Err(_) => Self::Error,
         }
-    }
-}
-
-impl Label for CheckOutcome {
-    const KEY: &'static str = "outcome";
-
-    fn all() -> &'static [Self] {
-        &Self::ALL
-    }
-
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Ok => "ok",
-            Self::Revoked => "revoked",
-            Self::Expired => "expired",
-            Self::Invalid => "invalid",
-            Self::StaleNode => "stale_node",
-            Self::Unavailable => "unavailable",
-            Self::Error => "error",
-        }
-    }
-
-    fn index(self) -> usize {
-        self as usize
     }
 }
 
@@ -162,18 +129,6 @@ impl Sessions {
             Lookup::Unknown => Err(Error::Internal(anyhow::anyhow!(
                 "session vanished from cache"
             ))),
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn outcomes_index_their_own_handles() {
-        for (i, outcome) in CheckOutcome::ALL.iter().enumerate() {
-            assert_eq!(outcome.index(), i, "{outcome:?}");
         }
     }
 }

@@ -14,7 +14,7 @@ use crate::store::{
     ActiveStream, EndedStream, Heartbeat, HeartbeatOutcome, NewStream, SharedStore, StartOutcome,
     StopOutcome, StreamStop,
 };
-use crate::telemetry::series::{self, Counters, Label};
+use crate::telemetry::series::{self, label_enum, Counters};
 
 /// A slot held: what the device needs to keep it.
 #[derive(Debug, Clone, Copy)]
@@ -25,29 +25,21 @@ pub struct Lease {
     pub expires_at: Millis,
 }
 
-/// How a stream start was decided, for `usher_stream_admissions_total`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Admission {
-    Admitted,
-    /// Every slot of the plan is taken (`409 too_many_streams`).
-    Full,
-    ProfileRequired,
-    PinRequired,
-    UnknownProfile,
-    /// The device was signed out meanwhile.
-    SignedOut,
+label_enum! {
+    /// How a stream start was decided, for `usher_stream_admissions_total`.
+    enum Admission, key "outcome" {
+        Admitted => "admitted",
+        /// Every slot of the plan is taken (`409 too_many_streams`).
+        Full => "full",
+        ProfileRequired => "profile_required",
+        PinRequired => "pin_required",
+        UnknownProfile => "unknown_profile",
+        /// The device was signed out meanwhile.
+        SignedOut => "signed_out",
+    }
 }
 
 impl Admission {
-    const ALL: [Admission; 6] = [
-        Self::Admitted,
-        Self::Full,
-        Self::ProfileRequired,
-        Self::PinRequired,
-        Self::UnknownProfile,
-        Self::SignedOut,
-    ];
-
     fn of(outcome: &StartOutcome) -> Self {
         match outcome {
             StartOutcome::Started { .. } => Self::Admitted,
@@ -57,29 +49,6 @@ impl Admission {
             StartOutcome::UnknownProfile => Self::UnknownProfile,
             StartOutcome::SessionEnded => Self::SignedOut,
         }
-    }
-}
-
-impl Label for Admission {
-    const KEY: &'static str = "outcome";
-
-    fn all() -> &'static [Self] {
-        &Self::ALL
-    }
-
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Admitted => "admitted",
-            Self::Full => "full",
-            Self::ProfileRequired => "profile_required",
-            Self::PinRequired => "pin_required",
-            Self::UnknownProfile => "unknown_profile",
-            Self::SignedOut => "signed_out",
-        }
-    }
-
-    fn index(self) -> usize {
-        self as usize
     }
 }
 

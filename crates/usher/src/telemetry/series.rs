@@ -192,6 +192,43 @@ pub trait Label: Copy + 'static {
     fn index(self) -> usize;
 }
 
+/// Declares a closed vocabulary: a fieldless enum, the name of the label it
+/// fills (`key`), and each value's spelling, in order (its [`Label::index`]
+/// is its position).
+macro_rules! label_enum {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident, key $key:literal {
+            $($(#[$variant_meta:meta])* $variant:ident => $text:literal),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+        $vis enum $name {
+            $($(#[$variant_meta])* $variant),+
+        }
+
+        impl $crate::telemetry::series::Label for $name {
+            const KEY: &'static str = $key;
+
+            fn all() -> &'static [Self] {
+                &[$($name::$variant),+]
+            }
+
+            fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+
+            fn index(self) -> usize {
+                self as usize
+            }
+        }
+    };
+}
+pub(crate) use label_enum;
+
 /// One counter per value of `L`, registered at once.
 pub struct Counters<L: Label> {
     by_label: Box<[Counter]>,
@@ -261,11 +298,23 @@ mod tests {
 
     use super::*;
 
+    label_enum! {
+        enum Weather, key "weather" {
+            Sunny => "sunny",
+            /// A documented value.
+            Rainy => "rainy",
+        }
+    }
+
     #[test]
-    fn sign_out_reasons_index_their_own_handles() {
+    fn labels_index_their_own_handles() {
         for (i, reason) in SignOutReason::ALL.iter().enumerate() {
             assert_eq!(reason.index(), i, "{reason:?}");
         }
+        assert_eq!(Weather::all(), [Weather::Sunny, Weather::Rainy]);
+        assert_eq!(Weather::Rainy.index(), 1);
+        assert_eq!(Weather::Rainy.as_str(), "rainy");
+        assert_eq!(Weather::KEY, "weather");
     }
 
     #[test]
