@@ -220,7 +220,7 @@ async fn measure(bench: &Bench, args: &Args, database_url: &str) -> anyhow::Resu
         pause: Duration::from_millis(args.sign_out_interval_ms),
         timeout: Duration::from_secs_f64(args.timeout_secs),
     };
-    let outcome = revoke_latency::sign_out(&addrs, &mut fleet, &remote, &plan).await?;
+    let outcome = revoke_latency::sign_out(&addrs, &mut fleet.devices, &remote, &plan).await?;
     let summary = outcome.print(TARGET_P99);
     target(
         "p99 < 50 ms",
@@ -266,6 +266,7 @@ async fn measure(bench: &Bench, args: &Args, database_url: &str) -> anyhow::Resu
         connections: args.connections,
         duration: Duration::from_secs_f64(args.duration_secs),
         rounds: args.rounds,
+        mirrored: false,
     };
     let rounds = session_check::alternate(bench, &targets, &shape).await?;
     node.stop().await?;

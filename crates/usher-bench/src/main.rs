@@ -11,6 +11,7 @@ mod fleet;
 mod http1;
 mod idle_memory;
 mod load;
+mod metrics_cost;
 mod report;
 mod revoke_latency;
 mod seed;
@@ -56,6 +57,10 @@ struct Cli {
     /// try a configuration: e.g. `USHER_SESSIONS__ACTIVITY_FLUSH_INTERVAL_MS=60000`.
     #[arg(long = "server-env", global = true, value_parser = parse_env)]
     server_env: Vec<(String, String)>,
+    /// Start every usher server with its Prometheus metrics listener on,
+    /// scraped every second by this process (`metrics-cost` compares both).
+    #[arg(long, global = true)]
+    metrics: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -80,6 +85,9 @@ enum Command {
     /// A node cut off from PostgreSQL and NATS: time until it fails closed
     /// (`503 stale_node`), and until it serves again once healed.
     FailClosed(fail_closed::Args),
+    /// Session-check throughput and sign-out latency with Prometheus metrics
+    /// on (scraped every second) against the same with them off, in one run.
+    MetricsCost(metrics_cost::Args),
     /// All of the above with default parameters, one after another
     /// (`cluster` only if PostgreSQL and NATS answer on their default addresses).
     All,
@@ -148,6 +156,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             nginx_bin: cli.nginx_bin,
             core: cli.server_core,
             usher_env: cli.server_env,
+            metrics: cli.metrics,
         },
         load_core: cli.load_core,
         quiet_wait: std::time::Duration::from_secs_f64(cli.quiet_wait_secs),
@@ -166,6 +175,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             Command::StreamAdmission(args) => stream_admission::run(&bench, &args).await,
             Command::Cluster(args) => cluster::run(&bench, &args).await,
             Command::FailClosed(args) => fail_closed::run(&bench, &args).await,
+            Command::MetricsCost(args) => metrics_cost::run(&bench, &args).await,
             Command::All => {
                 session_check::run(&bench, &defaults()?).await?;
                 println!();
@@ -174,6 +184,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 sign_in_flood::run(&bench, &defaults()?).await?;
                 println!();
                 stream_admission::run(&bench, &defaults()?).await?;
+                println!();
+                metrics_cost::run(&bench, &defaults()?).await?;
                 println!();
                 let cluster: cluster::Args = defaults()?;
                 match cluster::services_missing(&cluster).await {

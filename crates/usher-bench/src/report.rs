@@ -44,6 +44,17 @@ pub fn machine(benchmark: &str, launch: &Launch, load_core: usize) {
         },
     );
     field("server binary", binary_identity(&launch.usher_bin));
+    field(
+        "server metrics",
+        if launch.metrics {
+            format!(
+                "on (metrics_listen on port 0, scraped every {} s by the bench)",
+                crate::server::SCRAPE_EVERY.as_secs()
+            )
+        } else {
+            "off".to_owned()
+        },
+    );
     if !launch.usher_env.is_empty() {
         let env: Vec<String> = launch
             .usher_env

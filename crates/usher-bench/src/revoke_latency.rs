@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 
-use crate::fleet::Fleet;
+use crate::fleet::Device;
 use crate::http1::{self, Conn};
 use crate::idle_memory::{self, FleetArgs};
 use crate::load::{self, BearerGets, Shape};
@@ -118,7 +118,7 @@ pub async fn run(bench: &Bench, args: &Args) -> anyhow::Result<()> {
     section("remote sign-outs");
     let outcome = if background.is_empty() {
         bench.wait_until_quiet().await?;
-        sign_out(&[usher.addr], &mut fleet, &remote, &args.plan()).await?
+        sign_out(&[usher.addr], &mut fleet.devices, &remote, &args.plan()).await?
     } else {
         let warm = load::run(
             usher.addr,
@@ -145,7 +145,7 @@ pub async fn run(bench: &Bench, args: &Args) -> anyhow::Result<()> {
         );
         let sign_outs = async {
             tokio::time::sleep(Duration::from_secs_f64(args.background_lead_secs)).await;
-            sign_out(&[usher.addr], &mut fleet, &remote, &args.plan()).await
+            sign_out(&[usher.addr], &mut fleet.devices, &remote, &args.plan()).await
         };
         tokio::select! {
             outcome = sign_outs => outcome?,
@@ -183,6 +183,27 @@ pub struct SignOutPlan {
 }
 
 impl SignOuts {
+    /// No sign-out yet.
+    pub fn new() -> Self {
+        Self {
+            delivered: Latencies::default(),
+            answered: Latencies::default(),
+            before_answer: 0,
+        }
+    }
+
+    /// Adds another run's sign-outs to these.
+    pub fn merge(&mut self, other: SignOuts) {
+        self.delivered.merge(other.delivered);
+        self.answered.merge(other.answered);
+        self.before_answer += other.before_answer;
+    }
+
+    /// Request sent → device told, summarised.
+    pub fn delivered(&self) -> Summary {
+        self.delivered.clone().summary()
+    }
+
     /// Prints the figures, counting the sign-outs slower than `slow`;
     /// returns the delivery latency summary.
     pub fn print(self, slow: Duration) -> Summary {
@@ -203,13 +224,14 @@ impl SignOuts {
     }
 }
 
-/// Signs devices out one at a time, spread evenly over the fleet, each
-/// time waiting for both the answer and the device's `signed_out`. With
-/// several servers, each request goes to the server after the one holding
-/// the device's socket (`servers[(node + 1) % len]`): never the same one.
+/// Signs devices out one at a time, spread evenly over `devices` (a fleet's,
+/// or part of it), each time waiting for both the answer and the device's
+/// `signed_out`. With several servers, each request goes to the server after
+/// the one holding the device's socket (`servers[(node + 1) % len]`): never
+/// the same one.
 pub async fn sign_out(
     servers: &[SocketAddr],
-    fleet: &mut Fleet,
+    devices: &mut [Device],
     remote: &str,
     plan: &SignOutPlan,
 ) -> anyhow::Result<SignOuts> {
@@ -222,7 +244,8 @@ pub async fn sign_out(
         answered: Latencies::with_capacity(plan.count),
         before_answer: 0,
     };
-    let devices = fleet.devices.len();
+    let fleet = devices;
+    let devices = fleet.len();
     if plan.count > devices {
         bail!("cannot sign out more devices than are connected");
     }
@@ -230,7 +253,7 @@ pub async fn sign_out(
         if k > 0 && !plan.pause.is_zero() {
             tokio::time::sleep(plan.pause).await;
         }
-        let device = &mut fleet.devices[k * devices / plan.count];
+        let device = &mut fleet[k * devices / plan.count];
         let via = (device.node + 1) % servers.len();
         let conn = &mut conns[via];
         let path = format!("/v1/devices/{}", device.session_id);
@@ -262,7 +285,7 @@ pub async fn sign_out(
 
 /// Signs in a "remote control" device through the API (one real Argon2
 /// verification) and returns its access token.
-async fn sign_in(usher: &Usher) -> anyhow::Result<String> {
+pub async fn sign_in(usher: &Usher) -> anyhow::Result<String> {
     let request = http1::post_json(
         usher.addr,
         "/v1/sessions",

@@ -16,6 +16,11 @@ use tokio::process::{Child, Command};
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a server may take to stop after SIGTERM before it is killed.
 const STOP_TIMEOUT: Duration = Duration::from_secs(15);
+/// How often a server started with metrics on is scraped: fifteen times as
+/// often as Prometheus's default, so the cost shown is an upper bound.
+pub const SCRAPE_EVERY: Duration = Duration::from_secs(1);
+/// What `usher serve` prints when its metrics listener is on.
+const METRICS_PREFIX: &str = "metrics on http://";
 /// Every simulated client connects from 127.0.0.1: the per-address
 /// connection cap, meant for one household or office, must not throttle them.
 const ONE_ADDRESS_FOR_ALL: (&str, &str) = ("USHER_HTTP__MAX_CONNECTIONS_PER_ADDRESS", "100000000");
@@ -31,6 +36,9 @@ pub struct Launch {
     pub core: usize,
     /// Extra `USHER_*` settings for every usher started (experiments).
     pub usher_env: Vec<(String, String)>,
+    /// Start every usher with its metrics listener on (on port 0), scraped
+    /// every [`SCRAPE_EVERY`] by this process while it runs.
+    pub metrics: bool,
 }
 
 /// A running `usher serve` on a fresh port.
@@ -39,6 +47,19 @@ pub struct Usher {
     pub addr: SocketAddr,
     pub pid: u32,
     pub log: PathBuf,
+    /// The metrics listener, when the server was started with metrics on.
+    pub metrics: Option<SocketAddr>,
+    /// Scrapes the metrics listener until the server is dropped.
+    _scraper: Option<AbortOnDrop>,
+}
+
+/// A task that ends when this is dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 impl Usher {
@@ -104,6 +125,11 @@ impl Usher {
                     .map(|(k, v)| (k.as_str(), v.as_str())),
             )
             .envs(env.iter().copied())
+            .envs(
+                launch
+                    .metrics
+                    .then_some(("USHER_METRICS_LISTEN", "127.0.0.1:0")),
+            )
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(stderr)
@@ -112,8 +138,16 @@ impl Usher {
         let pid = child.id().context("usher exited at once")?;
         let stdout = child.stdout.take().context("no stdout pipe")?;
         let mut lines = BufReader::new(stdout).lines();
+        let mut metrics = None;
         let addr = tokio::time::timeout(START_TIMEOUT, async {
             while let Some(line) = lines.next_line().await? {
+                if let Some(url) = line.strip_prefix(METRICS_PREFIX) {
+                    let addr = url.trim().trim_end_matches("/metrics");
+                    metrics = Some(
+                        addr.parse::<SocketAddr>()
+                            .context("parsing the metrics address")?,
+                    );
+                }
                 if let Some(url) = line.strip_prefix("usher listening on http://") {
                     return url
                         .trim()
@@ -125,6 +159,9 @@ impl Usher {
         })
         .await
         .context("usher did not start listening in time")??;
+        if launch.metrics && metrics.is_none() {
+            bail!("usher was started with metrics on but names no metrics listener");
+        }
         // Keep draining stdout so the server can never block on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         Ok(Self {
@@ -132,7 +169,24 @@ impl Usher {
             addr,
             pid,
             log,
+            metrics,
+            _scraper: metrics.map(|at| AbortOnDrop(tokio::spawn(scrape_every(at, SCRAPE_EVERY)))),
         })
+    }
+
+    /// One scrape of the metrics listener (its text), when metrics are on.
+    pub async fn scrape(&self) -> anyhow::Result<Option<String>> {
+        let Some(at) = self.metrics else {
+            return Ok(None);
+        };
+        let (status, body) =
+            crate::load::once(at, &crate::http1::get(at, "/metrics", None)).await?;
+        if status != 200 {
+            bail!("/metrics answered {status}");
+        }
+        Ok(Some(
+            String::from_utf8(body).context("the metrics are not UTF-8")?,
+        ))
     }
 
     pub fn rss_kib(&self) -> anyhow::Result<u64> {
@@ -143,6 +197,18 @@ impl Usher {
     /// does not exit in time.
     pub async fn stop(mut self) -> anyhow::Result<()> {
         stop(&mut self.child, self.pid, libc::SIGTERM).await
+    }
+}
+
+/// Scrapes `/metrics` at `at` every `period`, as Prometheus would; a failed
+/// scrape is ignored (the figures are the server's, not the scraper's).
+async fn scrape_every(at: SocketAddr, period: Duration) {
+    let request = crate::http1::get(at, "/metrics", None);
+    let mut tick = tokio::time::interval(period);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let _ = crate::load::once(at, &request).await;
     }
 }
 

@@ -61,6 +61,17 @@ pub struct Round {
     cpu: CpuUse,
 }
 
+impl Round {
+    pub fn per_second(&self) -> f64 {
+        self.outcome.per_second()
+    }
+
+    /// Other processes took a noticeable share of a core (left out).
+    pub fn disturbed(&self) -> bool {
+        self.cpu.disturbed()
+    }
+}
+
 pub async fn run(bench: &Bench, args: &Args) -> anyhow::Result<()> {
     bench.header("session-check");
     section("parameters");
@@ -200,6 +211,7 @@ impl Args {
             connections: self.connections,
             duration: Duration::from_secs_f64(self.duration_secs),
             rounds: self.rounds,
+            mirrored: false,
         }
     }
 }
@@ -211,6 +223,9 @@ pub struct RoundShape {
     /// Per round and target.
     pub duration: Duration,
     pub rounds: usize,
+    /// Every second round measures the targets in reverse order (A B, B A,
+    /// …), so that neither is always the one measured first.
+    pub mirrored: bool,
 }
 
 /// One server (and request) measured in rounds.
@@ -274,7 +289,11 @@ pub async fn alternate(
     section("rounds");
     let mut rounds: Vec<Vec<Round>> = targets.iter().map(|_| Vec::new()).collect();
     for round in 1..=shape.rounds {
-        for (target, done) in targets.iter().zip(&mut rounds) {
+        let mut order: Vec<(&Target, &mut Vec<Round>)> = targets.iter().zip(&mut rounds).collect();
+        if shape.mirrored && round % 2 == 0 {
+            order.reverse();
+        }
+        for (target, done) in order {
             bench.wait_until_quiet().await?;
             let r = measure(target, bench, shape).await?;
             print_round(&format!("round {round} {}", target.name), &r);

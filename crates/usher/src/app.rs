@@ -30,6 +30,7 @@ use crate::sessions::freshness::Freshness;
 use crate::sessions::{SessionPorts, Sessions};
 use crate::store::SharedStore;
 use crate::streams::Streams;
+use crate::telemetry::scrape::{Scrape, Sources};
 
 /// How long shutdown waits for live connections to close.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -42,6 +43,14 @@ pub struct App {
     listener: TcpListener,
     address: SocketAddr,
     state: AppState,
+    metrics: Option<MetricsListener>,
+}
+
+/// The metrics listener, when `metrics_listen` is set.
+struct MetricsListener {
+    listener: TcpListener,
+    address: SocketAddr,
+    handle: metrics_exporter_prometheus::PrometheusHandle,
 }
 
 impl App {
@@ -52,6 +61,11 @@ impl App {
 
     /// Builds with the given clock (tests pass a `ManualClock`).
     pub async fn build_with_clock(config: Config, clock: SharedClock) -> anyhow::Result<Self> {
+        // First, so that every handle the services register records.
+        let metrics = match config.metrics_listen {
+            Some(at) => Some(MetricsListener::bind(at).await?),
+            None => None,
+        };
         let store = crate::store::open(&config.database_url()).await?;
         crate::accounts::emails::recheck_at_start_up(&*store).await?;
         let node = NodeId::random();
@@ -86,12 +100,18 @@ impl App {
             listener,
             address,
             state,
+            metrics,
         })
     }
 
     /// The bound address (useful with port 0).
     pub fn address(&self) -> SocketAddr {
         self.address
+    }
+
+    /// The metrics listener's bound address, when metrics are on.
+    pub fn metrics_address(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|m| m.address)
     }
 
     /// The routes on this server's state without a socket, for tests that
@@ -123,9 +143,13 @@ impl App {
             listener,
             state,
             address,
+            metrics,
         } = self;
         let shutdown = state.shutdown.clone();
-        let background = spawn_background(&state, &shutdown);
+        let mut background = spawn_background(&state, &shutdown);
+        if let Some(metrics) = metrics {
+            background.extend(metrics.spawn(&state, &shutdown));
+        }
         tracing::info!(%address, store = %state.store.describe(), bus = %state.bus.describe(), "usher is listening");
         crate::http::serve::serve(
             listener,
@@ -148,6 +172,54 @@ impl App {
         state.sessions().flush_last_seen().await;
         tracing::info!("usher stopped");
         Ok(())
+    }
+}
+
+impl MetricsListener {
+    /// Installs the process's recorder and binds the listener.
+    async fn bind(at: SocketAddr) -> anyhow::Result<Self> {
+        let handle = crate::telemetry::recorder()?;
+        let listener = TcpListener::bind(at)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot listen on {at} for metrics: {e}"))?;
+        let address = listener.local_addr()?;
+        Ok(Self {
+            listener,
+            address,
+            handle,
+        })
+    }
+
+    /// Serves `/metrics` and folds histogram samples until shutdown.
+    fn spawn(
+        self,
+        state: &AppState,
+        shutdown: &CancellationToken,
+    ) -> [tokio::task::JoinHandle<()>; 2] {
+        let sources = Sources {
+            live: Arc::clone(&state.services.live),
+            freshness: Arc::clone(state.services.sessions.freshness()),
+            store: Arc::clone(&state.store),
+            bus: Arc::clone(&state.bus),
+            clock: Arc::clone(&state.clock),
+        };
+        let scrape = Arc::new(Scrape::new(sources, self.handle));
+        tracing::info!(address = %self.address, "metrics listener");
+        let server = {
+            let (scrape, shutdown) = (Arc::clone(&scrape), shutdown.clone());
+            let (http, geo) = (state.config.http.clone(), Arc::clone(&state.geo));
+            tokio::spawn(async move {
+                crate::telemetry::listener::serve(self.listener, scrape, &http, geo, shutdown)
+                    .await;
+            })
+        };
+        let upkeep = periodic(
+            &scrape,
+            shutdown,
+            crate::telemetry::UPKEEP_INTERVAL,
+            |s| async move { s.upkeep() },
+        );
+        [server, upkeep]
     }
 }
 
@@ -271,6 +343,7 @@ fn spawn_background(
         store: Arc::clone(&state.store),
         bus: Arc::clone(&state.bus),
         clock: Arc::clone(&state.clock),
+        metrics: crate::live::dispatch::DispatchMetrics::register(),
     };
     let freshness = Arc::clone(services.sessions.freshness());
     let mut tasks = vec![

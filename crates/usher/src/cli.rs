@@ -64,6 +64,9 @@ pub struct StoreArgs {
     /// Address to listen on [default: 127.0.0.1:8080].
     #[arg(long)]
     pub listen: Option<SocketAddr>,
+    /// Address of the Prometheus metrics listener (`GET /metrics`) [default: none, no metrics].
+    #[arg(long)]
+    pub metrics_listen: Option<SocketAddr>,
     /// Directory for the embedded SQLite database [default: ./data].
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
@@ -117,6 +120,7 @@ impl StoreArgs {
     fn config(&self, file: Option<&std::path::Path>) -> anyhow::Result<Config> {
         let overrides = Overrides {
             listen: self.listen,
+            metrics_listen: self.metrics_listen,
             data_dir: self.data_dir.clone(),
             database_url: self.database_url.clone(),
             nats_url: self.nats_url.clone(),
@@ -192,6 +196,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let (store, bus) = app.describe();
     println!("store: {store}");
     println!("bus: {bus}");
+    if let Some(metrics) = app.metrics_address() {
+        println!("metrics on http://{metrics}/metrics");
+    }
     println!("usher listening on http://{}", app.address());
     tokio::spawn(async move {
         wait_for_signal().await;

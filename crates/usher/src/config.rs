@@ -21,6 +21,10 @@ use crate::domain::{Plan, PlanName, Plans};
 pub struct Config {
     /// Address to listen on.
     pub listen: SocketAddr,
+    /// Address of the Prometheus metrics listener (`GET /metrics`); `None`
+    /// (the default) records and serves no metrics. Keep it off the public
+    /// network: it has no authentication.
+    pub metrics_listen: Option<SocketAddr>,
     /// Directory for the embedded SQLite database.
     pub data_dir: PathBuf,
     /// `sqlite://…` to use another file; `None` means `<data_dir>/usher.db`.
@@ -252,6 +256,7 @@ impl Default for Config {
         };
         Self {
             listen: "127.0.0.1:8080".parse().expect("valid default address"),
+            metrics_listen: None,
             data_dir: PathBuf::from("./data"),
             database_url: None,
             nats_url: None,
@@ -353,6 +358,8 @@ impl Default for Config {
 pub struct Overrides {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub listen: Option<SocketAddr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics_listen: Option<SocketAddr>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -520,6 +527,12 @@ impl Config {
         if self.max_body_bytes < 1024 {
             return bad("max_body_bytes must be at least 1024");
         }
+        if self
+            .metrics_listen
+            .is_some_and(|m| m.port() != 0 && m == self.listen)
+        {
+            return bad("metrics_listen must be another address than listen: the metrics are never served on the public listener");
+        }
         Ok(())
     }
 
@@ -626,6 +639,15 @@ mod tests {
             .merge(RenamedKeys(Toml::string(old)))
             .extract();
         assert!(loaded.is_err(), "account_burst counted successes: gone");
+    }
+
+    #[test]
+    fn metrics_are_never_served_on_the_public_listener() {
+        let mut config = Config::default();
+        config.metrics_listen = Some(config.listen);
+        assert!(config.validate().is_err());
+        config.metrics_listen = Some("127.0.0.1:9091".parse().expect("an address"));
+        assert!(config.validate().is_ok());
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub mod services;
 pub mod sessions;
 pub mod store;
 pub mod streams;
+pub mod telemetry;
 pub mod web;
 
 pub use app::App;

@@ -39,9 +39,7 @@ use super::budget::{FailureBudget, Reserved};
 use crate::clock::SharedClock;
 use crate::config::ThrottleConfig;
 use crate::domain::{ClientAddress, Email, SessionId};
-
-const ATTEMPTS: &str = "usher_sign_in_attempts_total";
-const THROTTLED: &str = "usher_sign_in_throttled_total";
+use crate::telemetry::series::{self, label_enum, Counters, Label};
 
 /// The service's injected clock as `governor` reads time, so that limits
 /// recover on the same clock as everything else (tests move a manual clock
@@ -100,12 +98,57 @@ pub enum ThrottleReason {
 }
 
 impl ThrottleReason {
+    const ALL: [ThrottleReason; 4] = [Self::Address, Self::Client, Self::Account, Self::Global];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Address => "address",
             Self::Client => "client",
             Self::Account => "account",
             Self::Global => "global",
+        }
+    }
+}
+
+impl Label for ThrottleReason {
+    const KEY: &'static str = "reason";
+
+    fn all() -> &'static [Self] {
+        &Self::ALL
+    }
+
+    fn as_str(self) -> &'static str {
+        ThrottleReason::as_str(self)
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+label_enum! {
+    /// How an attempt ended, for `usher_sign_in_attempts_total`.
+    enum Attempt, key "outcome" {
+        Success => "success",
+        Failure => "failure",
+        Throttled => "throttled",
+    }
+}
+
+/// The throttle's counters.
+struct Counted {
+    attempts: Counters<Attempt>,
+    throttled: Counters<ThrottleReason>,
+}
+
+impl Counted {
+    /// Counts a refusal.
+    fn refused(&self, reason: ThrottleReason, retry_after: Duration) -> Throttled {
+        self.attempts.increment(Attempt::Throttled);
+        self.throttled.increment(reason);
+        Throttled {
+            reason,
+            retry_after,
         }
     }
 }
@@ -129,6 +172,7 @@ pub struct SignInThrottle {
     by_client: FailureBudget<(String, Client)>,
     by_account: FailureBudget<String>,
     global: FailureBudget<()>,
+    counted: Counted,
 }
 
 /// An attempt its address may make, for an account not yet judged.
@@ -136,16 +180,6 @@ pub struct SignInThrottle {
 pub struct Admitted<'a> {
     throttle: &'a SignInThrottle,
     address: ClientAddress,
-}
-
-/// Counts and logs a refusal.
-fn refused(reason: ThrottleReason, retry_after: Duration) -> Throttled {
-    metrics::counter!(ATTEMPTS, "outcome" => "throttled").increment(1);
-    metrics::counter!(THROTTLED, "reason" => reason.as_str()).increment(1);
-    Throttled {
-        reason,
-        retry_after,
-    }
 }
 
 impl<'a> Admitted<'a> {
@@ -156,16 +190,17 @@ impl<'a> Admitted<'a> {
     pub fn attempt(self, email: &Email, proof: Option<Proof>) -> Result<Pending<'a>, Throttled> {
         let t = self.throttle;
         let email = email.as_str().to_owned();
-        let refuse = |reason| move |wait| refused(reason, wait);
+        let counted = &t.counted;
+        let refuse = |reason| move |wait| counted.refused(reason, wait);
         let by_address = t.by_address.check_key(&self.address);
         let Some(proof) = proof else {
             if let Err(not_until) = by_address {
                 let wait = not_until.wait_time_from(t.by_address.clock().now());
-                return Err(refused(ThrottleReason::Address, wait));
+                return Err(counted.refused(ThrottleReason::Address, wait));
             }
             // Checked first, so that a refusal leaves nothing behind.
             if let Some(wait) = t.global.wait(&()) {
-                return Err(refused(ThrottleReason::Global, wait));
+                return Err(counted.refused(ThrottleReason::Global, wait));
             }
             let client = t
                 .by_client
@@ -176,6 +211,7 @@ impl<'a> Admitted<'a> {
                 .reserve(email)
                 .map_err(refuse(ThrottleReason::Account))?;
             return Ok(Pending {
+                counted,
                 global: &t.global,
                 client,
                 account: Some(account),
@@ -186,6 +222,7 @@ impl<'a> Admitted<'a> {
             .reserve((email, Client::Proof(proof)))
             .map_err(refuse(ThrottleReason::Client))?;
         Ok(Pending {
+            counted,
             global: &t.global,
             client,
             account: None,
@@ -197,6 +234,7 @@ impl<'a> Admitted<'a> {
 /// dropped unsaid (the check failed to run), it counts as nothing.
 #[must_use = "say whether the password was right"]
 pub struct Pending<'a> {
+    counted: &'a Counted,
     global: &'a FailureBudget<()>,
     client: Reserved<'a, (String, Client)>,
     account: Option<Reserved<'a, String>>,
@@ -235,6 +273,10 @@ impl SignInThrottle {
                 Duration::from_millis(config.global_failure_period_ms),
                 &clock,
             ),
+            counted: Counted {
+                attempts: Counters::register(series::SIGN_IN_ATTEMPTS),
+                throttled: Counters::register(series::SIGN_IN_THROTTLED),
+            },
         }
     }
 
@@ -271,12 +313,12 @@ impl SignInThrottle {
 impl Pending<'_> {
     /// The password was right: nothing counts against a failure budget.
     pub fn succeeded(self) {
-        metrics::counter!(ATTEMPTS, "outcome" => "success").increment(1);
+        self.counted.attempts.increment(Attempt::Success);
     }
 
     /// The password was wrong (or the account does not exist).
     pub fn failed(self) {
-        metrics::counter!(ATTEMPTS, "outcome" => "failure").increment(1);
+        self.counted.attempts.increment(Attempt::Failure);
         self.client.failed();
         if let Some(account) = self.account {
             account.failed();
@@ -411,9 +453,10 @@ mod tests {
                 .find(|(n, labels, _)| n == name && labels.iter().any(|l| l == label))
                 .map_or(0, |(_, _, n)| *n)
         };
-        assert_eq!(count(ATTEMPTS, "outcome=failure"), 5);
-        assert_eq!(count(ATTEMPTS, "outcome=throttled"), 1);
-        assert_eq!(count(ATTEMPTS, "outcome=success"), 1);
-        assert_eq!(count(THROTTLED, "reason=global"), 1);
+        let (attempts, throttled) = (series::SIGN_IN_ATTEMPTS, series::SIGN_IN_THROTTLED);
+        assert_eq!(count(attempts, "outcome=failure"), 5);
+        assert_eq!(count(attempts, "outcome=throttled"), 1);
+        assert_eq!(count(attempts, "outcome=success"), 1);
+        assert_eq!(count(throttled, "reason=global"), 1);
     }
 }

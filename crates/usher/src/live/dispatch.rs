@@ -31,6 +31,7 @@ use crate::domain::{Millis, StreamEndReason};
 use crate::sessions::freshness::Freshness;
 use crate::sessions::Sessions;
 use crate::store::{Revocation, RevokedSession, SharedStore, SigningKeyRecord, StoreResult};
+use crate::telemetry::series::{self, label_enum, Counters, Histograms};
 
 /// Revocations read per query.
 const BATCH: u32 = 1000;
@@ -46,6 +47,52 @@ pub struct Dispatcher {
     pub store: SharedStore,
     pub bus: SharedBus,
     pub clock: SharedClock,
+    pub metrics: DispatchMetrics,
+}
+
+/// What the dispatcher counts.
+pub struct DispatchMetrics {
+    /// Commit → a device here told, by path.
+    propagation: Histograms<Path>,
+    /// Revocations applied here, by path.
+    applied: Counters<Path>,
+    /// Log reads, by outcome.
+    reads: Counters<ReadOutcome>,
+}
+
+impl DispatchMetrics {
+    pub fn register() -> Self {
+        Self {
+            propagation: Histograms::register(series::REVOCATION_PROPAGATION),
+            applied: Counters::register(series::REVOCATIONS_APPLIED),
+            reads: Counters::register(series::REVOCATION_LOG_READS),
+        }
+    }
+}
+
+label_enum! {
+    /// How a revocation reached this node.
+    enum Path, key "path" {
+        Bus => "bus",
+        Log => "log",
+    }
+}
+
+label_enum! {
+    enum ReadOutcome, key "outcome" {
+        Ok => "ok",
+        Failed => "failed",
+    }
+}
+
+/// When a revocation was committed, as precisely as this node knows.
+#[derive(Debug, Clone, Copy)]
+enum Committed {
+    /// The revoking node's wall clock, in microseconds (bus messages).
+    WallMicros(i64),
+    /// The revocation's own time, in milliseconds of the node's clock (the
+    /// log, and bus messages from nodes that do not stamp the commit).
+    At(Millis),
 }
 
 /// A log read in flight: when it began and what it returns.
@@ -131,6 +178,7 @@ async fn first_position(
         let started_at = node.clock.now();
         let why = match tokio::time::timeout(READ_TIMEOUT, node.store.last_revocation_seq()).await {
             Ok(Ok(seq)) => {
+                node.metrics.reads.increment(ReadOutcome::Ok);
                 freshness.log_read(started_at, seq);
                 return Some(seq);
             }
@@ -138,6 +186,7 @@ async fn first_position(
             Err(_) => format!("no answer within {READ_TIMEOUT:?}"),
         };
         tracing::warn!(error = %why, "could not read the revocation log position; trying again");
+        node.metrics.reads.increment(ReadOutcome::Failed);
         freshness.log_read_failed(why);
         tokio::select! {
             _ = shutdown.cancelled() => return None,
@@ -161,7 +210,7 @@ fn start_read(node: &Dispatcher, reading: &mut Option<Read>, after: i64) {
             };
             let result = match tokio::time::timeout(READ_TIMEOUT, read).await {
                 Ok(result) => result,
-                Err(_) => Err(crate::store::StoreError::Unavailable(anyhow::anyhow!(
+                Err(_) => Err(crate::store::StoreError::unavailable(anyhow::anyhow!(
                     "no answer within {READ_TIMEOUT:?}"
                 ))),
             };
@@ -181,10 +230,12 @@ fn caught_up(
 ) -> Option<Read> {
     let batch = match result {
         Ok(LogRead { revocations, keys }) => {
+            node.metrics.reads.increment(ReadOutcome::Ok);
             node.sessions.signing_keys_read(&keys);
             revocations
         }
         Err(e) => {
+            node.metrics.reads.increment(ReadOutcome::Failed);
             tracing::warn!(error = %e, "could not read the revocation log");
             freshness.log_read_failed(e.to_string());
             return None;
@@ -192,7 +243,7 @@ fn caught_up(
     };
     for r in &batch {
         if !position.heard.remove(&r.seq) {
-            revoke_here(node, r);
+            revoke_here(node, r, Path::Log, Committed::At(r.at));
             node.live
                 .send_to_watchers(r.account_id, devices_changed_message());
         }
@@ -230,7 +281,9 @@ async fn apply(
             account_id,
             reason,
             at,
+            committed_us,
         } => {
+            let committed = committed_us.map_or(Committed::At(at), Committed::WallMicros);
             revoke_here(
                 node,
                 &RevokedSession {
@@ -242,6 +295,8 @@ async fn apply(
                     ended_stream: None,
                     device: None,
                 },
+                Path::Bus,
+                committed,
             );
             if seq > position.read {
                 position.heard.insert(seq);
@@ -297,7 +352,7 @@ async fn apply(
     freshness.heard(from, n, sent_at);
 }
 
-fn revoke_here(node: &Dispatcher, r: &RevokedSession) {
+fn revoke_here(node: &Dispatcher, r: &RevokedSession, path: Path, committed: Committed) {
     // From the log (a catch-up), the device hears of its stream first, as it
     // would from the bus; a bus copy arriving later finds the socket closed.
     if let Some(stream_id) = r.ended_stream {
@@ -313,6 +368,17 @@ fn revoke_here(node: &Dispatcher, r: &RevokedSession) {
             at: r.at,
         },
     );
+    let metrics = &node.metrics;
+    metrics.applied.increment(path);
+    // Taken as the device is told, just before the hand-off: a device that
+    // has heard finds it counted already.
+    if node.live.holds(r.session_id) {
+        let seconds = match committed {
+            Committed::WallMicros(us) => (crate::telemetry::wall_micros() - us) as f64 / 1e6,
+            Committed::At(at) => (node.clock.now() - at) as f64 / 1e3,
+        };
+        metrics.propagation.record(path, seconds.max(0.0));
+    }
     node.live
         .send_to_session(r.session_id, signed_out_message(r.reason, r.at));
 }

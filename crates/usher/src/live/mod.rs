@@ -6,7 +6,7 @@ pub mod dispatch;
 pub mod registry;
 pub mod socket;
 
-pub use registry::{Caps, Crowded, LiveRegistry, Outbound};
+pub use registry::{Caps, Crowded, LiveRegistry, MessageKind, Outbound};
 
 use std::sync::Arc;
 
@@ -35,20 +35,29 @@ pub fn signed_out_message(reason: SignOutReason, at: Millis) -> Outbound {
 
 /// `stream_stopped`: a stream of this device ended (never by itself).
 pub fn stream_stopped_message(stream_id: StreamId, reason: StreamEndReason) -> Outbound {
-    Outbound::Event(Arc::from(frame(&LiveEvent::StreamStopped {
-        stream_id: stream_id.to_string(),
-        reason: reason.into(),
-    })))
+    Outbound::Event {
+        kind: MessageKind::StreamStopped,
+        text: Arc::from(frame(&LiveEvent::StreamStopped {
+            stream_id: stream_id.to_string(),
+            reason: reason.into(),
+        })),
+    }
 }
 
 /// `profile_locked`: back to the profile picker.
 pub fn profile_locked_message(profile_id: ProfileId) -> Outbound {
-    Outbound::Event(Arc::from(frame(&LiveEvent::ProfileLocked {
-        profile_id: profile_id.to_string(),
-    })))
+    Outbound::Event {
+        kind: MessageKind::ProfileLocked,
+        text: Arc::from(frame(&LiveEvent::ProfileLocked {
+            profile_id: profile_id.to_string(),
+        })),
+    }
 }
 
 /// `devices_changed`, for connections that watch the device list.
 pub fn devices_changed_message() -> Outbound {
-    Outbound::Event(Arc::from(frame(&LiveEvent::DevicesChanged)))
+    Outbound::Event {
+        kind: MessageKind::DevicesChanged,
+        text: Arc::from(frame(&LiveEvent::DevicesChanged)),
+    }
 }

@@ -21,6 +21,7 @@ use tokio::sync::mpsc;
 
 use crate::config::LiveConfig;
 use crate::domain::{AccountId, SessionId};
+use crate::telemetry::series::{self, label_enum, Counters};
 
 /// Queue depth per connection. Events are rare (a few per session lifetime),
 /// so a handful is plenty, and a small queue keeps idle connections cheap.
@@ -29,7 +30,9 @@ const QUEUE: usize = 8;
 /// A message for one connection: pre-serialised JSON text.
 #[derive(Debug, Clone)]
 pub enum Outbound {
-    Event(Arc<str>),
+    /// A live event (`kind` is `StreamStopped`, `ProfileLocked` or
+    /// `DevicesChanged`) that changes nothing about the connection.
+    Event { kind: MessageKind, text: Arc<str> },
     /// The session ended: send `text`, then close. `reason` is for
     /// channels that speak another format (the account pages' events).
     SignedOut {
@@ -41,6 +44,31 @@ pub enum Outbound {
     /// This node went stale: close, so the device reconnects to one that
     /// can tell it of sign-outs.
     NodeStale,
+}
+
+label_enum! {
+    /// What a message to a connection is, for `usher_live_events_sent_total`.
+    pub enum MessageKind, key "kind" {
+        SignedOut => "signed_out",
+        StreamStopped => "stream_stopped",
+        ProfileLocked => "profile_locked",
+        DevicesChanged => "devices_changed",
+        /// Closed: a newer connection took its place.
+        Replaced => "replaced",
+        /// Closed: this node went stale.
+        NodeStale => "node_stale",
+    }
+}
+
+impl Outbound {
+    pub fn kind(&self) -> MessageKind {
+        match self {
+            Outbound::Event { kind, .. } => *kind,
+            Outbound::SignedOut { .. } => MessageKind::SignedOut,
+            Outbound::Replaced(_) => MessageKind::Replaced,
+            Outbound::NodeStale => MessageKind::NodeStale,
+        }
+    }
 }
 
 /// Which cap a newer connection ran into.
@@ -98,6 +126,9 @@ pub struct LiveRegistry {
     watchers: DashMap<AccountId, Vec<Conn>>,
     next_id: AtomicU64,
     caps: Caps,
+    /// Messages handed to connections, and dropped for slow ones, by kind.
+    sent: Counters<MessageKind>,
+    dropped: Counters<MessageKind>,
 }
 
 /// Removes the connection from the registry when dropped.
@@ -122,6 +153,8 @@ impl LiveRegistry {
             watchers: DashMap::new(),
             next_id: AtomicU64::new(0),
             caps,
+            sent: Counters::register(series::LIVE_EVENTS_SENT),
+            dropped: Counters::register(series::LIVE_EVENTS_DROPPED),
         }
     }
 
@@ -147,11 +180,11 @@ impl LiveRegistry {
         // before the account's is counted: no other session pays for it.
         for old in admit(&self.by_session, session, &conn, self.caps.per_session) {
             self.forget(old.id, old.session, old.account);
-            deliver(&old, Outbound::Replaced(Crowded::Session));
+            self.deliver(&old, Outbound::Replaced(Crowded::Session));
         }
         for old in admit(&self.by_account, account, &conn, self.caps.per_account) {
             self.forget(old.id, old.session, old.account);
-            deliver(&old, Outbound::Replaced(Crowded::Account));
+            self.deliver(&old, Outbound::Replaced(Crowded::Account));
         }
         if watch {
             self.watchers.entry(account).or_default().push(conn);
@@ -179,7 +212,7 @@ impl LiveRegistry {
             None => return,
         };
         for conn in conns {
-            deliver(&conn, message.clone());
+            self.deliver(&conn, message.clone());
         }
     }
 
@@ -191,7 +224,7 @@ impl LiveRegistry {
             .flat_map(|e| e.value().clone())
             .collect();
         for conn in conns {
-            deliver(&conn, message.clone());
+            self.deliver(&conn, message.clone());
         }
     }
 
@@ -202,13 +235,38 @@ impl LiveRegistry {
             None => return,
         };
         for conn in conns {
-            deliver(&conn, message.clone());
+            self.deliver(&conn, message.clone());
         }
     }
 
     /// Connections held, for metrics and tests.
     pub fn connections(&self) -> usize {
         self.by_session.iter().map(|e| e.value().len()).sum()
+    }
+
+    /// Whether this node holds a connection of the session.
+    pub fn holds(&self, session: SessionId) -> bool {
+        self.by_session.contains_key(&session)
+    }
+
+    fn deliver(&self, conn: &Conn, message: Outbound) {
+        let kind = message.kind();
+        match conn.tx.try_send(message) {
+            Ok(()) => self.sent.increment(kind),
+            Err(mpsc::error::TrySendError::Closed(_)) => {}
+            Err(mpsc::error::TrySendError::Full(Outbound::Event { .. })) => {
+                self.dropped.increment(kind);
+                tracing::debug!(conn = conn.id, "live connection too slow; event dropped");
+            }
+            // The ends of a connection are never dropped.
+            Err(mpsc::error::TrySendError::Full(message)) => {
+                self.sent.increment(kind);
+                let tx = conn.tx.clone();
+                tokio::spawn(async move {
+                    let _ = tx.send(message).await;
+                });
+            }
+        }
     }
 }
 
@@ -232,22 +290,6 @@ fn remove<K: Hash + Eq>(index: &DashMap<K, Vec<Conn>>, key: K, id: u64) {
         conns.retain(|c| c.id != id);
         conns.is_empty()
     });
-}
-
-fn deliver(conn: &Conn, message: Outbound) {
-    match conn.tx.try_send(message) {
-        Ok(()) | Err(mpsc::error::TrySendError::Closed(_)) => {}
-        Err(mpsc::error::TrySendError::Full(Outbound::Event(_))) => {
-            tracing::debug!(conn = conn.id, "live connection too slow; event dropped");
-        }
-        // The ends of a connection are never dropped.
-        Err(mpsc::error::TrySendError::Full(message)) => {
-            let tx = conn.tx.clone();
-            tokio::spawn(async move {
-                let _ = tx.send(message).await;
-            });
-        }
-    }
 }
 
 #[cfg(test)]
@@ -280,7 +322,13 @@ mod tests {
         assert_eq!(replaced(&mut held[2].1), None);
         assert_eq!(live.connections(), 2);
         // The replaced one no longer hears the account's events.
-        live.send_to_watchers(account, Outbound::Event(Arc::from("{}")));
+        live.send_to_watchers(
+            account,
+            Outbound::Event {
+                kind: MessageKind::DevicesChanged,
+                text: Arc::from("{}"),
+            },
+        );
         assert!(held[0].1.try_recv().is_err());
         assert!(held[2].1.try_recv().is_ok());
         // Its own end, later, takes nothing else with it.

@@ -164,7 +164,7 @@ async fn serve(
         tokio::select! {
             biased;
             outbound = rx.recv() => match outbound {
-                Some(Outbound::Event(text)) => {
+                Some(Outbound::Event { text, .. }) => {
                     if socket.send(Message::Text(Utf8Bytes::from(&*text))).await.is_err() {
                         return;
                     }

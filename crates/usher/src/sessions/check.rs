@@ -9,11 +9,50 @@ use super::Sessions;
 use crate::auth::tokens::TokenError;
 use crate::domain::{Millis, SessionId};
 use crate::error::{Error, Result};
+use crate::telemetry::series::label_enum;
+
+label_enum! {
+    /// How a session check ended, for `usher_session_checks_total`.
+    pub enum CheckOutcome, key "outcome" {
+        Ok => "ok",
+        /// The session was signed out.
+        Revoked => "revoked",
+        /// The token has expired (the device should refresh).
+        Expired => "expired",
+        /// The token is not one of ours, or names no session.
+        Invalid => "invalid",
+        /// This node cannot show it is caught up (`503 stale_node`).
+        StaleNode => "stale_node",
+        /// The store was needed and did not answer.
+        Unavailable => "unavailable",
+        Error => "error",
+    }
+}
+
+impl CheckOutcome {
+    fn of<T>(result: &Result<T>) -> Self {
+        match result {
+            Ok(_) => Self::Ok,
+            Err(Error::SessionRevoked(_)) => Self::Revoked,
+            Err(Error::Token(TokenError::Expired { .. })) => Self::Expired,
+            Err(Error::Token(TokenError::Invalid)) => Self::Invalid,
+            Err(Error::StaleNode) => Self::StaleNode,
+            Err(Error::Unavailable(_)) => Self::Unavailable,
+            Err(_) => Self::Error,
+        }
+    }
+}
 
 impl Sessions {
     /// The per-request check. Touches no database unless this node has
     /// never seen the session.
     pub async fn check(&self, token: &str, ip: Option<IpAddr>) -> Result<Arc<CachedSession>> {
+        let result = self.check_token(token, ip).await;
+        self.checks.increment(CheckOutcome::of(&result));
+        result
+    }
+
+    async fn check_token(&self, token: &str, ip: Option<IpAddr>) -> Result<Arc<CachedSession>> {
         let now = self.clock.now();
         let verified = match self.tokens.verify(token, now).await {
             Ok(verified) => verified,

@@ -22,7 +22,7 @@
 //! is then taken to have stopped.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -63,6 +63,8 @@ pub struct Freshness {
     /// Whether the last log read failed: a stale check then refuses at
     /// once instead of waiting for a read that is not coming.
     reads_failing: AtomicBool,
+    /// Times bus messages were found missing, for the metrics.
+    gaps: AtomicU64,
     state: Mutex<State>,
 }
 
@@ -114,6 +116,26 @@ pub struct Staleness {
     pub why: String,
 }
 
+/// What the metrics show of the proof at a moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FreshnessReading {
+    /// Since the newest proof (`None`: never proven).
+    pub proof_age_ms: Option<Millis>,
+    /// Since the newest successful log read began (`None`: none yet).
+    pub log_read_age_ms: Option<Millis>,
+    /// The staleness bound (`None`: the guard is off).
+    pub limit_ms: Option<Millis>,
+    /// Whether session checks are refused now (past the bound with log
+    /// reads failing, as [`Freshness::report`] judges it).
+    pub refusing: bool,
+    /// Nodes heard on the bus, this one included.
+    pub nodes_heard: usize,
+    /// Revocations another node claims beyond the highest applied here.
+    pub behind: i64,
+    /// Times bus messages were found missing.
+    pub gaps: u64,
+}
+
 impl Freshness {
     pub fn new(
         node: NodeId,
@@ -132,6 +154,7 @@ impl Freshness {
             hearing: watch::channel(0).0,
             reported_stale: AtomicBool::new(false),
             reads_failing: AtomicBool::new(false),
+            gaps: AtomicU64::new(0),
             state: Mutex::default(),
         }
     }
@@ -254,6 +277,7 @@ impl Freshness {
         member.last_n = n;
         member.heard_at = member.heard_at.max(heard_at);
         if !in_order {
+            self.gaps.fetch_add(1, Ordering::Relaxed);
             state.gap_since.get_or_insert(now);
             self.wanted.notify_one();
         }
@@ -277,6 +301,7 @@ impl Freshness {
 
     /// Messages were lost on their way to this node (its queue lagged).
     pub fn lost(&self) {
+        self.gaps.fetch_add(1, Ordering::Relaxed);
         let now = self.clock.now();
         self.lock().gap_since.get_or_insert(now);
         self.wanted.notify_one();
@@ -312,6 +337,24 @@ impl Freshness {
             );
         }
         stale
+    }
+
+    /// The proof's state at `now`, for the metrics. Logs nothing and
+    /// changes nothing (unlike [`report`](Freshness::report)).
+    pub fn reading(&self, now: Millis) -> FreshnessReading {
+        let refusing = self.max_staleness.is_some_and(|max| {
+            !self.is_fresh_at(now, max) && self.reads_failing.load(Ordering::Acquire)
+        });
+        let state = self.lock();
+        FreshnessReading {
+            proof_age_ms: self.proven_at().map(|at| now - at),
+            log_read_age_ms: state.log_read_at.map(|at| now - at),
+            limit_ms: self.max_staleness,
+            refusing,
+            nodes_heard: state.members.len(),
+            behind: (state.claimed() - state.highest_seq).max(0),
+            gaps: self.gaps.load(Ordering::Relaxed),
+        }
     }
 
     /// What is missing, in words an operator can act on.
@@ -533,6 +576,29 @@ mod tests {
         f.heard(node(), 40, clock.now());
         clock.advance(Duration::from_secs(6));
         assert!(!fresh(&f, &clock));
+    }
+
+    #[test]
+    fn the_reading_shows_a_node_refusing_once_reads_fail_past_the_bound() {
+        let clock = ManualClock::default();
+        let f = cluster_node(&clock);
+        let (me, other) = (f.node(), node());
+        f.log_read(clock.now(), 2);
+        f.heard(me, 1, clock.now());
+        f.claimed(other, 5);
+        f.heard(other, 3, clock.now());
+        let reading = f.reading(clock.now());
+        assert_eq!(reading.proof_age_ms, Some(0));
+        assert_eq!(reading.nodes_heard, 2);
+        assert_eq!(reading.behind, 3, "the other node knows 5, this one 2");
+        assert_eq!(reading.gaps, 1, "the other node's first two messages");
+        assert!(!reading.refusing);
+        clock.advance(Duration::from_secs(6));
+        f.log_read_failed("connection refused".into());
+        let reading = f.reading(clock.now());
+        assert!(reading.refusing);
+        assert_eq!(reading.log_read_age_ms, Some(6_000));
+        assert_eq!(reading.limit_ms, Some(5_000));
     }
 
     #[test]

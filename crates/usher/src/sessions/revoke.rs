@@ -85,7 +85,11 @@ impl Sessions {
     /// are logged, not returned: the revocation is durable, and other nodes
     /// catch up from the store's revocation log.
     pub async fn announce_revocations(&self, revoked: &[RevokedSession], by: Actor<'_>) {
+        // The commit has just returned: where every node's propagation
+        // histogram starts.
+        let committed_us = crate::telemetry::wall_micros();
         for r in revoked {
+            self.revoked.increment(r.reason);
             self.mark_revoked(
                 r.session_id,
                 Revocation {
@@ -111,6 +115,7 @@ impl Sessions {
                 account_id: r.account_id,
                 reason: r.reason,
                 at: r.at,
+                committed_us: Some(committed_us),
             })
             .await;
         }

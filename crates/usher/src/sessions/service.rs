@@ -25,12 +25,14 @@ use crate::error::{Error, Result};
 use crate::geo::Geo;
 use crate::sessions::browser::BrowserAuth;
 use crate::sessions::cache::{Lookup, SessionCache};
+use crate::sessions::check::CheckOutcome;
 use crate::sessions::freshness::Freshness;
 use crate::sessions::Actor;
 use crate::store::{
     ActiveStream, CreateSessionOutcome, Credential, NewSession, RefreshOutcome, SessionRecord,
     SharedStore,
 };
+use crate::telemetry::series::{self, Counters};
 
 /// Tokens handed to a device at sign-in and on every refresh.
 #[derive(Debug)]
@@ -65,6 +67,10 @@ pub struct Sessions {
     pub(super) freshness: Arc<Freshness>,
     /// Cookie checks' memory and the sign-in form's key (`browser.rs`).
     pub(super) browser: BrowserAuth,
+    /// `usher_session_checks_total`, by outcome.
+    pub(super) checks: Counters<CheckOutcome>,
+    /// `usher_sessions_revoked_total`, by reason.
+    pub(super) revoked: Counters<SignOutReason>,
 }
 
 /// The handles [`Sessions`] works with.
@@ -109,6 +115,8 @@ impl Sessions {
             activity: ports.activity,
             alerts: ports.alerts,
             freshness: ports.freshness,
+            checks: Counters::register(series::SESSION_CHECKS),
+            revoked: Counters::register(series::SESSIONS_REVOKED),
         })
     }
 

@@ -134,4 +134,6 @@ pub trait ActivityStore: Send + Sync {
     async fn webhook_failed(&self, failure: &WebhookFailure) -> StoreResult<()>;
     /// When the next pending delivery is due, if any.
     async fn next_webhook_due(&self) -> StoreResult<Option<Millis>>;
+    /// Deliveries neither delivered nor given up yet (for the metrics).
+    async fn pending_webhooks(&self) -> StoreResult<u64>;
 }

@@ -40,6 +40,30 @@ pub enum StoreError {
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// What `usher_database_errors_total` calls each kind of error.
+const UNAVAILABLE: &str = "unavailable";
+const OTHER: &str = "other";
+
+impl StoreError {
+    /// The database could not be reached (counted: `usher_database_errors_total`).
+    pub(crate) fn unavailable(e: impl Into<anyhow::Error>) -> Self {
+        count_error(UNAVAILABLE, 1);
+        StoreError::Unavailable(e.into())
+    }
+
+    /// A bug or bad data (counted, as [`StoreError::unavailable`]).
+    pub(crate) fn other(e: impl Into<anyhow::Error>) -> Self {
+        count_error(OTHER, 1);
+        StoreError::Other(e.into())
+    }
+}
+
+/// Errors are rare: counted by name, not through a handle kept for them.
+fn count_error(kind: &'static str, n: u64) {
+    metrics::counter!(crate::telemetry::series::DATABASE_ERRORS, "kind" => kind).increment(n);
+}
+
 #[async_trait]
 pub trait AccountStore: Send + Sync {
     /// Creates the account; `Conflict` when the email is taken.
@@ -127,6 +151,8 @@ pub trait StreamStore: Send + Sync {
         -> StoreResult<Vec<ActiveStream>>;
     /// Ends streams whose lease has lapsed (tidying; admission does not need it).
     async fn expire_leases(&self, now: Millis) -> StoreResult<Vec<EndedStream>>;
+    /// Streams that hold a slot at `now`, in every account (for the metrics).
+    async fn live_stream_count(&self, now: Millis) -> StoreResult<u64>;
 }
 
 /// Profiles. Every write takes the account's row lock first (as admission
@@ -228,6 +254,8 @@ pub trait Store:
 {
     /// A cheap round trip, for readiness.
     async fn ping(&self) -> StoreResult<()>;
+    /// How busy the store's connections are now (for the metrics; no I/O).
+    fn pool_use(&self) -> PoolUse;
     /// Short description for start-up logs (never includes credentials).
     fn describe(&self) -> String;
 }
@@ -238,6 +266,9 @@ pub type SharedStore = Arc<dyn Store>;
 /// brings its schema up to date. The one place outside the engines' folders
 /// that names an engine: it is chosen once, here, and nothing asks later.
 pub async fn open(url: &str) -> anyhow::Result<SharedStore> {
+    // Shown at 0 from the start.
+    count_error(UNAVAILABLE, 0);
+    count_error(OTHER, 0);
     if url.starts_with("sqlite:") {
         Ok(Arc::new(sqlite::SqliteStore::open(url).await?))
     } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {

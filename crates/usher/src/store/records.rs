@@ -415,3 +415,16 @@ pub struct ProfileSwitch {
     pub profile: ProfileId,
     pub checked_pin_hash: Option<String>,
 }
+
+/// How busy the store's connections are, for the metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolUse {
+    /// Connections open now.
+    pub open: u32,
+    /// Of those, how many are running an operation.
+    pub busy: u32,
+    /// The most the store opens.
+    pub max: u32,
+    /// Operations waiting for a connection, when the engine can tell.
+    pub waiting: Option<u32>,
+}

@@ -14,6 +14,7 @@ use crate::store::{
     ActiveStream, EndedStream, Heartbeat, HeartbeatOutcome, NewStream, SharedStore, StartOutcome,
     StopOutcome, StreamStop,
 };
+use crate::telemetry::series::{self, label_enum, Counters};
 
 /// A slot held: what the device needs to keep it.
 #[derive(Debug, Clone, Copy)]
@@ -22,6 +23,33 @@ pub struct Lease {
     /// Seconds between heartbeats.
     pub heartbeat_interval: u64,
     pub expires_at: Millis,
+}
+
+label_enum! {
+    /// How a stream start was decided, for `usher_stream_admissions_total`.
+    enum Admission, key "outcome" {
+        Admitted => "admitted",
+        /// Every slot of the plan is taken (`409 too_many_streams`).
+        Full => "full",
+        ProfileRequired => "profile_required",
+        PinRequired => "pin_required",
+        UnknownProfile => "unknown_profile",
+        /// The device was signed out meanwhile.
+        SignedOut => "signed_out",
+    }
+}
+
+impl Admission {
+    fn of(outcome: &StartOutcome) -> Self {
+        match outcome {
+            StartOutcome::Started { .. } => Self::Admitted,
+            StartOutcome::Full { .. } => Self::Full,
+            StartOutcome::ProfileRequired => Self::ProfileRequired,
+            StartOutcome::PinRequired => Self::PinRequired,
+            StartOutcome::UnknownProfile => Self::UnknownProfile,
+            StartOutcome::SessionEnded => Self::SignedOut,
+        }
+    }
 }
 
 /// Stream slots, by plan.
@@ -34,6 +62,7 @@ pub struct Streams {
     heartbeat_interval_secs: u64,
     pub(super) sessions: Arc<Sessions>,
     pub(super) activity: Arc<Activity>,
+    admissions: Counters<Admission>,
 }
 
 impl Streams {
@@ -55,6 +84,7 @@ impl Streams {
             heartbeat_interval_secs: config.heartbeat_interval_secs,
             sessions,
             activity,
+            admissions: Counters::register(series::STREAM_ADMISSIONS),
         }
     }
 
@@ -77,7 +107,9 @@ impl Streams {
             now: self.clock.now(),
             lease_ms: self.lease_ms,
         };
-        match self.store.start_stream(&new, &self.plans).await? {
+        let outcome = self.store.start_stream(&new, &self.plans).await?;
+        self.admissions.increment(Admission::of(&outcome));
+        match outcome {
             StartOutcome::Started {
                 stream,
                 replaced,

@@ -43,7 +43,7 @@ pub async fn stream(
             return Some((Ok(last), step));
         }
         let event = match step.rx.recv().await? {
-            Outbound::Event(_) => Event::default().event("devices").data("changed"),
+            Outbound::Event { .. } => Event::default().event("devices").data("changed"),
             Outbound::SignedOut { reason, .. } => {
                 step.done = true;
                 signed_out(reason)

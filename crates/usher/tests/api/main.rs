@@ -24,6 +24,7 @@ mod key_encryption;
 mod live;
 mod live_caps;
 mod locations;
+mod metrics;
 mod openapi;
 mod page_cookies;
 mod passwords;

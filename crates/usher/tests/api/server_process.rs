@@ -12,6 +12,8 @@ use usher_testkit::PATIENCE;
 
 /// What `usher serve` prints on standard output once it accepts connections.
 const READY_PREFIX: &str = "usher listening on ";
+/// What it prints before that when the metrics listener is on.
+const METRICS_PREFIX: &str = "metrics on ";
 
 /// Settings every child gets: real Argon2id at a test-friendly cost, set
 /// through nested `USHER_` variables as an operator would.
@@ -23,6 +25,7 @@ const FAST_HASHING: [(&str, &str); 2] = [
 pub struct ServerProcess {
     child: Child,
     base_url: String,
+    metrics_url: Option<String>,
     log: PathBuf,
     // Held so the server's standard output stays open while it runs.
     _stdout: Lines<BufReader<ChildStdout>>,
@@ -63,9 +66,13 @@ impl ServerProcess {
             .kill_on_drop(true);
         let mut child = command.spawn().expect("the usher binary starts");
         let mut stdout = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+        let mut metrics_url = None;
         let listening = async {
             // Other lines (the store and bus in use) may come first.
             while let Some(line) = stdout.next_line().await.ok()? {
+                if let Some(url) = line.strip_prefix(METRICS_PREFIX) {
+                    metrics_url = Some(url.trim().to_owned());
+                }
                 if let Some(url) = line.strip_prefix(READY_PREFIX) {
                     return Some(url.trim().to_owned());
                 }
@@ -82,6 +89,7 @@ impl ServerProcess {
         ServerProcess {
             child,
             base_url,
+            metrics_url,
             log,
             _stdout: stdout,
         }
@@ -89,6 +97,16 @@ impl ServerProcess {
 
     pub fn client(&self) -> Client {
         Client::new(&self.base_url).expect("the server prints a valid URL")
+    }
+
+    /// The public listener's base URL.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// `http://…/metrics`, when the server was started with a metrics listener.
+    pub fn metrics_url(&self) -> Option<&str> {
+        self.metrics_url.as_deref()
     }
 
     /// What the server logged so far, for failure messages.

@@ -281,4 +281,13 @@ impl ActivityStore for PgStore {
         .fetch_one(&self.pool)
         .await?)
     }
+
+    async fn pending_webhooks(&self) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM webhook_outbox WHERE delivered_at IS NULL AND failed_at IS NULL",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
 }

@@ -12,15 +12,15 @@ impl From<sqlx::Error> for StoreError {
                 StoreError::Conflict
             }
             sqlx::Error::Database(db) if db.code().is_some_and(|c| is_unavailable_state(&c)) => {
-                StoreError::Unavailable(e.into())
+                StoreError::unavailable(e)
             }
             sqlx::Error::PoolTimedOut
             | sqlx::Error::PoolClosed
             | sqlx::Error::Io(_)
             | sqlx::Error::Tls(_)
             | sqlx::Error::Protocol(_)
-            | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e.into()),
-            _ => StoreError::Other(e.into()),
+            | sqlx::Error::WorkerCrashed => StoreError::unavailable(e),
+            _ => StoreError::other(e),
         }
     }
 }

@@ -123,6 +123,19 @@ impl Store for PgStore {
     fn describe(&self) -> String {
         self.description.clone()
     }
+
+    /// sqlx's pool tells how many connections are open and idle, not how
+    /// many callers wait for one.
+    fn pool_use(&self) -> crate::store::PoolUse {
+        let open = self.pool.size();
+        let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX);
+        crate::store::PoolUse {
+            open,
+            busy: open.saturating_sub(idle),
+            max: self.pool.options().get_max_connections(),
+            waiting: None,
+        }
+    }
 }
 
 #[cfg(test)]

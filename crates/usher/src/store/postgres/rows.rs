@@ -11,7 +11,7 @@ use crate::domain::*;
 use crate::store::*;
 
 pub(super) fn corrupt(what: &str) -> StoreError {
-    StoreError::Other(anyhow::anyhow!("corrupt row: {what}"))
+    StoreError::other(anyhow::anyhow!("corrupt row: {what}"))
 }
 
 /// Text columns read as the domain types they hold.

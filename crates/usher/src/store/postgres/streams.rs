@@ -35,6 +35,10 @@ const LIVE_STREAMS: &str = concat!(
      ORDER BY s.started_at, s.id"
 );
 
+/// Streams holding a slot at `$1`, in every account (the open-by-lease index).
+const COUNT_LIVE_STREAMS: &str =
+    "SELECT COUNT(*) FROM streams WHERE ended_at IS NULL AND lease_expires_at > $1";
+
 /// Ends, in one statement, the device's own stream (replaced) and the
 /// account's lapsed ones, durably, so no heartbeat can renew them.
 const END_REPLACED_AND_LAPSED: &str = "UPDATE streams SET \
@@ -229,6 +233,14 @@ impl StreamStore for PgStore {
             .iter()
             .map(|row| ended_from_row(row, StreamEndReason::LeaseExpired))
             .collect()
+    }
+
+    async fn live_stream_count(&self, now: Millis) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar(COUNT_LIVE_STREAMS)
+            .bind(now)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(u64::try_from(n).unwrap_or(0))
     }
 }
 

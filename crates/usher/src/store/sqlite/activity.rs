@@ -358,4 +358,17 @@ impl ActivityStore for SqliteStore {
             })
             .await
     }
+
+    async fn pending_webhooks(&self) -> StoreResult<u64> {
+        self.readers
+            .read(|conn| {
+                fetch_value(
+                    conn,
+                    "SELECT COUNT(*) FROM webhook_outbox \
+                     WHERE delivered_at IS NULL AND failed_at IS NULL",
+                    [],
+                )
+            })
+            .await
+    }
 }

@@ -43,6 +43,7 @@ use super::*;
 mod accounts;
 mod activity;
 mod checkpoint;
+mod in_flight;
 mod keys;
 mod migrate;
 mod permissions;
@@ -173,8 +174,8 @@ impl From<rusqlite::Error> for StoreError {
             Some((
                 ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked | ErrorCode::CannotOpen,
                 _,
-            )) => StoreError::Unavailable(e.into()),
-            _ => StoreError::Other(e.into()),
+            )) => StoreError::unavailable(e),
+            _ => StoreError::other(e),
         }
     }
 }
@@ -189,6 +190,19 @@ impl Store for SqliteStore {
 
     fn describe(&self) -> String {
         self.description.clone()
+    }
+
+    /// The reader threads and the writer, each holding its connection.
+    fn pool_use(&self) -> PoolUse {
+        let (reading, reads_waiting) = self.readers.use_now();
+        let (writing, writes_waiting) = self.writer.use_now();
+        let connections = readers::READERS as u32 + 1;
+        PoolUse {
+            open: connections,
+            busy: reading + writing,
+            max: connections,
+            waiting: Some(reads_waiting + writes_waiting),
+        }
     }
 }
 

@@ -14,10 +14,11 @@ use std::sync::{mpsc, Arc, Mutex};
 use rusqlite::Connection;
 use tokio::sync::oneshot;
 
+use super::in_flight::InFlight;
 use crate::store::{StoreError, StoreResult};
 
 /// Reader threads (and connections).
-const READERS: usize = 4;
+pub(super) const READERS: usize = 4;
 /// Prepared statements each reader keeps.
 const STATEMENT_CACHE: usize = 64;
 
@@ -26,6 +27,7 @@ type ReadJob = Box<dyn FnOnce(&Connection) + Send>;
 /// The handle to the reader threads; dropping it ends them.
 pub(super) struct Readers {
     jobs: mpsc::Sender<ReadJob>,
+    in_flight: InFlight,
 }
 
 impl Readers {
@@ -41,7 +43,10 @@ impl Readers {
                 .name(format!("usher-sqlite-reader-{n}"))
                 .spawn(move || run_reader(conn, &queue))?;
         }
-        Ok(Self { jobs })
+        Ok(Self {
+            jobs,
+            in_flight: InFlight::default(),
+        })
     }
 
     /// Runs `work` on a reader connection.
@@ -50,12 +55,21 @@ impl Readers {
         work: impl FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     ) -> StoreResult<T> {
         let (reply, answer) = oneshot::channel();
+        let started = self.in_flight.start();
         self.jobs
             .send(Box::new(move |conn| {
                 let _ = reply.send(work(conn));
+                drop(started);
             }))
             .map_err(|_| stopped())?;
         answer.await.map_err(|_| stopped())?
+    }
+}
+
+impl Readers {
+    /// Reads running, and reads waiting for a reader.
+    pub(super) fn use_now(&self) -> (u32, u32) {
+        self.in_flight.split(READERS as u32)
     }
 }
 
@@ -76,7 +90,7 @@ fn run_reader(conn: Connection, queue: &Mutex<mpsc::Receiver<ReadJob>>) {
 }
 
 fn stopped() -> StoreError {
-    StoreError::Other(anyhow::anyhow!(
+    StoreError::other(anyhow::anyhow!(
         "an SQLite read failed or its thread has stopped"
     ))
 }

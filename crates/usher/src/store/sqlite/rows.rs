@@ -10,7 +10,7 @@ use crate::domain::*;
 use crate::store::*;
 
 pub(super) fn corrupt(what: &str) -> StoreError {
-    StoreError::Other(anyhow::anyhow!("corrupt row: {what}"))
+    StoreError::other(anyhow::anyhow!("corrupt row: {what}"))
 }
 
 /// Runs a statement; the number of rows it changed.

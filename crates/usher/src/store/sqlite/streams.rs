@@ -42,6 +42,10 @@ const END_REPLACED_AND_LAPSED: &str = "UPDATE streams SET \
      WHERE account_id = ?1 AND ended_at IS NULL AND (session_id = ?2 OR lease_expires_at <= ?3) \
      RETURNING id, session_id, account_id, end_reason";
 
+/// Streams holding a slot at `?1`, in every account (the open-by-lease index).
+const COUNT_LIVE_STREAMS: &str =
+    "SELECT COUNT(*) FROM streams WHERE ended_at IS NULL AND lease_expires_at > ?1";
+
 const INSERT_STREAM: &str = "INSERT INTO streams \
      (id, account_id, session_id, title, profile_id, started_at, lease_expires_at) \
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)";
@@ -239,6 +243,12 @@ impl StreamStore for SqliteStore {
                     ended_from_row(row, StreamEndReason::LeaseExpired)
                 })
             })
+            .await
+    }
+
+    async fn live_stream_count(&self, now: Millis) -> StoreResult<u64> {
+        self.readers
+            .read(move |conn| fetch_value(conn, COUNT_LIVE_STREAMS, [now]))
             .await
     }
 }

@@ -26,6 +26,7 @@ use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::oneshot;
 
 use super::checkpoint::{Checkpointer, CHECKPOINT_EVERY};
+use super::in_flight::{InFlight, Started};
 use crate::store::{StoreError, StoreResult};
 
 /// Jobs per transaction at most.
@@ -50,6 +51,8 @@ trait WriteJob: Send {
 struct Pending<T, F> {
     work: F,
     reply: oneshot::Sender<StoreResult<T>>,
+    /// Counted until the job is answered (or dropped unanswered).
+    _started: Started,
 }
 
 impl<T, F> WriteJob for Pending<T, F>
@@ -58,7 +61,11 @@ where
     F: FnOnce(&Connection) -> StoreResult<T> + Send,
 {
     fn run(self: Box<Self>, conn: &Connection) -> (bool, Answer) {
-        let Pending { work, reply } = *self;
+        let Pending {
+            work,
+            reply,
+            _started: started,
+        } = *self;
         let result = work(conn);
         let ok = result.is_ok();
         let answer: Answer = Box::new(move |committed: Result<(), &str>| {
@@ -66,6 +73,7 @@ where
                 Ok(()) => result,
                 Err(e) => result.and(Err(not_committed(e))),
             });
+            drop(started);
         });
         (ok, answer)
     }
@@ -79,6 +87,7 @@ where
 /// thread once the queued jobs are done.
 pub(super) struct Writer {
     jobs: mpsc::Sender<Box<dyn WriteJob>>,
+    in_flight: InFlight,
 }
 
 impl Writer {
@@ -97,7 +106,10 @@ impl Writer {
         std::thread::Builder::new()
             .name("usher-sqlite-writer".into())
             .spawn(move || run_writer(conn, queue, checkpointer))?;
-        Ok(Self { jobs })
+        Ok(Self {
+            jobs,
+            in_flight: InFlight::default(),
+        })
     }
 
     /// Runs `work` as one job of the writer's next batch: committed with the
@@ -110,12 +122,16 @@ impl Writer {
         work: impl FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     ) -> impl std::future::Future<Output = StoreResult<T>> + Send + 'static {
         let (reply, answer) = oneshot::channel();
-        let queued = self.jobs.send(Box::new(Pending { work, reply }));
+        let queued = self.jobs.send(Box::new(Pending {
+            work,
+            reply,
+            _started: self.in_flight.start(),
+        }));
         async move {
             queued.map_err(|_| stopped())?;
             // Dropped unanswered only if the job panicked (and was rolled back).
             answer.await.map_err(|_| {
-                StoreError::Other(anyhow::anyhow!(
+                StoreError::other(anyhow::anyhow!(
                     "a write failed on the SQLite writer thread"
                 ))
             })?
@@ -123,12 +139,19 @@ impl Writer {
     }
 }
 
+impl Writer {
+    /// Whether a batch is being written (0 or 1), and jobs waiting for it.
+    pub(super) fn use_now(&self) -> (u32, u32) {
+        self.in_flight.split(1)
+    }
+}
+
 fn not_committed(error: &str) -> StoreError {
-    StoreError::Unavailable(anyhow::anyhow!("the write was not committed: {error}"))
+    StoreError::unavailable(anyhow::anyhow!("the write was not committed: {error}"))
 }
 
 fn stopped() -> StoreError {
-    StoreError::Other(anyhow::anyhow!("the SQLite writer thread has stopped"))
+    StoreError::other(anyhow::anyhow!("the SQLite writer thread has stopped"))
 }
 
 fn run_writer(
