@@ -130,8 +130,10 @@ pub struct DeviceList {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RenameDevice {
-    /// The new display name (1 to 64 characters).
-    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
+    /// The new display name: at most 64 characters as sent, not empty once
+    /// surrounding whitespace is trimmed (the server keeps it trimmed), no
+    /// control characters (`422 invalid_device_name`).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64))]
     pub name: String,
 }
 
