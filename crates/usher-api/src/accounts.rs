@@ -61,6 +61,7 @@ pub struct Plan {
     pub max_streams: u32,
     /// Cap on signed-in devices; `null` when unlimited.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub max_devices: Option<u32>,
 }
 

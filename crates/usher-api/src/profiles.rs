@@ -42,9 +42,11 @@ pub struct ProfileList {
 pub struct ProfileRef {
     /// The profile (`prf_…`).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, required = true))]
     pub profile_id: Option<String>,
     /// Its display name.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, required = true))]
     pub name: Option<String>,
     /// Members this crate does not model.
     #[serde(flatten)]

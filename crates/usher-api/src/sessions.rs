@@ -108,14 +108,19 @@ pub struct SessionTokens {
     pub access_token: String,
     /// Always `"Bearer"`.
     #[serde(default = "bearer")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(required = true, schema_with = crate::schemas::bearer)
+    )]
     pub token_type: String,
     /// Lifetime of `access_token` in seconds.
     pub expires_in: u64,
     /// Rotating refresh token; each one may be used once.
     pub refresh_token: String,
     /// At sign-in only: proof of this sign-in, to keep (it lasts a year)
-    /// and send as [`SignIn::device_proof`] at the next one.
+    /// and send as `device_proof` at the next sign-in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub device_proof: Option<String>,
 }
 
@@ -143,6 +148,7 @@ pub struct CurrentSession<'a> {
     pub device: CurrentDevice<'a>,
     /// The profile in use; `null` when none was picked.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub profile_id: Option<Cow<'a, str>>,
 }
 
@@ -162,9 +168,11 @@ pub struct CurrentDevice<'a> {
     pub device_type: DeviceType,
     /// Hardware model.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub model: Option<Cow<'a, str>>,
     /// Version of the player app.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub app_version: Option<Cow<'a, str>>,
 }
 

@@ -57,6 +57,7 @@ pub struct ActiveStream {
     pub title: String,
     /// The profile watching, if any.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub profile: Option<ProfileRef>,
     /// When it started.
     #[serde(with = "timestamp::millis")]
