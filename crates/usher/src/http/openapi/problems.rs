@@ -190,10 +190,16 @@ fn problem_schema(codes: &[ProblemCode], status: u16) -> Value {
         let mut required = Vec::new();
         for (name, schema) in of_code {
             required.push(name);
+            // The status-level entry gives the member's type; a code's
+            // narrowing (`token_reused` of all the reasons) stays in its rule.
+            let mut shape = schema.clone();
+            if let Some(shape) = shape.as_object_mut() {
+                shape.remove("const");
+            }
             match members.iter_mut().find(|(n, _)| *n == name) {
-                Some((_, schemas)) if !schemas.contains(&schema) => schemas.push(schema.clone()),
+                Some((_, shapes)) if !shapes.contains(&shape) => shapes.push(shape),
                 Some(_) => {}
-                None => members.push((name, vec![schema.clone()])),
+                None => members.push((name, vec![shape])),
             }
             then.insert(name.into(), schema);
         }
@@ -235,7 +241,7 @@ fn members_of(code: ProblemCode) -> Vec<(&'static str, Value)> {
         "type": "integer", "minimum": 1,
         "description": "Seconds to wait, as in `Retry-After`.",
     });
-    let reason = |schema: &str, description: &str| json!({ "$ref": format!("#/components/schemas/{schema}"), "description": description });
+    let reason = |schema: &str| json!({ "$ref": format!("#/components/schemas/{schema}") });
     match code {
         C::TooManyStreams => vec![
             ("limit", limit.clone()),
@@ -260,15 +266,13 @@ fn members_of(code: ProblemCode) -> Vec<(&'static str, Value)> {
             ),
         ],
         C::ProfileLimitReached => vec![("limit", limit)],
-        C::SessionRevoked => vec![(
-            "reason",
-            reason("SignOutReason", "Why this device was signed out."),
-        )],
-        C::RefreshTokenReused => vec![(
-            "reason",
-            json!({ "const": usher_api::SignOutReason::TokenReused.as_str() }),
-        )],
-        C::StreamEnded => vec![("reason", reason("StreamEndReason", "Why the stream ended."))],
+        C::SessionRevoked => vec![("reason", reason("SignOutReason"))],
+        C::RefreshTokenReused => {
+            let mut reused = reason("SignOutReason");
+            reused["const"] = usher_api::SignOutReason::TokenReused.as_str().into();
+            vec![("reason", reused)]
+        }
+        C::StreamEnded => vec![("reason", reason("StreamEndReason"))],
         C::TooManyAttempts
         | C::TooManyConnections
         | C::Overloaded
