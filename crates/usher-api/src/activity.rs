@@ -76,7 +76,7 @@ pub struct ActivityParams<L = u32> {
     /// The `next` of the previous page: start after that event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<String>,
-    /// Only these kinds, comma-separated [`ActivityKind`] names.
+    /// Only these kinds, comma-separated (`ActivityKind` values).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
 }

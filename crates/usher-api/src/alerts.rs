@@ -37,6 +37,12 @@ impl From<&str> for UnknownAlertReason {
 /// reads it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(
+        description = "The device an alert names: the one that signed in, or the one the wrong passwords were entered on."
+    )
+)]
 pub struct AlertDevice {
     /// Its session (`ses_…`).
     pub session_id: String,

@@ -85,9 +85,9 @@ pub struct StreamStoppedDetail {
     #[schema(value_type = String)]
     pub stream_id: StreamId,
     pub reason: StreamEndReason,
-    /// The other device that stopped it: `Some(None)` (`null`) when none
-    /// did; `None` (absent) for a stream a sign-out ended, whose sign-out
-    /// entry names the cause.
+    /// The other device that stopped it: `null` when none did; absent for a
+    /// stream a sign-out ended, whose sign-out entry names the cause.
+    // `Some(None)` is the `null`, `None` the absent member.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
@@ -132,8 +132,8 @@ pub struct ProfileDetail {
     pub name: String,
 }
 
-/// `profile_pin_set`: as [`ProfileDetail`], and whether an existing PIN was
-/// replaced (rather than a first lock).
+/// `profile_pin_set`: the profile and its name, and whether an existing PIN
+/// was replaced (rather than a first lock).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ProfilePinSetDetail {
     #[schema(value_type = String)]

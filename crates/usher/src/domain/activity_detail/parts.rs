@@ -12,8 +12,7 @@ use crate::domain::{DeviceInfo, DeviceType, SessionId, SignOutReason};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[schema(as = ActingDevice)]
 pub struct ActivityDevice {
-    /// `null` (`None`) for a device that never got a session (a refused
-    /// sign-in): its name and type are what an unauthenticated caller said,
+    /// `null` for a device that never got a session (a refused sign-in): its name and type are what an unauthenticated caller said,
     /// so they are shown as unverified, never as the owner's device.
     #[schema(value_type = Option<String>, required = true)]
     pub session_id: Option<SessionId>,
