@@ -23,7 +23,10 @@
 # document has one.
 #
 # Reproducible and bounded by counts: a fixed seed (SCHEMATHESIS_SEED), one
-# worker, and SCHEMATHESIS_MAX_EXAMPLES (default 200), which in Schemathesis
+# worker, generation fed by nothing the server answered (so the coverage and
+# fuzzing phases send the same cases every run; the stateful phase follows
+# links, whose ids come from the answers), and SCHEMATHESIS_MAX_EXAMPLES
+# (default 200), which in Schemathesis
 # 4.32.5 is Hypothesis's max_examples: the cases the fuzzing phase generates
 # per operation (positive and negative together), and the scenarios of the
 # stateful phase (each at most 6 steps). The examples and coverage phases add

@@ -53,7 +53,11 @@ def read(events):
 def main(document_path, events_path):
     with open(document_path, encoding="utf-8") as file:
         documented = operations(json.load(file))
-    statuses, finished = read(events_path)
+    try:
+        statuses, finished = read(events_path)
+    except FileNotFoundError:
+        print(f"coverage: Schemathesis wrote no report ({events_path})", file=sys.stderr)
+        return 1
     problems = []
     print("Coverage (operation, cases sent, statuses seen):")
     for label, has_2xx in documented.items():
