@@ -178,7 +178,8 @@ fn problem_schema(codes: &[ProblemCode], status: u16) -> Value {
         .copied()
         .filter(|c| c.status() == status)
         .collect();
-    // Each member with the schemas its codes give it (`limit` has three).
+    // Each member with the shapes its codes give it (one, unless two codes
+    // of the status disagree: then any of them).
     let mut members: Vec<(&str, Vec<Value>)> = Vec::new();
     let mut rules = Vec::new();
     for code in &of_status {
@@ -234,8 +235,9 @@ fn members_of(code: ProblemCode) -> Vec<(&'static str, Value)> {
     use ProblemCode as C;
     let limit = json!({
         "type": "integer", "minimum": 0,
-        "description": "The plan's limit: of streams at once (`too_many_streams`), of signed-in \
-            devices (`device_limit_reached`), of profiles (`profile_limit_reached`).",
+        "description": "The limit reached: the plan's streams at once (`too_many_streams`), the \
+            plan's signed-in devices (`device_limit_reached`), the account's profiles \
+            (`profile_limit_reached`).",
     });
     let retry_after = json!({
         "type": "integer", "minimum": 1,
