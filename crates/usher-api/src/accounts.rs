@@ -10,9 +10,14 @@ use crate::timestamp;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateAccount {
-    /// Sign-in email address.
+    /// Sign-in email address: at most 254 characters as sent, and as
+    /// normalised (`422 invalid_email`).
+    #[cfg_attr(feature = "openapi", schema(max_length = 254))]
     pub email: String,
-    /// Password.
+    /// Password: at least 10 characters, at most 256 bytes (so at most 256
+    /// characters; fewer where they take more than a byte), not easily
+    /// guessed (`422 weak_password`).
+    #[cfg_attr(feature = "openapi", schema(min_length = 10, max_length = 256))]
     pub password: String,
     /// Plan name; the server's default plan when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -56,6 +61,7 @@ pub struct Plan {
     pub max_streams: u32,
     /// Cap on signed-in devices; `null` when unlimited.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub max_devices: Option<u32>,
 }
 
@@ -66,7 +72,8 @@ pub struct Plan {
 pub struct ChangePassword {
     /// The password in use now.
     pub current_password: String,
-    /// The new password.
+    /// The new password, as for a sign-up.
+    #[cfg_attr(feature = "openapi", schema(min_length = 10, max_length = 256))]
     pub new_password: String,
     /// Sign out every device, this one included; the server defaults to
     /// `true` when absent (it refuses `null`).

@@ -76,7 +76,7 @@ pub struct ActivityParams<L = u32> {
     /// The `next` of the previous page: start after that event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub before: Option<String>,
-    /// Only these kinds, comma-separated [`ActivityKind`] names.
+    /// Only these kinds, comma-separated (`ActivityKind` values).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
 }
@@ -102,20 +102,27 @@ impl<L> Default for ActivityParams<L> {
 pub struct ActivityEvent<D = Value> {
     /// The event (`evt_…`).
     pub event_id: String,
-    /// An [`ActivityKind`] name. Text, so a kind a newer server adds is
-    /// still listed.
+    /// What it records (read as text, so a kind a newer server adds is
+    /// still listed).
+    #[cfg_attr(feature = "openapi", schema(value_type = ActivityKind))]
     pub kind: String,
     /// When it happened.
     #[serde(with = "timestamp::millis")]
     pub at: DateTime<Utc>,
     /// The device it is about, if any.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub device: Option<EventDevice>,
     /// The address it came from, if known.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub ip: Option<String>,
-    /// The location of `ip` (a [`crate::Location`] object), if known.
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::Location>))]
+    /// Where `ip` was when it happened, if known.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = Option<crate::Location>, required = true)
+    )]
     pub location: Option<Value>,
-    /// Kind-specific details: `reason`, `cause`, `by`, `title`, `stream_id` …
+    /// Kind-specific details (`reason`, `cause`, `by`, `title`, `stream_id`,
+    /// …); the server's document gives each kind's shape.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub detail: D,
 }
@@ -125,17 +132,20 @@ pub struct ActivityEvent<D = Value> {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventDevice {
     /// Its session, if it had one.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub session_id: Option<String>,
     /// Its name at the time.
     pub name: String,
-    /// A [`crate::DeviceType`] name.
+    /// Its kind (read as text, so a type a newer server adds is still listed).
     #[serde(rename = "type")]
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::DeviceType))]
     pub device_type: String,
     /// False when no signed-in device said this: the name and type of a
     /// refused sign-in are whatever its caller sent, so show them as such
     /// (quoted, labelled), never as the owner's device. Older servers do
     /// not send it (read as true).
     #[serde(default = "verified")]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub verified: bool,
 }
 
@@ -156,6 +166,7 @@ pub struct ActivityPage<D = Value> {
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<ActivityEvent>))]
     pub events: Vec<ActivityEvent<D>>,
     /// Pass as `before` for the next, older page; `null` on the last page.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub next: Option<String>,
 }
 

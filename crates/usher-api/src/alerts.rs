@@ -5,7 +5,57 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::timestamp;
+use crate::wire_enum::wire_enum;
+use crate::{timestamp, DeviceType};
+
+wire_enum! {
+    /// Why an alert was raised.
+    pub enum AlertReason, error UnknownAlertReason {
+        /// A sign-in from a country the account had not signed in from.
+        NewCountry => "new_country",
+        /// A sign-in from a kind of device the account had not used.
+        NewDeviceType => "new_device_type",
+        /// Several wrong account passwords entered on signed-in devices.
+        WrongPasswords => "wrong_passwords",
+    }
+}
+
+/// The text is not an [`AlertReason`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown alert reason {0:?}")]
+pub struct UnknownAlertReason(pub String);
+
+impl From<&str> for UnknownAlertReason {
+    fn from(s: &str) -> Self {
+        UnknownAlertReason(s.to_owned())
+    }
+}
+
+/// The device an alert names: the one that signed in, or the one the wrong
+/// passwords were entered on. [`Alert::device`] holds it as JSON, so an
+/// alert a newer server shaped otherwise still lists; [`Alert::named_device`]
+/// reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schema(
+        description = "The device an alert names: the one that signed in, or the one the wrong passwords were entered on."
+    )
+)]
+pub struct AlertDevice {
+    /// Its session (`ses_…`).
+    pub session_id: String,
+    /// Its name when the alert was raised.
+    pub name: String,
+    /// Kind of device.
+    #[serde(rename = "type")]
+    pub device_type: DeviceType,
+    /// Hardware model, if it said.
+    #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
+    pub model: Option<String>,
+}
 
 /// An open alert.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -18,18 +68,30 @@ pub struct Alert {
     pub at: DateTime<Utc>,
     /// Why it is unusual: `new_country`, `new_device_type` (a sign-in);
     /// `wrong_passwords` (several wrong passwords entered on `device`).
+    /// Read as text, so a reason a newer server adds is still listed.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<AlertReason>))]
     pub reasons: Vec<String>,
-    /// The device that signed in (or the wrong password was entered on):
-    /// `{session_id, name, type, model}`.
-    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
+    /// The device that signed in (or the wrong password was entered on).
+    #[cfg_attr(feature = "openapi", schema(value_type = AlertDevice))]
     pub device: Value,
     /// The address it signed in from, if known.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub ip: Option<String>,
-    /// The location of `ip` (a [`crate::Location`] object), if known.
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<crate::Location>))]
+    /// Where `ip` was when it signed in, if known.
+    #[cfg_attr(
+        feature = "openapi",
+        schema(value_type = Option<crate::Location>, required = true)
+    )]
     pub location: Option<Value>,
     /// Whether that device is still signed in (so it can be signed out).
     pub device_signed_in: bool,
+}
+
+impl Alert {
+    /// The device the alert names; `None` if the server shaped it otherwise.
+    pub fn named_device(&self) -> Option<AlertDevice> {
+        AlertDevice::deserialize(&self.device).ok()
+    }
 }
 
 /// `GET /v1/alerts` answer.
@@ -63,6 +125,11 @@ mod tests {
         );
         assert_eq!(list.alerts[0].reasons, ["new_device_type"]);
         assert_eq!(list.alerts[0].device["name"], "Phone");
+        let named = list.alerts[0].named_device().expect("the device");
+        assert_eq!((named.device_type, named.model), (DeviceType::Phone, None));
+        for reason in AlertReason::ALL {
+            assert_eq!(reason.as_str().parse::<AlertReason>(), Ok(reason));
+        }
         let answer: AlertDeviceSignedOut = assert_round_trip(r#"{"signed_out":false}"#);
         assert!(!answer.signed_out);
     }

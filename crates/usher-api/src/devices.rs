@@ -27,9 +27,11 @@ pub struct Device {
     pub device_type: DeviceType,
     /// Hardware model.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub model: Option<String>,
     /// Player app version.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub app_version: Option<String>,
     /// When it signed in.
     #[serde(with = "timestamp::millis")]
@@ -39,18 +41,23 @@ pub struct Device {
     pub last_active_at: DateTime<Utc>,
     /// Last IP address seen.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub ip: Option<String>,
     /// Approximate location of `ip`, when known.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub location: Option<Location>,
     /// What it is playing now.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub streaming: Option<NowStreaming>,
     /// The profile it is on.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub profile: Option<ProfileRef>,
     /// True for the device making the call.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub current: bool,
 }
 
@@ -60,22 +67,28 @@ pub struct Device {
 pub struct Location {
     /// City name.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub city: Option<String>,
     /// Region (state, province).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub region: Option<String>,
     /// Country name.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub country: Option<String>,
     /// ISO 3166-1 alpha-2 country code, upper case.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true, pattern = r"^[A-Z]{2}$"))]
     pub country_code: Option<String>,
     /// A private or loopback address: the label is "local network".
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub local: bool,
     /// The server's text for it ("Lisbon, Lisbon, Portugal", "local network");
     /// the server always writes it.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, required = true))]
     pub label: Option<String>,
     /// Members this crate does not model.
     #[serde(flatten)]
@@ -104,12 +117,15 @@ impl fmt::Display for Location {
 pub struct NowStreaming {
     /// The stream (`str_…`).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, required = true))]
     pub stream_id: Option<String>,
     /// What is playing.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, required = true))]
     pub title: Option<String>,
     /// When it started.
     #[serde(default, with = "timestamp::optional_millis")]
+    #[cfg_attr(feature = "openapi", schema(value_type = DateTime<Utc>, required = true))]
     pub started_at: Option<DateTime<Utc>>,
     /// Members this crate does not model.
     #[serde(flatten)]
@@ -130,8 +146,10 @@ pub struct DeviceList {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RenameDevice {
-    /// The new display name (1 to 64 characters).
-    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
+    /// The new display name: at most 64 characters as sent, not empty once
+    /// surrounding whitespace is trimmed (the server keeps it trimmed), no
+    /// control characters (`422 invalid_device_name`).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64))]
     pub name: String,
 }
 

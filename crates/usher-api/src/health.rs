@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Health {
     /// Always `"ok"`.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schemas::ok))]
     pub status: String,
 }
 
@@ -16,6 +17,7 @@ pub struct Health {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Readiness {
     /// `"ready"` or `"not_ready"`.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schemas::readiness))]
     pub status: String,
     /// Whether the store answered.
     pub store: bool,
@@ -24,6 +26,7 @@ pub struct Readiness {
     /// Whether this node can show it has seen every recent sign-out.
     pub fresh: bool,
     /// How long ago (milliseconds) it last showed it; `null` before it first has.
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub proven_ms_ago: Option<i64>,
 }
 
@@ -41,13 +44,17 @@ pub struct Jwks {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Jwk {
     /// Always `"OKP"`.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schemas::okp))]
     pub kty: String,
     /// Always `"Ed25519"`.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schemas::ed25519))]
     pub crv: String,
     /// Always `"EdDSA"`.
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schemas::eddsa))]
     pub alg: String,
     /// Always `"sig"`.
     #[serde(rename = "use")]
+    #[cfg_attr(feature = "openapi", schema(schema_with = crate::schemas::sig))]
     pub key_use: String,
     /// The key id tokens name in their header.
     pub kid: String,

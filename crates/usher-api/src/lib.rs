@@ -25,6 +25,8 @@ mod live;
 mod problem;
 mod profiles;
 mod reasons;
+#[cfg(feature = "openapi")]
+mod schemas;
 mod sessions;
 mod streams;
 pub mod timestamp;
@@ -34,7 +36,9 @@ pub use accounts::{Account, AccountCreated, ChangePassword, CreateAccount, Plan}
 pub use activity::{
     ActivityEvent, ActivityKind, ActivityPage, ActivityParams, EventDevice, UnknownActivityKind,
 };
-pub use alerts::{Alert, AlertDeviceSignedOut, AlertList};
+pub use alerts::{
+    Alert, AlertDevice, AlertDeviceSignedOut, AlertList, AlertReason, UnknownAlertReason,
+};
 pub use device_type::{DeviceType, UnknownDeviceType};
 pub use devices::{
     Device, DeviceList, Location, NowStreaming, RenameDevice, SignOutAll, SignedOutCount,

@@ -100,8 +100,8 @@ pub enum LiveEvent {
         /// The device session the connection belongs to.
         session_id: String,
     },
-    /// This device was signed out; the server closes with
-    /// [`CLOSE_SIGNED_OUT`] next.
+    /// This device was signed out; the server then closes the connection
+    /// with code 4001 (`CLOSE_SIGNED_OUT`).
     SignedOut {
         /// Why.
         #[cfg_attr(feature = "openapi", schema(value_type = crate::SignOutReason))]

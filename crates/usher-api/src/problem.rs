@@ -194,32 +194,41 @@ impl From<&str> for UnknownProblemCode {
 #[cfg_attr(
     feature = "openapi",
     schema(
-        description = "An RFC 9457 problem document (`application/problem+json`). `status` repeats the HTTP status and `retry_after` the `Retry-After` header; some codes add members (`limit`, `active`, `devices`)."
+        description = "An RFC 9457 problem document (`application/problem+json`). `status` repeats the HTTP status and `retry_after` the `Retry-After` header; the members some codes add (`limit`, `active`, `devices`, `reason`, `retry_after`) are listed with the answers that carry them."
     )
 )]
 pub struct Problem {
     /// The `type` URI; usher uses `about:blank`.
     #[serde(rename = "type", default = "about_blank")]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub problem_type: String,
     /// HTTP status code.
     #[serde(default)]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(required = true, minimum = 400, maximum = 599)
+    )]
     pub status: u16,
-    /// Stable machine-readable code, a [`ProblemCode`] name (text, so a code
-    /// a newer server adds is still readable).
+    /// Stable machine-readable code, a `ProblemCode` (read as text, so a
+    /// code a newer server adds is still readable).
     #[cfg_attr(feature = "openapi", schema(value_type = ProblemCode))]
     pub code: String,
     /// Short human-readable summary.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub title: String,
     /// Longer human-readable explanation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub detail: Option<String>,
     /// Why, for codes that carry one (`session_revoked`, `stream_ended`,
     /// `refresh_token_reused`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub reason: Option<String>,
     /// Seconds to wait before retrying (`429` and `503` answers).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false, minimum = 1))]
     pub retry_after: Option<u64>,
     /// Every other member (`limit`, `active`, `devices`, …).
     #[serde(flatten)]

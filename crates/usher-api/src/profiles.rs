@@ -42,9 +42,11 @@ pub struct ProfileList {
 pub struct ProfileRef {
     /// The profile (`prf_…`).
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, required = true))]
     pub profile_id: Option<String>,
     /// Its display name.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(value_type = String, required = true))]
     pub name: Option<String>,
     /// Members this crate does not model.
     #[serde(flatten)]
@@ -57,8 +59,9 @@ pub struct ProfileRef {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateProfile {
-    /// Display name.
-    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
+    /// Display name: at most 50 characters as sent, not empty once trimmed,
+    /// no control characters (`422 invalid_profile_name`).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 50))]
     pub name: String,
     /// The default profile's PIN, when the account requires it to add profiles.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -71,8 +74,8 @@ pub struct CreateProfile {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RenameProfile {
-    /// The new display name.
-    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
+    /// The new display name, as for a new profile.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 50))]
     pub name: String,
     /// The profile's PIN, when it is locked (or send `password`).
     #[serde(default, skip_serializing_if = "Option::is_none")]

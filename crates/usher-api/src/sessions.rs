@@ -23,17 +23,20 @@ use crate::DeviceType;
 )]
 #[serde(deny_unknown_fields)]
 pub struct DeviceInfo<T = DeviceType> {
-    /// Display name, e.g. "Living Room TV" (1 to 64 characters).
-    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
+    /// Display name, e.g. "Living Room TV": at most 64 characters as sent,
+    /// not empty once trimmed, no control characters.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 64))]
     pub name: String,
     /// Kind of device.
     #[serde(rename = "type")]
     pub device_type: T,
-    /// Hardware model, e.g. "Bravia XR".
+    /// Hardware model, e.g. "Bravia XR": at most 64 characters as sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 64))]
     pub model: Option<String>,
-    /// Version of the player app.
+    /// Version of the player app: at most 32 characters as sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(max_length = 32))]
     pub app_version: Option<String>,
 }
 
@@ -69,7 +72,9 @@ impl<T> DeviceInfo<T> {
 #[cfg_attr(feature = "openapi", schema(description = "`POST /v1/sessions` body."))]
 #[serde(deny_unknown_fields)]
 pub struct SignIn<T = DeviceType> {
-    /// Account email.
+    /// Account email (at most 254 characters as sent; a longer one is
+    /// answered as a wrong email is, `401 invalid_credentials`).
+    #[cfg_attr(feature = "openapi", schema(max_length = 254))]
     pub email: String,
     /// Account password.
     pub password: String,
@@ -103,14 +108,19 @@ pub struct SessionTokens {
     pub access_token: String,
     /// Always `"Bearer"`.
     #[serde(default = "bearer")]
+    #[cfg_attr(
+        feature = "openapi",
+        schema(required = true, schema_with = crate::schemas::bearer)
+    )]
     pub token_type: String,
     /// Lifetime of `access_token` in seconds.
     pub expires_in: u64,
     /// Rotating refresh token; each one may be used once.
     pub refresh_token: String,
     /// At sign-in only: proof of this sign-in, to keep (it lasts a year)
-    /// and send as [`SignIn::device_proof`] at the next one.
+    /// and send as `device_proof` at the next sign-in.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(nullable = false))]
     pub device_proof: Option<String>,
 }
 
@@ -138,6 +148,7 @@ pub struct CurrentSession<'a> {
     pub device: CurrentDevice<'a>,
     /// The profile in use; `null` when none was picked.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub profile_id: Option<Cow<'a, str>>,
 }
 
@@ -157,9 +168,11 @@ pub struct CurrentDevice<'a> {
     pub device_type: DeviceType,
     /// Hardware model.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub model: Option<Cow<'a, str>>,
     /// Version of the player app.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub app_version: Option<Cow<'a, str>>,
 }
 

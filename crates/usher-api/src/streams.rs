@@ -13,8 +13,9 @@ use crate::{timestamp, DeviceType};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StartStream {
-    /// What is being played (1 to 200 characters).
-    #[cfg_attr(feature = "openapi", schema(min_length = 1))]
+    /// What is being played: at most 200 characters as sent, not empty once
+    /// trimmed, no control characters (`422 invalid_title`).
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub title: String,
     /// The profile watching; the device's own when absent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -56,6 +57,7 @@ pub struct ActiveStream {
     pub title: String,
     /// The profile watching, if any.
     #[serde(default)]
+    #[cfg_attr(feature = "openapi", schema(required = true))]
     pub profile: Option<ProfileRef>,
     /// When it started.
     #[serde(with = "timestamp::millis")]

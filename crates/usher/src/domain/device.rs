@@ -4,8 +4,10 @@
 /// so the server and its clients spell it the same way.
 pub use usher_api::DeviceType;
 
-/// A device name as the owner sees it in the device list: 1 to 64 characters,
-/// no control characters, surrounding whitespace trimmed.
+/// A device name as the owner sees it in the device list: at most 64
+/// characters as sent (the API document's `maxLength`, which counts them
+/// before anything is trimmed), not empty once surrounding whitespace is
+/// trimmed, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeviceName(String);
 
@@ -17,14 +19,14 @@ impl DeviceName {
     pub const MAX_CHARS: usize = 64;
 
     pub fn parse(raw: &str) -> Result<Self, InvalidDeviceField> {
-        let name = raw.trim();
-        if name.is_empty() {
-            return Err(InvalidDeviceField("the device name must not be empty"));
-        }
-        if name.chars().count() > Self::MAX_CHARS {
+        if raw.chars().count() > Self::MAX_CHARS {
             return Err(InvalidDeviceField(
                 "the device name must be at most 64 characters",
             ));
+        }
+        let name = raw.trim();
+        if name.is_empty() {
+            return Err(InvalidDeviceField("the device name must not be empty"));
         }
         if name.chars().any(char::is_control) {
             return Err(InvalidDeviceField(
@@ -39,18 +41,21 @@ impl DeviceName {
     }
 }
 
-/// Validates an optional free-text descriptor (model, app version).
+/// Validates an optional free-text descriptor (model, app version): at
+/// most `max` characters as sent, trimmed, nothing when empty.
 fn optional_label(
     raw: Option<&str>,
     max: usize,
     err: &'static str,
 ) -> Result<Option<String>, InvalidDeviceField> {
-    match raw.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(s) if s.chars().count() > max || s.chars().any(char::is_control) => {
-            Err(InvalidDeviceField(err))
-        }
-        Some(s) => Ok(Some(s.to_owned())),
+    let Some(raw) = raw else { return Ok(None) };
+    if raw.chars().count() > max {
+        return Err(InvalidDeviceField(err));
+    }
+    match raw.trim() {
+        "" => Ok(None),
+        s if s.chars().any(char::is_control) => Err(InvalidDeviceField(err)),
+        s => Ok(Some(s.to_owned())),
     }
 }
 
@@ -64,6 +69,9 @@ pub struct DeviceInfo {
 }
 
 impl DeviceInfo {
+    pub const MAX_MODEL_CHARS: usize = 64;
+    pub const MAX_APP_VERSION_CHARS: usize = 32;
+
     pub fn parse(
         name: &str,
         kind: DeviceType,
@@ -73,11 +81,15 @@ impl DeviceInfo {
         Ok(Self {
             name: DeviceName::parse(name)?,
             kind,
-            model: optional_label(model, 64, "the device model must be at most 64 characters")?,
+            model: optional_label(
+                model,
+                Self::MAX_MODEL_CHARS,
+                "the device model must be at most 64 characters, without control characters",
+            )?,
             app_version: optional_label(
                 app_version,
-                32,
-                "the app version must be at most 32 characters",
+                Self::MAX_APP_VERSION_CHARS,
+                "the app version must be at most 32 characters, without control characters",
             )?,
         })
     }
@@ -95,6 +107,26 @@ mod tests {
         );
         assert!(DeviceName::parse("   ").is_err());
         assert!(DeviceName::parse(&"x".repeat(65)).is_err());
+        assert!(
+            DeviceName::parse(&"é".repeat(64)).is_ok(),
+            "characters, not bytes"
+        );
         assert!(DeviceName::parse("bad\nname").is_err());
+    }
+
+    #[test]
+    fn limits_count_the_characters_as_sent() {
+        // 64 characters once trimmed, 66 as sent: the document's maxLength
+        // is what counts, so a client that checks it is never surprised.
+        let padded = format!(" {} ", "x".repeat(64));
+        assert!(DeviceName::parse(&padded).is_err());
+        assert!(DeviceName::parse(&format!(" {} ", "x".repeat(62))).is_ok());
+        let model = format!("{}  ", "m".repeat(63));
+        assert!(DeviceInfo::parse("TV", DeviceType::Tv, Some(&model), None).is_err());
+        let info = DeviceInfo::parse("TV", DeviceType::Tv, Some(" X1 "), Some("  ")).unwrap();
+        assert_eq!(
+            (info.model.as_deref(), info.app_version),
+            (Some("X1"), None)
+        );
     }
 }

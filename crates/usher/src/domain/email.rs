@@ -42,19 +42,21 @@ const NOT_ALLOWED: InvalidEmail = InvalidEmail(
     "the email address contains a character that cannot be told apart or cannot be seen (such as an invisible joiner)",
 );
 
-/// Longest input worth normalising; anything longer cannot be a valid
-/// address, and normalisation should not be driven by the caller's length.
-const MAX_INPUT_BYTES: usize = 1024;
+/// The longest address, in characters: of the address as sent (before
+/// anything is trimmed or normalised, which is what the API document's
+/// `maxLength` counts, and keeps normalisation from being driven by the
+/// caller's length), and of its normal form.
+pub const MAX_CHARS: usize = 254;
 
 impl Email {
     /// The normal form of `raw`, or why it is not an address usher accepts.
     pub fn parse(raw: &str) -> Result<Self, InvalidEmail> {
+        if raw.chars().nth(MAX_CHARS).is_some() {
+            return Err(TOO_LONG);
+        }
         let raw = raw.trim();
         if raw.is_empty() {
             return Err(InvalidEmail("an email address is required"));
-        }
-        if raw.len() > MAX_INPUT_BYTES {
-            return Err(TOO_LONG);
         }
         let composed: String = raw.nfkc().collect();
         // The RFC allows quoted local parts and dotless domains; a streaming
@@ -69,7 +71,7 @@ impl Email {
         let (unicode_domain, _) = idna::domain_to_unicode(&domain);
         unicode_domain.split('.').try_for_each(check_scripts)?;
         let address = format!("{local}@{domain}");
-        if address.chars().count() > 254 {
+        if address.chars().count() > MAX_CHARS {
             return Err(TOO_LONG);
         }
         if !domain.contains('.') || !email_address::EmailAddress::is_valid(&address) {

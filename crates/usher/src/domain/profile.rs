@@ -2,8 +2,9 @@
 
 use std::fmt;
 
-/// A profile's name as shown in the picker: trimmed, 1 to 50 characters, no
-/// control characters.
+/// A profile's name as shown in the picker: at most 50 characters as sent
+/// (before trimming, as the API document's `maxLength` counts), not empty
+/// once trimmed, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProfileName(String);
 
@@ -15,14 +16,14 @@ impl ProfileName {
     pub const MAX_CHARS: usize = 50;
 
     pub fn parse(raw: &str) -> Result<Self, InvalidProfileName> {
-        let name = raw.trim();
-        if name.is_empty() {
-            return Err(InvalidProfileName("the profile name must not be empty"));
-        }
-        if name.chars().count() > Self::MAX_CHARS {
+        if raw.chars().count() > Self::MAX_CHARS {
             return Err(InvalidProfileName(
                 "the profile name must be at most 50 characters",
             ));
+        }
+        let name = raw.trim();
+        if name.is_empty() {
+            return Err(InvalidProfileName("the profile name must not be empty"));
         }
         if name.chars().any(char::is_control) {
             return Err(InvalidProfileName(
@@ -130,6 +131,10 @@ mod tests {
         assert!(ProfileName::parse("   ").is_err());
         assert!(ProfileName::parse(&"x".repeat(51)).is_err());
         assert!(ProfileName::parse(&"é".repeat(50)).is_ok());
+        assert!(
+            ProfileName::parse(&format!("{} ", "x".repeat(50))).is_err(),
+            "counted as sent"
+        );
         assert!(ProfileName::parse("a\nb").is_err());
     }
 

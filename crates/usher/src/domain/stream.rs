@@ -4,7 +4,9 @@
 /// ones), so the server and its clients cannot disagree on them.
 pub use usher_api::StreamEndReason;
 
-/// What is being played, as the device names it: 1 to 200 characters.
+/// What is being played, as the device names it: at most 200 characters as
+/// sent (before trimming, as the API document's `maxLength` counts), not
+/// empty once trimmed, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StreamTitle(String);
 
@@ -16,12 +18,12 @@ impl StreamTitle {
     pub const MAX_CHARS: usize = 200;
 
     pub fn parse(raw: &str) -> Result<Self, InvalidTitle> {
+        if raw.chars().count() > Self::MAX_CHARS {
+            return Err(InvalidTitle("the title must be at most 200 characters"));
+        }
         let title = raw.trim();
         if title.is_empty() {
             return Err(InvalidTitle("the title must not be empty"));
-        }
-        if title.chars().count() > Self::MAX_CHARS {
-            return Err(InvalidTitle("the title must be at most 200 characters"));
         }
         if title.chars().any(char::is_control) {
             return Err(InvalidTitle(
@@ -45,6 +47,7 @@ mod tests {
         assert_eq!(StreamTitle::parse(" Dune ").unwrap().as_str(), "Dune");
         assert!(StreamTitle::parse("").is_err());
         assert!(StreamTitle::parse(&"x".repeat(201)).is_err());
+        assert!(StreamTitle::parse(&format!("{}\t", "x".repeat(200))).is_err());
         assert!(StreamTitle::parse("a\u{7}b").is_err());
     }
 }

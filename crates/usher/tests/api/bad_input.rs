@@ -351,3 +351,33 @@ async fn the_live_channel_refuses_bad_requests() {
         .await
         .expect_problem(426, "websocket_required");
 }
+
+/// A body that arrives but cannot be read (its chunked framing is broken)
+/// is as unreadable as one that is not JSON: `400 malformed_json`, at that
+/// code's one status, and nothing is done.
+#[tokio::test]
+async fn a_body_that_cannot_be_read_is_malformed_json() {
+    let app = TestApp::spawn().await;
+    let ada = app.account("ada").await;
+    let tv = ada.sign_in("Living Room TV", DeviceType::Tv).await;
+    let phone = ada.sign_in("Ada's phone", DeviceType::Phone).await;
+    let mut connection = RawConnection::open(app.address).await;
+    connection
+        .send(&format!(
+            "POST /v1/devices/sign-out-all HTTP/1.1\r\nHost: usher\r\nConnection: close\r\n\
+             Authorization: Bearer {}\r\nContent-Type: application/json\r\n\
+             Transfer-Encoding: chunked\r\n\r\nzz\r\n{{}}\r\n0\r\n\r\n",
+            tv.tokens.access_token
+        ))
+        .await;
+    let problem = connection
+        .answer()
+        .await
+        .expect_problem(400, "malformed_json");
+    assert_eq!(problem["detail"], "The request body could not be read.");
+    assert_eq!(
+        tv.device_list().await,
+        session_ids(&[&tv, &phone]),
+        "nobody was signed out"
+    );
+}

@@ -139,6 +139,22 @@ async fn a_device_name_must_be_sensible() {
     assert_eq!(renamed.expect("64 characters are fine").name, longest);
 }
 
+/// The limit is the document's `maxLength`: it counts the characters as
+/// sent, the whitespace the server trims included.
+#[tokio::test]
+async fn a_device_name_is_measured_as_sent_before_it_is_trimmed() {
+    let app = TestApp::spawn().await;
+    let tv = app.signed_in("ada").await;
+    let padded = format!(" {} ", "x".repeat(63));
+    tv.client
+        .rename_device(tv.session_id(), &padded)
+        .await
+        .expect_problem(422, "invalid_device_name");
+    let fits = format!(" {} ", "x".repeat(62));
+    let renamed = tv.client.rename_device(tv.session_id(), &fits).await;
+    assert_eq!(renamed.expect("64 characters as sent").name, "x".repeat(62));
+}
+
 #[tokio::test]
 async fn signing_out_this_device_by_id_counts_as_signing_itself_out() {
     let app = TestApp::spawn().await;

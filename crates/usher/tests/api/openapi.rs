@@ -1,5 +1,6 @@
-//! The OpenAPI document at `GET /openapi.json`: every route of the API is in
-//! it with exactly the methods it serves, and every problem code it lists
+//! The OpenAPI document at `GET /openapi.json`: every path the router
+//! serves is in it with exactly the methods it serves (but the account
+//! pages, listed), and every problem code it lists
 //! is one the server answers with, at that code's status. (Whether the
 //! server's answers match the document is Schemathesis's to show:
 //! `scripts/schemathesis.sh`.)
@@ -12,12 +13,42 @@ use serde_json::Value;
 use usher_api::ProblemCode;
 use usher_testkit::*;
 
-/// The routes outside `/v1` that belong to the API document.
-const SERVICE_PATHS: [&str; 4] = [
-    "/healthz",
-    "/readyz",
-    "/.well-known/jwks.json",
-    "/openapi.json",
+/// The paths the router serves that are not the API: the account pages
+/// and what they load. Every other path is documented; a new page must be
+/// added here, and anything else the router serves fails the test until
+/// the document describes it.
+const NOT_API_PATHS: [&str; 28] = [
+    // The site root and the browser's icon request, which go to the pages.
+    "/",
+    "/favicon.ico",
+    // The account pages (docs/account-pages.md).
+    "/account",
+    "/account/",
+    "/account/activity",
+    "/account/alerts/{alert_id}/dismiss",
+    "/account/alerts/{alert_id}/sign-out",
+    "/account/devices",
+    "/account/devices/list",
+    "/account/devices/sign-out-all",
+    "/account/devices/{session_id}/rename",
+    "/account/devices/{session_id}/sign-out",
+    "/account/events",
+    "/account/password",
+    "/account/profiles",
+    "/account/profiles/settings",
+    "/account/profiles/{profile_id}/delete",
+    "/account/profiles/{profile_id}/pin",
+    "/account/profiles/{profile_id}/pin/remove",
+    "/account/profiles/{profile_id}/rename",
+    "/account/sign-in",
+    "/account/sign-out",
+    "/account/static/app.css",
+    "/account/static/app.js",
+    "/account/static/favicon.svg",
+    "/account/streams/list",
+    "/account/streams/{stream_id}/stop",
+    // Where axum's router sends what no route takes (a 404 problem).
+    "/{*__private__axum_fallback}",
 ];
 const METHODS: [Method; 5] = [
     Method::GET,
@@ -57,10 +88,6 @@ fn served_paths(app: &TestApp) -> BTreeSet<String> {
         "the router's Debug form no longer lists its paths: {debug:.300}"
     );
     paths
-}
-
-fn is_api_path(path: &str) -> bool {
-    path.starts_with("/v1/") || SERVICE_PATHS.contains(&path)
 }
 
 #[tokio::test]
@@ -135,11 +162,25 @@ async fn every_route_of_the_api_is_documented_with_the_methods_it_serves() {
         .keys()
         .cloned()
         .collect();
-    let served: BTreeSet<String> = served_paths(&app)
+    let all = served_paths(&app);
+    for page in NOT_API_PATHS {
+        assert!(
+            all.contains(page),
+            "{page} is no longer served: take it off the list"
+        );
+        assert!(
+            !documented.contains(page),
+            "{page} is documented: take it off the list"
+        );
+    }
+    let served: BTreeSet<String> = all
         .into_iter()
-        .filter(|p| is_api_path(p))
+        .filter(|p| !NOT_API_PATHS.contains(&p.as_str()))
         .collect();
-    assert_eq!(served, documented, "served API paths and documented paths");
+    assert_eq!(
+        served, documented,
+        "every path the router serves is documented, or listed as not the API"
+    );
     for path in &served {
         // Any id will do: the method is matched before anything is parsed.
         let concrete = path.replace('{', "x_").replace('}', "");

@@ -2,13 +2,15 @@
 //! typed per kind. It serializes to the JSON the history has always stored
 //! and sent (the store keeps it as JSON text); a stored detail this version
 //! cannot read exactly is kept as it is ([`ActivityDetail::Unreadable`]), so
-//! rows written by older or newer versions never fail a page.
+//! rows written by older or newer versions never fail a page. Each detail's
+//! schema (`ToSchema`) is that JSON's, for the API document.
 
 mod parts;
 #[cfg(test)]
 mod tests;
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::{ActivityKind, ProfileId, SignOutReason, StreamEndReason, StreamId};
 pub use parts::{
@@ -46,52 +48,57 @@ pub enum ActivityDetail {
 }
 
 /// `sign_in`: how the device signed in.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SignInDetail {
     pub via: SignInVia,
 }
 
 /// `sign_in_failed`: why it was refused.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SignInFailedDetail {
     pub reason: SignInFailure,
 }
 
 /// `signed_out`: why, and the other device that caused it (`null` when
 /// none did).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct SignedOutDetail {
     pub reason: SignOutReason,
     pub cause: SignOutCause,
+    #[schema(required = true)]
     pub by: Option<ActivityDevice>,
 }
 
 /// `stream_started`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct StreamStartedDetail {
+    #[schema(value_type = String)]
     pub stream_id: StreamId,
     pub title: String,
+    #[schema(value_type = Option<String>, required = true)]
     pub profile_id: Option<ProfileId>,
 }
 
 /// `stream_stopped`.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct StreamStoppedDetail {
+    #[schema(value_type = String)]
     pub stream_id: StreamId,
     pub reason: StreamEndReason,
-    /// The other device that stopped it: `Some(None)` (`null`) when none
-    /// did; `None` (absent) for a stream a sign-out ended, whose sign-out
-    /// entry names the cause.
+    /// The other device that stopped it: `null` when none did; absent for a
+    /// stream a sign-out ended, whose sign-out entry names the cause.
+    // `Some(None)` is the `null`, `None` the absent member.
     #[serde(
         default,
         skip_serializing_if = "Option::is_none",
         deserialize_with = "present"
     )]
+    #[schema(value_type = Option<ActivityDevice>)]
     pub by: Option<Option<ActivityDevice>>,
 }
 
 /// `stream_refused`: every stream of the plan was in use.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct StreamRefusedDetail {
     pub title: String,
     pub reason: StreamRefusal,
@@ -100,32 +107,36 @@ pub struct StreamRefusedDetail {
 }
 
 /// `password_changed`: how many devices it signed out.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PasswordChangedDetail {
+    #[schema(value_type = u64)]
     pub signed_out: usize,
 }
 
 /// `device_renamed`: the names before and after, and the other device that
 /// renamed it (`null` when it renamed itself or the account page did).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct DeviceRenamedDetail {
     pub from: String,
     pub to: String,
+    #[schema(required = true)]
     pub by: Option<ActivityDevice>,
 }
 
 /// `profile_created`, `profile_renamed`, `profile_deleted`,
 /// `profile_pin_removed`: the profile and its (new) name.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ProfileDetail {
+    #[schema(value_type = String)]
     pub profile_id: ProfileId,
     pub name: String,
 }
 
-/// `profile_pin_set`: as [`ProfileDetail`], and whether an existing PIN was
-/// replaced (rather than a first lock).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// `profile_pin_set`: the profile and its name, and whether an existing PIN
+/// was replaced (rather than a first lock).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct ProfilePinSetDetail {
+    #[schema(value_type = String)]
     pub profile_id: ProfileId,
     pub name: String,
     pub changed: bool,
@@ -133,16 +144,17 @@ pub struct ProfilePinSetDetail {
 
 /// `password_check_failed`: a signed-in device entered a wrong account
 /// password, and what for.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct PasswordCheckFailedDetail {
     pub during: PasswordCheck,
 }
 
 /// `alert`: what was new about the sign-in.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct AlertDetail {
     pub reasons: Vec<AlertReason>,
     /// ISO 3166-1 alpha-2 of the sign-in's address, when known.
+    #[schema(required = true)]
     pub country: Option<String>,
 }
 

@@ -2,16 +2,19 @@
 //! the stored (and sent) ones.
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use crate::domain::{DeviceInfo, DeviceType, SessionId, SignOutReason};
 
 /// A device an entry names: the one it is about, or the one that caused it
 /// (a detail's `by`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+// Named `ActingDevice` in the API document, beside the event's own `EventDevice`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = ActingDevice)]
 pub struct ActivityDevice {
-    /// `None` for a device that never got a session (a refused sign-in):
-    /// its name and type are what an unauthenticated caller said, so they
-    /// are shown as unverified, never as the owner's device.
+    /// `null` for a device that never got a session (a refused sign-in): its name and type are what an unauthenticated caller said,
+    /// so they are shown as unverified, never as the owner's device.
+    #[schema(value_type = Option<String>, required = true)]
     pub session_id: Option<SessionId>,
     pub name: String,
     #[serde(rename = "type")]
@@ -36,7 +39,7 @@ impl ActivityDevice {
 }
 
 /// How a device signed in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SignInVia {
     /// An app, with a refresh token.
@@ -46,7 +49,7 @@ pub enum SignInVia {
 }
 
 /// Why a sign-in was refused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SignInFailure {
     WrongPassword,
@@ -55,7 +58,7 @@ pub enum SignInFailure {
 }
 
 /// Who, in words, caused a sign-out (what the history page says).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SignOutCause {
     ThisDevice,
@@ -85,27 +88,19 @@ impl SignOutCause {
 }
 
 /// Why a stream could not start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum StreamRefusal {
     /// Every stream of the plan was in use.
     TooManyStreams,
 }
 
-/// What an alert is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AlertReason {
-    /// A sign-in from a country the account had not signed in from.
-    NewCountry,
-    /// A sign-in from a kind of device the account had not used.
-    NewDeviceType,
-    /// Several wrong account passwords entered on signed-in devices.
-    WrongPasswords,
-}
+/// What an alert is about: the wire type, whose spellings are also the
+/// stored ones.
+pub use usher_api::AlertReason;
 
 /// What a signed-in device re-entered the account password for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PasswordCheck {
     /// Changing the password.

@@ -5,8 +5,10 @@
 //! bodies from the handler's `#[utoipa::path]`, and the bodies' schemas are
 //! the `usher-api` wire types the handlers answer with. [`problems`] then
 //! adds the problem+json answers: the codes a handler lists itself
-//! (`x-problems`) and those every route of its kind can give.
+//! (`x-problems`) and those every route of its kind can give; [`details`]
+//! gives each kind of activity event the shape of its `detail`.
 
+mod details;
 mod problems;
 
 use axum::extract::State;
@@ -21,6 +23,7 @@ use usher_api as api;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
+use details::DetailSchemas;
 pub use problems::PROBLEMS_EXTENSION;
 
 /// What the routes do not say themselves: the API's description, its
@@ -47,7 +50,7 @@ pub use problems::PROBLEMS_EXTENSION;
         api::ActivityKind,
         api::DeviceType,
     )),
-    modifiers(&SecuritySchemes),
+    modifiers(&SecuritySchemes, &DetailSchemas),
     tags(
         (name = "accounts", description = "Sign-up, the account, its password."),
         (name = "sessions", description = "Signing a device in, its tokens, its profile."),
@@ -102,7 +105,8 @@ impl Modify for SecuritySchemes {
 
 /// The finished document: the routes' operations with every problem answer.
 pub fn finish(document: utoipa::openapi::OpenApi) -> Value {
-    problems::add_problems(serde_json::to_value(document).unwrap_or_default())
+    let document = serde_json::to_value(document).unwrap_or_default();
+    details::add_details(problems::add_problems(document))
 }
 
 /// `GET /openapi.json`, answering with `document` serialized once, here.

@@ -64,9 +64,16 @@ pub fn add_problems(mut document: Value) -> Value {
 
 /// The operation's own codes, then those of its kind; each once.
 fn codes_of(path: &str, operation: &mut Map<String, Value>) -> Vec<ProblemCode> {
+    // A list that does not read is a mistake in a handler's attribute: it
+    // stops the document (and so the server) from being built, rather than
+    // leaving the operation's own problems out unnoticed.
     let own = operation
         .remove(PROBLEMS_EXTENSION)
-        .and_then(|listed| serde_json::from_value::<Vec<ProblemCode>>(listed).ok())
+        .map(|listed| {
+            serde_json::from_value::<Vec<ProblemCode>>(listed.clone()).unwrap_or_else(|e| {
+                panic!("{path}: `{PROBLEMS_EXTENSION}` must list problem codes, not {listed}: {e}")
+            })
+        })
         .unwrap_or_default();
     let parameter_in = |place: &str| {
         operation
@@ -147,12 +154,7 @@ fn add_answers(operation: &mut Map<String, Value>, codes: &[ProblemCode]) {
         if let Some(content) = content {
             content.insert(
                 usher_api::PROBLEM_CONTENT_TYPE.into(),
-                json!({ "schema": {
-                    "allOf": [
-                        { "$ref": PROBLEM_SCHEMA },
-                        { "type": "object", "properties": { "code": { "enum": of_status } } },
-                    ]
-                }}),
+                json!({ "schema": problem_schema(codes, status) }),
             );
         }
         if let Some((name, header)) = header_of(status, !shared) {
@@ -164,6 +166,123 @@ fn add_answers(operation: &mut Map<String, Value>, codes: &[ProblemCode]) {
                 headers.insert(name.into(), header);
             }
         }
+    }
+}
+
+/// The problem of one status: its `code` one of those listed for it, and
+/// the members some of them add, required with their code (an `if`/`then`
+/// per code, so a reader that ignores those still sees the members typed).
+fn problem_schema(codes: &[ProblemCode], status: u16) -> Value {
+    let of_status: Vec<ProblemCode> = codes
+        .iter()
+        .copied()
+        .filter(|c| c.status() == status)
+        .collect();
+    // Each member with the shapes its codes give it (one, unless two codes
+    // of the status disagree: then any of them).
+    let mut members: Vec<(&str, Vec<Value>)> = Vec::new();
+    let mut rules = Vec::new();
+    for code in &of_status {
+        let of_code = members_of(*code);
+        if of_code.is_empty() {
+            continue;
+        }
+        let mut then = Map::new();
+        let mut required = Vec::new();
+        for (name, schema) in of_code {
+            required.push(name);
+            // The status-level entry gives the member's type; a code's
+            // narrowing (`token_reused` of all the reasons) stays in its rule.
+            let mut shape = schema.clone();
+            if let Some(shape) = shape.as_object_mut() {
+                shape.remove("const");
+            }
+            match members.iter_mut().find(|(n, _)| *n == name) {
+                Some((_, shapes)) if !shapes.contains(&shape) => shapes.push(shape),
+                Some(_) => {}
+                None => members.push((name, vec![shape])),
+            }
+            then.insert(name.into(), schema);
+        }
+        rules.push(json!({
+            "if": { "properties": { "code": { "const": code.as_str() } }, "required": ["code"] },
+            "then": { "properties": then, "required": required },
+        }));
+    }
+    let mut properties = Map::new();
+    properties.insert(
+        "code".into(),
+        json!({ "enum": of_status.iter().map(|c| c.as_str()).collect::<Vec<_>>() }),
+    );
+    for (name, mut schemas) in members {
+        let schema = if schemas.len() == 1 {
+            schemas.remove(0)
+        } else {
+            json!({ "anyOf": schemas })
+        };
+        properties.insert(name.into(), schema);
+    }
+    let mut extra = json!({ "type": "object", "properties": properties });
+    if !rules.is_empty() {
+        extra["allOf"] = Value::Array(rules);
+    }
+    json!({ "allOf": [{ "$ref": PROBLEM_SCHEMA }, extra] })
+}
+
+/// The members a code adds to the problem, as `docs/api.md` lists them and
+/// `http/error.rs` writes them.
+fn members_of(code: ProblemCode) -> Vec<(&'static str, Value)> {
+    use ProblemCode as C;
+    let limit = json!({
+        "type": "integer", "minimum": 0,
+        "description": "The limit reached: the plan's streams at once (`too_many_streams`), the \
+            plan's signed-in devices (`device_limit_reached`), the account's profiles \
+            (`profile_limit_reached`).",
+    });
+    let retry_after = json!({
+        "type": "integer", "minimum": 1,
+        "description": "Seconds to wait, as in `Retry-After`.",
+    });
+    let reason = |schema: &str| json!({ "$ref": format!("#/components/schemas/{schema}") });
+    match code {
+        C::TooManyStreams => vec![
+            ("limit", limit.clone()),
+            (
+                "active",
+                json!({
+                    "type": "array",
+                    "items": { "$ref": "#/components/schemas/ActiveStream" },
+                    "description": "The streams that hold the slots: who is watching what.",
+                }),
+            ),
+        ],
+        C::DeviceLimitReached => vec![
+            ("limit", limit.clone()),
+            (
+                "devices",
+                json!({
+                    "type": "array",
+                    "items": { "$ref": "#/components/schemas/Device" },
+                    "description": "The signed-in devices, as the device list shows them.",
+                }),
+            ),
+        ],
+        C::ProfileLimitReached => vec![("limit", limit)],
+        C::SessionRevoked => vec![("reason", reason("SignOutReason"))],
+        C::RefreshTokenReused => {
+            let mut reused = reason("SignOutReason");
+            reused["const"] = usher_api::SignOutReason::TokenReused.as_str().into();
+            vec![("reason", reused)]
+        }
+        C::StreamEnded => vec![("reason", reason("StreamEndReason"))],
+        C::TooManyAttempts
+        | C::TooManyConnections
+        | C::Overloaded
+        | C::Unavailable
+        | C::StaleNode => {
+            vec![("retry_after", retry_after)]
+        }
+        _ => Vec::new(),
     }
 }
 
@@ -234,6 +353,51 @@ mod tests {
         let retry = &operation["responses"]["429"]["headers"]["Retry-After"];
         assert_eq!(retry["required"], true);
         assert_eq!(operation["responses"]["200"]["description"], "Done.");
+    }
+
+    #[test]
+    fn members_a_code_adds_are_typed_and_required_with_that_code() {
+        let document = add_problems(json!({ "paths": { "/v1/streams": { "post": {
+            "x-problems": ["too_many_streams", "profile_limit_reached", "email_taken"],
+            "security": [{ "bearer": [] }],
+            "responses": {},
+        }}}}));
+        let schema = &document["paths"]["/v1/streams"]["post"]["responses"]["409"]["content"]
+            [usher_api::PROBLEM_CONTENT_TYPE]["schema"]["allOf"][1];
+        assert_eq!(schema["properties"]["limit"]["type"], "integer");
+        assert_eq!(
+            schema["properties"]["active"]["items"]["$ref"],
+            "#/components/schemas/ActiveStream"
+        );
+        let rules = schema["allOf"]
+            .as_array()
+            .expect("one rule per code with members");
+        assert_eq!(rules.len(), 2, "email_taken adds nothing: {rules:?}");
+        assert_eq!(
+            rules[0]["if"]["properties"]["code"]["const"],
+            "too_many_streams"
+        );
+        assert_eq!(rules[0]["then"]["required"], json!(["limit", "active"]));
+        assert_eq!(rules[1]["then"]["required"], json!(["limit"]));
+        let unauthorized = &document["paths"]["/v1/streams"]["post"]["responses"]["401"]["content"]
+            [usher_api::PROBLEM_CONTENT_TYPE]["schema"]["allOf"][1];
+        assert_eq!(
+            unauthorized["allOf"][0]["then"]["properties"]["reason"]["$ref"],
+            "#/components/schemas/SignOutReason"
+        );
+        let throttled = &document["paths"]["/v1/streams"]["post"]["responses"]["503"]["content"]
+            [usher_api::PROBLEM_CONTENT_TYPE]["schema"]["allOf"][1];
+        let with_retry = throttled["allOf"].as_array().expect("rules");
+        assert_eq!(with_retry.len(), 3, "stale_node, unavailable, overloaded");
+    }
+
+    #[test]
+    #[should_panic(expected = "must list problem codes")]
+    fn a_list_that_does_not_read_stops_the_document() {
+        add_problems(json!({ "paths": { "/v1/things": { "get": {
+            "x-problems": ["email_taken", "no_such_code"],
+            "responses": {},
+        }}}}));
     }
 
     #[test]
