@@ -21,6 +21,7 @@ pub const LIVE_CONNECTIONS: &str = "usher_live_connections";
 pub const LIVE_EVENTS_SENT: &str = "usher_live_events_sent_total";
 pub const LIVE_EVENTS_DROPPED: &str = "usher_live_events_dropped_total";
 pub const REVOCATION_PROPAGATION: &str = "usher_revocation_propagation_seconds";
+pub const REVOCATION_PROPAGATION_CLOCK_SKEW: &str = "usher_revocation_propagation_clock_skew_total";
 pub const REVOCATIONS_APPLIED: &str = "usher_revocations_applied_total";
 pub const REVOCATION_LOG_READS: &str = "usher_revocation_log_reads_total";
 pub const REVOCATION_LOG_READ_AGE: &str = "usher_revocation_log_read_age_seconds";
@@ -41,10 +42,12 @@ pub const WEBHOOK_OUTBOX: &str = "usher_webhook_outbox_pending";
 pub const BUILD_INFO: &str = "usher_build_info";
 
 /// Upper bounds of the propagation histogram's buckets, in seconds: from
-/// half a millisecond (a device on the revoking node) through the bus's few
-/// milliseconds to the log's second, and past the staleness bound.
-pub const PROPAGATION_BUCKETS: [f64; 14] = [
-    0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+/// 50 µs (a device on the revoking node is told in tens of microseconds)
+/// through the bus's few milliseconds to the log's second, and past the
+/// staleness bound.
+pub const PROPAGATION_BUCKETS: [f64; 17] = [
+    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+    0.5, 1.0, 2.5, 5.0,
 ];
 
 /// Gives every series its help text and unit, once the recorder is installed.
@@ -88,12 +91,17 @@ pub fn describe() {
     describe_histogram!(
         REVOCATION_PROPAGATION,
         Unit::Seconds,
-        "From a sign-out's commit to a device connected to this node being told, by the path that told it (bus or log)."
+        "From a sign-out's commit to a device connected to this node being told, by the path that told it (bus or log). The commit time is the revoking node's clock: a sample from another node includes the difference between the two clocks (one that would be negative is recorded as 0 and counted in usher_revocation_propagation_clock_skew_total)."
+    );
+    describe_counter!(
+        REVOCATION_PROPAGATION_CLOCK_SKEW,
+        Unit::Count,
+        "Propagation samples whose commit time was later than this node's clock (the revoking node's clock is ahead), recorded as 0 in usher_revocation_propagation_seconds."
     );
     describe_counter!(
         REVOCATIONS_APPLIED,
         Unit::Count,
-        "Revocations this node applied to its cache, by the path that brought them (bus or log)."
+        "Revocations this node applied to its cache, each once, by the path that brought it first (bus or log)."
     );
     describe_counter!(
         REVOCATION_LOG_READS,
