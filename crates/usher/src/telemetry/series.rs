@@ -131,7 +131,7 @@ pub fn describe() {
     describe_gauge!(
         NODE_STALE,
         Unit::Count,
-        "1 while this node refuses session checks with 503 stale_node, else 0."
+        "1 while this node refuses session checks with 503 stale_node (past the limit with log reads failing, or with a check refused since its newest proof), else 0."
     );
     describe_gauge!(
         BUS_UP,
@@ -146,7 +146,7 @@ pub fn describe() {
     describe_counter!(
         BUS_GAPS,
         Unit::Count,
-        "Times this node found bus messages missing (a skipped number or a lagging queue) and caught up from the log."
+        "Times this node found bus messages missing (a skipped number or a lagging queue) and caught up from the log; first contact with a running node is not counted."
     );
     describe_counter!(
         STREAM_ADMISSIONS,
