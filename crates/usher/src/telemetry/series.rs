@@ -151,7 +151,7 @@ pub fn describe() {
     describe_counter!(
         STREAM_ADMISSIONS,
         Unit::Count,
-        "Stream starts decided on this node, by outcome."
+        "Stream starts on this node, by outcome (unavailable, error: the store did not answer or failed)."
     );
     describe_gauge!(
         STREAMS_ACTIVE,
