@@ -156,7 +156,7 @@ pub fn describe() {
     describe_gauge!(
         STREAMS_ACTIVE,
         Unit::Count,
-        "Streams holding a slot now, in the whole deployment (read from the store; NaN when it does not answer)."
+        "Streams holding a slot now, in the whole deployment (read from the store at most every 5 s; NaN when it does not answer)."
     );
     describe_gauge!(
         DATABASE_CONNECTIONS,
@@ -176,12 +176,12 @@ pub fn describe() {
     describe_counter!(
         DATABASE_ERRORS,
         Unit::Count,
-        "Store operations that failed, by kind (unavailable: the database could not be reached; other: a bug or bad data)."
+        "Store operations that failed, by kind (unavailable: the database could not be reached; other: a bug or bad data). The scrape's own counts are not counted."
     );
     describe_gauge!(
         WEBHOOK_OUTBOX,
         Unit::Count,
-        "Alert webhook deliveries not yet delivered or given up, in the whole deployment (NaN when the store does not answer)."
+        "Alert webhook deliveries not yet delivered or given up, in the whole deployment (read at most every 5 s; NaN when the store does not answer)."
     );
     describe_gauge!(
         BUILD_INFO,
