@@ -50,7 +50,24 @@ pub struct Usher {
     /// The metrics listener, when the server was started with metrics on.
     pub metrics: Option<SocketAddr>,
     /// Scrapes the metrics listener until the server is dropped.
-    _scraper: Option<AbortOnDrop>,
+    scraper: Option<Scraper>,
+}
+
+/// Scrapes a metrics listener every [`SCRAPE_EVERY`] while it is on; the
+/// task ends when this is dropped.
+struct Scraper {
+    on: tokio::sync::watch::Sender<bool>,
+    _task: AbortOnDrop,
+}
+
+impl Scraper {
+    fn start(at: SocketAddr) -> Self {
+        let (on, scraping) = tokio::sync::watch::channel(true);
+        Self {
+            on,
+            _task: AbortOnDrop(tokio::spawn(scrape_every(at, SCRAPE_EVERY, scraping))),
+        }
+    }
 }
 
 /// A task that ends when this is dropped.
@@ -170,8 +187,17 @@ impl Usher {
             pid,
             log,
             metrics,
-            _scraper: metrics.map(|at| AbortOnDrop(tokio::spawn(scrape_every(at, SCRAPE_EVERY)))),
+            scraper: metrics.map(Scraper::start),
         })
+    }
+
+    /// Pauses or resumes the scraping of its metrics listener (no-op with
+    /// metrics off): a comparison on one core pauses it while the other
+    /// server is measured, whose figures it would otherwise disturb.
+    pub fn set_scraping(&self, on: bool) {
+        if let Some(scraper) = &self.scraper {
+            scraper.on.send_replace(on);
+        }
     }
 
     /// One scrape of the metrics listener (its text), when metrics are on.
@@ -200,14 +226,27 @@ impl Usher {
     }
 }
 
-/// Scrapes `/metrics` at `at` every `period`, as Prometheus would; a failed
-/// scrape is ignored (the figures are the server's, not the scraper's).
-async fn scrape_every(at: SocketAddr, period: Duration) {
+/// Scrapes `/metrics` at `at` every `period` while `on`, as Prometheus
+/// would; a failed scrape is ignored (the figures are the server's, not the
+/// scraper's).
+async fn scrape_every(
+    at: SocketAddr,
+    period: Duration,
+    mut on: tokio::sync::watch::Receiver<bool>,
+) {
     let request = crate::http1::get(at, "/metrics", None);
     let mut tick = tokio::time::interval(period);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
+        if !*on.borrow_and_update() {
+            if on.wait_for(|&on| on).await.is_err() {
+                return;
+            }
+            // Resumed: the next scrape a period from now.
+            tick.reset();
+            continue;
+        }
         let _ = crate::load::once(at, &request).await;
     }
 }

@@ -286,14 +286,31 @@ pub async fn alternate(
     targets: &[Target],
     shape: &RoundShape,
 ) -> anyhow::Result<Vec<Vec<Round>>> {
+    alternate_with(bench, targets, shape, |_| {}).await
+}
+
+/// [`alternate`], calling `turn` with a target's index before each of its
+/// rounds (before the wait for a quiet machine).
+pub async fn alternate_with(
+    bench: &Bench,
+    targets: &[Target],
+    shape: &RoundShape,
+    turn: impl Fn(usize),
+) -> anyhow::Result<Vec<Vec<Round>>> {
     section("rounds");
     let mut rounds: Vec<Vec<Round>> = targets.iter().map(|_| Vec::new()).collect();
     for round in 1..=shape.rounds {
-        let mut order: Vec<(&Target, &mut Vec<Round>)> = targets.iter().zip(&mut rounds).collect();
+        let mut order: Vec<(usize, &Target, &mut Vec<Round>)> = targets
+            .iter()
+            .zip(&mut rounds)
+            .enumerate()
+            .map(|(i, (target, done))| (i, target, done))
+            .collect();
         if shape.mirrored && round % 2 == 0 {
             order.reverse();
         }
-        for (target, done) in order {
+        for (i, target, done) in order {
+            turn(i);
             bench.wait_until_quiet().await?;
             let r = measure(target, bench, shape).await?;
             print_round(&format!("round {round} {}", target.name), &r);

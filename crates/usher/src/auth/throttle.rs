@@ -39,7 +39,7 @@ use super::budget::{FailureBudget, Reserved};
 use crate::clock::SharedClock;
 use crate::config::ThrottleConfig;
 use crate::domain::{ClientAddress, Email, SessionId};
-use crate::telemetry::series::{self, label_enum, Counters, Label};
+use crate::telemetry::series::{self, label_enum, Counters};
 
 /// The service's injected clock as `governor` reads time, so that limits
 /// recover on the same clock as everything else (tests move a manual clock
@@ -84,45 +84,17 @@ pub enum Proof {
     Session(SessionId),
 }
 
-/// Which limit refused an attempt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ThrottleReason {
-    /// Too many attempts from the client's address.
-    Address,
-    /// Too many wrong passwords from this client for this account.
-    Client,
-    /// Too many wrong passwords for this account from clients without a proof.
-    Account,
-    /// Too many wrong passwords on this node.
-    Global,
-}
-
-impl ThrottleReason {
-    const ALL: [ThrottleReason; 4] = [Self::Address, Self::Client, Self::Account, Self::Global];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Address => "address",
-            Self::Client => "client",
-            Self::Account => "account",
-            Self::Global => "global",
-        }
-    }
-}
-
-impl Label for ThrottleReason {
-    const KEY: &'static str = "reason";
-
-    fn all() -> &'static [Self] {
-        &Self::ALL
-    }
-
-    fn as_str(self) -> &'static str {
-        ThrottleReason::as_str(self)
-    }
-
-    fn index(self) -> usize {
-        self as usize
+label_enum! {
+    /// Which limit refused an attempt, for `usher_sign_in_throttled_total`.
+    pub enum ThrottleReason, key "reason" {
+        /// Too many attempts from the client's address.
+        Address => "address",
+        /// Too many wrong passwords from this client for this account.
+        Client => "client",
+        /// Too many wrong passwords for this account from clients without a proof.
+        Account => "account",
+        /// Too many wrong passwords on this node.
+        Global => "global",
     }
 }
 

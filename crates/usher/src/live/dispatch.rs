@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 use futures_util::FutureExt;
+use metrics::Counter;
 use tokio::sync::broadcast::error::RecvError;
 use tokio_util::sync::CancellationToken;
 
@@ -54,6 +55,9 @@ pub struct Dispatcher {
 pub struct DispatchMetrics {
     /// Commit → a device here told, by path.
     propagation: Histograms<Path>,
+    /// Propagation samples whose commit is later than this node's clock
+    /// (another node's clock ahead of this one's), recorded as 0.
+    clock_skew: Counter,
     /// Revocations applied here, by path.
     applied: Counters<Path>,
     /// Log reads, by outcome.
@@ -64,6 +68,7 @@ impl DispatchMetrics {
     pub fn register() -> Self {
         Self {
             propagation: Histograms::register(series::REVOCATION_PROPAGATION),
+            clock_skew: metrics::counter!(series::REVOCATION_PROPAGATION_CLOCK_SKEW),
             applied: Counters::register(series::REVOCATIONS_APPLIED),
             reads: Counters::register(series::REVOCATION_LOG_READS),
         }
@@ -114,6 +119,22 @@ struct Position {
     /// Sequences above `read` already applied from the bus, so a read does
     /// not tell devices and pages twice.
     heard: BTreeSet<i64>,
+}
+
+impl Position {
+    /// Whether revocation `seq`, heard on the bus, is news here: neither
+    /// read from the log already nor heard before. Counts it as heard.
+    fn hear(&mut self, seq: i64) -> bool {
+        seq > self.read && self.heard.insert(seq)
+    }
+
+    /// Whether revocation `seq`, read from the log, is news here (not heard
+    /// on the bus first). Moves the position past it.
+    fn read(&mut self, seq: i64) -> bool {
+        let news = !self.heard.remove(&seq);
+        self.read = self.read.max(seq);
+        news
+    }
 }
 
 /// Runs until `shutdown`: applies events and reads the log every
@@ -242,12 +263,11 @@ fn caught_up(
         }
     };
     for r in &batch {
-        if !position.heard.remove(&r.seq) {
+        if position.read(r.seq) {
             revoke_here(node, r, Path::Log, Committed::At(r.at));
             node.live
                 .send_to_watchers(r.account_id, devices_changed_message());
         }
-        position.read = position.read.max(r.seq);
     }
     position.heard = position.heard.split_off(&(position.read + 1));
     if batch.len() == BATCH as usize {
@@ -283,23 +303,24 @@ async fn apply(
             at,
             committed_us,
         } => {
-            let committed = committed_us.map_or(Committed::At(at), Committed::WallMicros);
-            revoke_here(
-                node,
-                &RevokedSession {
-                    seq,
-                    session_id,
-                    account_id,
-                    reason,
-                    at,
-                    ended_stream: None,
-                    device: None,
-                },
-                Path::Bus,
-                committed,
-            );
-            if seq > position.read {
-                position.heard.insert(seq);
+            // A copy of one the log brought first (or a repeat) changes
+            // nothing: its devices were told, and it was counted, then.
+            if position.hear(seq) {
+                let committed = committed_us.map_or(Committed::At(at), Committed::WallMicros);
+                revoke_here(
+                    node,
+                    &RevokedSession {
+                        seq,
+                        session_id,
+                        account_id,
+                        reason,
+                        at,
+                        ended_stream: None,
+                        device: None,
+                    },
+                    Path::Bus,
+                    committed,
+                );
             }
             freshness.applied(seq);
         }
@@ -371,12 +392,18 @@ fn revoke_here(node: &Dispatcher, r: &RevokedSession, path: Path, committed: Com
     let metrics = &node.metrics;
     metrics.applied.increment(path);
     // Taken as the device is told, just before the hand-off: a device that
-    // has heard finds it counted already.
+    // has heard finds it counted already. The commit time is the revoking
+    // node's clock: from another node, the sample includes the difference
+    // between the two clocks, and one ahead of this node's would make it
+    // negative (counted apart, recorded as 0).
     if node.live.holds(r.session_id) {
         let seconds = match committed {
             Committed::WallMicros(us) => (crate::telemetry::wall_micros() - us) as f64 / 1e6,
             Committed::At(at) => (node.clock.now() - at) as f64 / 1e3,
         };
+        if seconds < 0.0 {
+            metrics.clock_skew.increment(1);
+        }
         metrics.propagation.record(path, seconds.max(0.0));
     }
     node.live
@@ -412,4 +439,253 @@ pub async fn heartbeat(
         bus.flush().await;
     };
     let _ = tokio::time::timeout(Duration::from_secs(1), leave).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder, Snapshotter};
+    use tokio::sync::mpsc;
+
+    use super::*;
+    use crate::bus::local::LocalBus;
+    use crate::bus::{NodeId, Stamper};
+    use crate::clock::{Clock, ManualClock};
+    use crate::config::Config;
+    use crate::domain::{AccountId, SessionId, SignOutReason};
+    use crate::live::registry::Registration;
+    use crate::live::Caps;
+
+    /// A dispatcher on a fresh SQLite store, its series in `series`, with
+    /// one device connected (`device`).
+    struct Node {
+        dispatcher: Dispatcher,
+        freshness: Arc<Freshness>,
+        clock: ManualClock,
+        series: Snapshotter,
+        revoked: RevokedSession,
+        device: (Registration, mpsc::Receiver<Outbound>),
+        position: Position,
+        _dir: tempfile::TempDir,
+    }
+
+    async fn node() -> Node {
+        let dir = tempfile::tempdir().expect("a data directory");
+        let config = Config {
+            data_dir: dir.path().to_owned(),
+            ..Config::default()
+        };
+        let services = crate::app::open_services(&config).await.expect("services");
+        let store = crate::store::open(&config.database_url())
+            .await
+            .expect("the store");
+        let clock = ManualClock::default();
+        let shared: SharedClock = Arc::new(clock.clone());
+        let bus: SharedBus = Arc::new(LocalBus::new(Stamper::new(
+            NodeId::random(),
+            Arc::clone(&shared),
+        )));
+        let recorder = DebuggingRecorder::new();
+        let series = recorder.snapshotter();
+        let (metrics, live) = metrics::with_local_recorder(&recorder, || {
+            let caps = Caps {
+                per_session: 5,
+                per_account: 5,
+            };
+            (
+                DispatchMetrics::register(),
+                Arc::new(LiveRegistry::new(caps)),
+            )
+        });
+        let revoked = RevokedSession {
+            seq: 1,
+            session_id: SessionId::new(),
+            account_id: AccountId::new(),
+            reason: SignOutReason::Remote,
+            at: clock.now(),
+            ended_stream: None,
+            device: None,
+        };
+        let device = live.register(revoked.session_id, revoked.account_id, false);
+        Node {
+            freshness: Arc::clone(services.sessions.freshness()),
+            dispatcher: Dispatcher {
+                sessions: services.sessions,
+                live,
+                store,
+                bus,
+                clock: shared,
+                metrics,
+            },
+            clock,
+            series,
+            revoked,
+            device,
+            position: Position {
+                read: 0,
+                heard: BTreeSet::new(),
+            },
+            _dir: dir,
+        }
+    }
+
+    impl Node {
+        fn log_read(&mut self) {
+            let read = LogRead {
+                revocations: vec![self.revoked.clone()],
+                keys: Vec::new(),
+            };
+            let now = self.clock.now();
+            let next = caught_up(
+                &self.dispatcher,
+                &self.freshness,
+                now,
+                Ok(read),
+                &mut self.position,
+            );
+            assert!(next.is_none(), "one short batch");
+        }
+
+        async fn bus_copy(&mut self, committed_us: i64) {
+            let r = &self.revoked;
+            let envelope = Envelope {
+                from: NodeId::random(),
+                n: 1,
+                sent_at: self.clock.now(),
+                event: Event::SessionRevoked {
+                    seq: r.seq,
+                    session_id: r.session_id,
+                    account_id: r.account_id,
+                    reason: r.reason,
+                    at: r.at,
+                    committed_us: Some(committed_us),
+                },
+            };
+            apply(
+                &self.dispatcher,
+                &self.freshness,
+                envelope,
+                &mut self.position,
+            )
+            .await;
+        }
+
+        /// How many `signed_out` the device was handed.
+        fn signed_outs(&mut self) -> usize {
+            let mut n = 0;
+            while let Ok(message) = self.device.1.try_recv() {
+                n += usize::from(matches!(message, Outbound::SignedOut { .. }));
+            }
+            n
+        }
+    }
+
+    /// What was recorded, by `name{key=value}`.
+    #[derive(Default)]
+    struct Recorded {
+        counters: Vec<(String, u64)>,
+        histograms: Vec<(String, Vec<f64>)>,
+    }
+
+    impl Recorded {
+        fn of(series: &Snapshotter) -> Self {
+            let mut recorded = Self::default();
+            for (key, _, _, value) in series.snapshot().into_vec() {
+                let key = key.key();
+                let labels: Vec<String> = key
+                    .labels()
+                    .map(|l| format!("{}={}", l.key(), l.value()))
+                    .collect();
+                let name = format!("{}{{{}}}", key.name(), labels.join(","));
+                match value {
+                    DebugValue::Counter(n) => recorded.counters.push((name, n)),
+                    DebugValue::Histogram(samples) => recorded
+                        .histograms
+                        .push((name, samples.into_iter().map(|s| s.0).collect())),
+                    DebugValue::Gauge(_) => {}
+                }
+            }
+            recorded
+        }
+
+        fn counter(&self, name: &str) -> u64 {
+            let found = self.counters.iter().find(|(n, _)| n == name);
+            found.map_or_else(
+                || panic!("no series {name}: {:?}", self.counters),
+                |(_, v)| *v,
+            )
+        }
+
+        fn samples(&self, name: &str) -> Vec<f64> {
+            let found = self.histograms.iter().find(|(n, _)| n == name);
+            found.map(|(_, v)| v.clone()).unwrap_or_default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_bus_copy_of_a_revocation_the_log_brought_first_is_not_applied_again() {
+        let mut node = node().await;
+        node.log_read();
+        node.bus_copy(crate::telemetry::wall_micros()).await;
+
+        assert_eq!(node.signed_outs(), 1, "the device is told once");
+        let recorded = Recorded::of(&node.series);
+        assert_eq!(
+            recorded.counter("usher_revocations_applied_total{path=log}"),
+            1
+        );
+        assert_eq!(
+            recorded.counter("usher_revocations_applied_total{path=bus}"),
+            0
+        );
+        assert_eq!(
+            recorded.counter("usher_live_events_sent_total{kind=signed_out}"),
+            1
+        );
+        assert_eq!(
+            recorded
+                .samples("usher_revocation_propagation_seconds{path=log}")
+                .len(),
+            1
+        );
+        assert!(recorded
+            .samples("usher_revocation_propagation_seconds{path=bus}")
+            .is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_log_read_of_a_revocation_the_bus_brought_first_is_not_applied_again() {
+        let mut node = node().await;
+        node.bus_copy(crate::telemetry::wall_micros()).await;
+        node.log_read();
+
+        assert_eq!(node.signed_outs(), 1, "the device is told once");
+        let recorded = Recorded::of(&node.series);
+        assert_eq!(
+            recorded.counter("usher_revocations_applied_total{path=bus}"),
+            1
+        );
+        assert_eq!(
+            recorded.counter("usher_revocations_applied_total{path=log}"),
+            0
+        );
+    }
+
+    #[tokio::test]
+    async fn a_commit_stamped_ahead_of_this_nodes_clock_is_counted_as_skew() {
+        let mut node = node().await;
+        let an_hour_ahead = crate::telemetry::wall_micros() + 3_600_000_000;
+        node.bus_copy(an_hour_ahead).await;
+
+        assert_eq!(node.signed_outs(), 1);
+        let recorded = Recorded::of(&node.series);
+        assert_eq!(
+            recorded.counter("usher_revocation_propagation_clock_skew_total{}"),
+            1
+        );
+        assert_eq!(
+            recorded.samples("usher_revocation_propagation_seconds{path=bus}"),
+            [0.0],
+            "recorded as 0"
+        );
+    }
 }

@@ -39,6 +39,9 @@ const PROOF_WAIT: Duration = Duration::from_secs(1);
 /// No proof yet.
 const NEVER: Millis = Millis::MIN;
 
+/// No check refused yet (no proof is this late).
+const NONE_REFUSED: Millis = Millis::MAX;
+
 /// How long a silent node is waited for, in log-read time.
 pub const FORGET_AFTER: Duration = Duration::from_secs(600);
 
@@ -65,6 +68,9 @@ pub struct Freshness {
     reads_failing: AtomicBool,
     /// Times bus messages were found missing, for the metrics.
     gaps: AtomicU64,
+    /// The proof the latest refused check found too old: while no newer
+    /// one has come, checks are being refused (for the metrics).
+    refused_on: AtomicI64,
     state: Mutex<State>,
 }
 
@@ -125,14 +131,16 @@ pub struct FreshnessReading {
     pub log_read_age_ms: Option<Millis>,
     /// The staleness bound (`None`: the guard is off).
     pub limit_ms: Option<Millis>,
-    /// Whether session checks are refused now (past the bound with log
-    /// reads failing, as [`Freshness::report`] judges it).
+    /// Whether session checks are refused now: past the bound with log
+    /// reads failing (as [`Freshness::report`] judges it), or with a check
+    /// refused since the newest proof (a read that has not answered).
     pub refusing: bool,
     /// Nodes heard on the bus, this one included.
     pub nodes_heard: usize,
     /// Revocations another node claims beyond the highest applied here.
     pub behind: i64,
-    /// Times bus messages were found missing.
+    /// Times bus messages were found missing (a first message from a node
+    /// already running is no loss, and not counted).
     pub gaps: u64,
 }
 
@@ -155,6 +163,7 @@ impl Freshness {
             reported_stale: AtomicBool::new(false),
             reads_failing: AtomicBool::new(false),
             gaps: AtomicU64::new(0),
+            refused_on: AtomicI64::new(NONE_REFUSED),
             state: Mutex::default(),
         }
     }
@@ -184,14 +193,21 @@ impl Freshness {
         }
         self.wanted.notify_one();
         if self.reads_failing.load(Ordering::Acquire) {
-            return Err(Error::StaleNode);
+            return Err(self.refused());
         }
         let mut proven = self.proven.subscribe();
         let fresh = tokio::time::timeout(PROOF_WAIT, proven.wait_for(|&at| at >= now - max)).await;
         match fresh {
             Ok(Ok(_)) => Ok(()),
-            _ => Err(Error::StaleNode),
+            _ => Err(self.refused()),
         }
+    }
+
+    /// A check is refused: remembered against the proof it found too old.
+    fn refused(&self) -> Error {
+        let proof = self.proven_at.load(Ordering::Acquire);
+        self.refused_on.store(proof, Ordering::Release);
+        Error::StaleNode
     }
 
     fn is_fresh_at(&self, now: Millis, max: Millis) -> bool {
@@ -274,10 +290,16 @@ impl Freshness {
         // earlier ones may have carried revocations.
         let member = state.members.entry(from).or_insert_with(Member::unheard);
         let in_order = member.last_n.checked_add(1) == Some(n);
+        let first_contact = member.last_n == 0;
         member.last_n = n;
         member.heard_at = member.heard_at.max(heard_at);
         if !in_order {
-            self.gaps.fetch_add(1, Ordering::Relaxed);
+            // Joining a node already running is a gap for the proof (its
+            // earlier messages may have carried revocations) but no loss:
+            // the counter shows only messages missed between two heard.
+            if !first_contact {
+                self.gaps.fetch_add(1, Ordering::Relaxed);
+            }
             state.gap_since.get_or_insert(now);
             self.wanted.notify_one();
         }
@@ -343,7 +365,10 @@ impl Freshness {
     /// changes nothing (unlike [`report`](Freshness::report)).
     pub fn reading(&self, now: Millis) -> FreshnessReading {
         let refusing = self.max_staleness.is_some_and(|max| {
-            !self.is_fresh_at(now, max) && self.reads_failing.load(Ordering::Acquire)
+            let proof = self.proven_at.load(Ordering::Acquire);
+            !self.is_fresh_at(now, max)
+                && (self.reads_failing.load(Ordering::Acquire)
+                    || self.refused_on.load(Ordering::Acquire) == proof)
         });
         let state = self.lock();
         FreshnessReading {
@@ -591,7 +616,7 @@ mod tests {
         assert_eq!(reading.proof_age_ms, Some(0));
         assert_eq!(reading.nodes_heard, 2);
         assert_eq!(reading.behind, 3, "the other node knows 5, this one 2");
-        assert_eq!(reading.gaps, 1, "the other node's first two messages");
+        assert_eq!(reading.gaps, 0, "joining a running node loses nothing");
         assert!(!reading.refusing);
         clock.advance(Duration::from_secs(6));
         f.log_read_failed("connection refused".into());
@@ -655,10 +680,37 @@ mod tests {
             .expect("a read that succeeds proves again");
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn a_check_no_read_answers_is_refused() {
+    #[test]
+    fn first_contact_with_a_running_node_is_no_lost_message_but_a_skip_is() {
         let clock = ManualClock::default();
         let f = cluster_node(&clock);
+        let (me, other) = (f.node(), node());
+        f.heard(me, 1, clock.now());
+        f.claimed(other, 0);
+        f.heard(other, 40, clock.now());
+        f.heard(node(), 7, clock.now());
+        assert_eq!(f.reading(clock.now()).gaps, 0, "two nodes joined");
+        f.heard(other, 41, clock.now());
+        f.heard(other, 43, clock.now());
+        assert_eq!(f.reading(clock.now()).gaps, 1, "message 42 is lost");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_check_no_read_answers_is_refused_and_the_reading_says_so() {
+        let clock = ManualClock::default();
+        let f = cluster_node(&clock);
+        assert!(!f.reading(clock.now()).refusing, "no check refused yet");
         assert!(matches!(f.ensure_fresh().await, Err(Error::StaleNode)));
+        assert!(
+            f.reading(clock.now()).refusing,
+            "refused though no read has failed (none answered)"
+        );
+        f.log_read(clock.now(), 0);
+        assert!(!f.reading(clock.now()).refusing, "a newer proof");
+        clock.advance(Duration::from_secs(6));
+        assert!(
+            !f.reading(clock.now()).refusing,
+            "past the bound again, but no check refused under this proof"
+        );
     }
 }

@@ -134,6 +134,7 @@ pub trait ActivityStore: Send + Sync {
     async fn webhook_failed(&self, failure: &WebhookFailure) -> StoreResult<()>;
     /// When the next pending delivery is due, if any.
     async fn next_webhook_due(&self) -> StoreResult<Option<Millis>>;
-    /// Deliveries neither delivered nor given up yet (for the metrics).
+    /// Deliveries neither delivered nor given up yet (for the metrics: a
+    /// failure is not counted as a database error).
     async fn pending_webhooks(&self) -> StoreResult<u64>;
 }

@@ -48,14 +48,25 @@ const OTHER: &str = "other";
 impl StoreError {
     /// The database could not be reached (counted: `usher_database_errors_total`).
     pub(crate) fn unavailable(e: impl Into<anyhow::Error>) -> Self {
-        count_error(UNAVAILABLE, 1);
-        StoreError::Unavailable(e.into())
+        StoreError::Unavailable(e.into()).counted()
     }
 
     /// A bug or bad data (counted, as [`StoreError::unavailable`]).
     pub(crate) fn other(e: impl Into<anyhow::Error>) -> Self {
-        count_error(OTHER, 1);
-        StoreError::Other(e.into())
+        StoreError::Other(e.into()).counted()
+    }
+
+    /// Counts this failure in `usher_database_errors_total` (a conflict is
+    /// an answer, not a failure). Each engine counts the errors of its
+    /// driver as it converts them, except those of the queries made for the
+    /// metrics: a scrape must not move the series it reports.
+    pub(crate) fn counted(self) -> Self {
+        match &self {
+            StoreError::Unavailable(_) => count_error(UNAVAILABLE, 1),
+            StoreError::Other(_) => count_error(OTHER, 1),
+            StoreError::Conflict => {}
+        }
+        self
     }
 }
 
@@ -151,7 +162,8 @@ pub trait StreamStore: Send + Sync {
         -> StoreResult<Vec<ActiveStream>>;
     /// Ends streams whose lease has lapsed (tidying; admission does not need it).
     async fn expire_leases(&self, now: Millis) -> StoreResult<Vec<EndedStream>>;
-    /// Streams that hold a slot at `now`, in every account (for the metrics).
+    /// Streams that hold a slot at `now`, in every account (for the
+    /// metrics: a failure is not counted as a database error).
     async fn live_stream_count(&self, now: Millis) -> StoreResult<u64>;
 }
 

@@ -12,7 +12,7 @@ use crate::sessions::cache::CachedSession;
 use crate::sessions::Sessions;
 use crate::store::{
     ActiveStream, EndedStream, Heartbeat, HeartbeatOutcome, NewStream, SharedStore, StartOutcome,
-    StopOutcome, StreamStop,
+    StopOutcome, StoreError, StoreResult, StreamStop,
 };
 use crate::telemetry::series::{self, label_enum, Counters};
 
@@ -36,18 +36,24 @@ label_enum! {
         UnknownProfile => "unknown_profile",
         /// The device was signed out meanwhile.
         SignedOut => "signed_out",
+        /// The store did not answer (`503 unavailable`): nothing was decided.
+        Unavailable => "unavailable",
+        /// The store failed otherwise (`500`).
+        Error => "error",
     }
 }
 
 impl Admission {
-    fn of(outcome: &StartOutcome) -> Self {
+    fn of(outcome: &StoreResult<StartOutcome>) -> Self {
         match outcome {
-            StartOutcome::Started { .. } => Self::Admitted,
-            StartOutcome::Full { .. } => Self::Full,
-            StartOutcome::ProfileRequired => Self::ProfileRequired,
-            StartOutcome::PinRequired => Self::PinRequired,
-            StartOutcome::UnknownProfile => Self::UnknownProfile,
-            StartOutcome::SessionEnded => Self::SignedOut,
+            Ok(StartOutcome::Started { .. }) => Self::Admitted,
+            Ok(StartOutcome::Full { .. }) => Self::Full,
+            Ok(StartOutcome::ProfileRequired) => Self::ProfileRequired,
+            Ok(StartOutcome::PinRequired) => Self::PinRequired,
+            Ok(StartOutcome::UnknownProfile) => Self::UnknownProfile,
+            Ok(StartOutcome::SessionEnded) => Self::SignedOut,
+            Err(StoreError::Unavailable(_)) => Self::Unavailable,
+            Err(_) => Self::Error,
         }
     }
 }
@@ -107,9 +113,9 @@ impl Streams {
             now: self.clock.now(),
             lease_ms: self.lease_ms,
         };
-        let outcome = self.store.start_stream(&new, &self.plans).await?;
+        let outcome = self.store.start_stream(&new, &self.plans).await;
         self.admissions.increment(Admission::of(&outcome));
-        match outcome {
+        match outcome? {
             StartOutcome::Started {
                 stream,
                 replaced,
@@ -234,5 +240,25 @@ impl Streams {
 
     async fn publish(&self, event: Event) {
         crate::bus::publish(&*self.bus, event).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::telemetry::series::Label;
+
+    #[test]
+    fn a_start_the_store_failed_has_an_outcome_of_its_own() {
+        let unavailable = Err(StoreError::Unavailable(anyhow::anyhow!(
+            "connection refused"
+        )));
+        assert_eq!(Admission::of(&unavailable).as_str(), "unavailable");
+        let broken = Err(StoreError::Other(anyhow::anyhow!("corrupt row")));
+        assert_eq!(Admission::of(&broken).as_str(), "error");
+        assert_eq!(
+            Admission::of(&Ok(StartOutcome::PinRequired)).as_str(),
+            "pin_required"
+        );
     }
 }

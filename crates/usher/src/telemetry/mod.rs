@@ -26,10 +26,14 @@ pub const UPKEEP_INTERVAL: Duration = Duration::from_secs(5);
 
 /// The process's Prometheus recorder, installed on first use.
 ///
-/// The recorder is process-wide (the `metrics` facade has one): a second
-/// node built in the same process with metrics on shares it, and its series
-/// add up with the first's. One process is one node in production; tests
-/// that need their own figures run `usher serve` as a child process.
+/// The recorder is process-wide (the `metrics` facade has one). In
+/// production a process runs one node, so its series are that node's. In a
+/// process with several (tests), the first to turn metrics on installs the
+/// recorder, and every node built from then on records into it, metrics on
+/// or not: their counters and histograms add up, while each gauge shows
+/// whichever node set it last (a scrape sets them from the node serving
+/// it). Tests that need one node's figures run `usher serve` as a child
+/// process.
 pub fn recorder() -> anyhow::Result<PrometheusHandle> {
     static HANDLE: Mutex<Option<PrometheusHandle>> = Mutex::new(None);
     let mut installed = HANDLE.lock().unwrap_or_else(|e| e.into_inner());

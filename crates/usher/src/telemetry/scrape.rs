@@ -3,13 +3,20 @@
 //!
 //! The store is asked two counts (streams holding a slot, webhook
 //! deliveries pending), each bounded by [`STORE_WAIT`]: a store that does
-//! not answer shows as NaN, never as an old value or a stuck scrape.
+//! not answer shows as NaN, never as a stuck scrape. The counts are kept
+//! for [`COUNTS_FOR`] and read by one scrape at a time, so however many
+//! scrapers ask (several Prometheus servers, or anyone who reaches an open
+//! port), the store is asked at most twice per period; their failures are
+//! not database errors (`usher_database_errors_total` counts the service's
+//! own operations).
 
+use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
 use metrics::{Counter, Gauge};
 use metrics_exporter_prometheus::PrometheusHandle;
+use tokio::time::Instant;
 
 use super::series;
 use crate::bus::SharedBus;
@@ -21,6 +28,8 @@ use crate::store::{SharedStore, StoreResult};
 
 /// How long a scrape waits for each of the store's counts and for the bus.
 const STORE_WAIT: Duration = Duration::from_millis(500);
+/// How long the store's counts are shown again before they are read anew.
+const COUNTS_FOR: Duration = Duration::from_secs(5);
 
 /// Where a scrape reads the node's state.
 pub struct Sources {
@@ -35,6 +44,7 @@ pub struct Sources {
 pub struct Scrape {
     sources: Sources,
     gauges: Gauges,
+    counts: CountsCache,
     handle: PrometheusHandle,
 }
 
@@ -86,6 +96,7 @@ impl Scrape {
         Self {
             sources,
             gauges: Gauges::register(),
+            counts: CountsCache::default(),
             handle,
         }
     }
@@ -131,14 +142,46 @@ impl Scrape {
         g.database_waiting
             .set(pool.waiting.map_or(f64::NAN, f64::from));
 
-        let (streams, outbox, bus_up) = tokio::join!(
-            bounded(store.live_stream_count(now)),
-            bounded(store.pending_webhooks()),
-            tokio::time::timeout(STORE_WAIT, bus.ready()),
-        );
-        g.streams_active.set(streams);
-        g.webhook_outbox.set(outbox);
+        let counts = self.counts.get(|| async {
+            let (streams, outbox) = tokio::join!(
+                bounded(store.live_stream_count(now)),
+                bounded(store.pending_webhooks()),
+            );
+            Counts { streams, outbox }
+        });
+        let (counts, bus_up) = tokio::join!(counts, tokio::time::timeout(STORE_WAIT, bus.ready()));
+        g.streams_active.set(counts.streams);
+        g.webhook_outbox.set(counts.outbox);
         g.bus_up.set(f64::from(u8::from(bus_up.unwrap_or(false))));
+    }
+}
+
+/// The store's counts, as the latest read of them answered (NaN: failed or late).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Counts {
+    streams: f64,
+    outbox: f64,
+}
+
+/// The latest [`Counts`], read anew once they are [`COUNTS_FOR`] old by one
+/// scrape while the others wait for its answer.
+#[derive(Default)]
+struct CountsCache {
+    latest: tokio::sync::Mutex<Option<(Instant, Counts)>>,
+}
+
+impl CountsCache {
+    async fn get<F: Future<Output = Counts>>(&self, read: impl FnOnce() -> F) -> Counts {
+        let mut latest = self.latest.lock().await;
+        if let Some((at, counts)) = *latest {
+            if at.elapsed() < COUNTS_FOR {
+                return counts;
+            }
+        }
+        let at = Instant::now();
+        let counts = read().await;
+        *latest = Some((at, counts));
+        counts
     }
 }
 
@@ -152,4 +195,35 @@ async fn bounded(count: impl std::future::Future<Output = StoreResult<u64>>) -> 
 
 fn seconds_or_nan(ms: Option<Millis>) -> f64 {
     ms.map_or(f64::NAN, |ms| ms.max(0) as f64 / 1000.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn scrapes_close_together_ask_the_store_once() {
+        let cache = CountsCache::default();
+        let reads = AtomicUsize::new(0);
+        let read = || async {
+            let n = reads.fetch_add(1, Ordering::SeqCst);
+            // A store that takes its time: the other scrape waits for it.
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            Counts {
+                streams: n as f64,
+                outbox: 0.0,
+            }
+        };
+        let (a, b) = tokio::join!(cache.get(read), cache.get(read));
+        assert_eq!(reads.load(Ordering::SeqCst), 1, "one read for both");
+        assert_eq!(a, b);
+        tokio::time::advance(COUNTS_FOR / 2).await;
+        assert_eq!(cache.get(read).await, a, "still recent");
+        assert_eq!(reads.load(Ordering::SeqCst), 1);
+        tokio::time::advance(COUNTS_FOR).await;
+        assert_eq!(cache.get(read).await.streams, 1.0, "read anew");
+        assert_eq!(reads.load(Ordering::SeqCst), 2);
+    }
 }

@@ -21,6 +21,7 @@ pub const LIVE_CONNECTIONS: &str = "usher_live_connections";
 pub const LIVE_EVENTS_SENT: &str = "usher_live_events_sent_total";
 pub const LIVE_EVENTS_DROPPED: &str = "usher_live_events_dropped_total";
 pub const REVOCATION_PROPAGATION: &str = "usher_revocation_propagation_seconds";
+pub const REVOCATION_PROPAGATION_CLOCK_SKEW: &str = "usher_revocation_propagation_clock_skew_total";
 pub const REVOCATIONS_APPLIED: &str = "usher_revocations_applied_total";
 pub const REVOCATION_LOG_READS: &str = "usher_revocation_log_reads_total";
 pub const REVOCATION_LOG_READ_AGE: &str = "usher_revocation_log_read_age_seconds";
@@ -41,10 +42,12 @@ pub const WEBHOOK_OUTBOX: &str = "usher_webhook_outbox_pending";
 pub const BUILD_INFO: &str = "usher_build_info";
 
 /// Upper bounds of the propagation histogram's buckets, in seconds: from
-/// half a millisecond (a device on the revoking node) through the bus's few
-/// milliseconds to the log's second, and past the staleness bound.
-pub const PROPAGATION_BUCKETS: [f64; 14] = [
-    0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+/// 50 µs (a device on the revoking node is told in tens of microseconds)
+/// through the bus's few milliseconds to the log's second, and past the
+/// staleness bound.
+pub const PROPAGATION_BUCKETS: [f64; 17] = [
+    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
+    0.5, 1.0, 2.5, 5.0,
 ];
 
 /// Gives every series its help text and unit, once the recorder is installed.
@@ -88,12 +91,17 @@ pub fn describe() {
     describe_histogram!(
         REVOCATION_PROPAGATION,
         Unit::Seconds,
-        "From a sign-out's commit to a device connected to this node being told, by the path that told it (bus or log)."
+        "From a sign-out's commit to a device connected to this node being told, by the path that told it (bus or log). The commit time is the revoking node's clock: a sample from another node includes the difference between the two clocks (one that would be negative is recorded as 0 and counted in usher_revocation_propagation_clock_skew_total)."
+    );
+    describe_counter!(
+        REVOCATION_PROPAGATION_CLOCK_SKEW,
+        Unit::Count,
+        "Propagation samples whose commit time was later than this node's clock (the revoking node's clock is ahead), recorded as 0 in usher_revocation_propagation_seconds."
     );
     describe_counter!(
         REVOCATIONS_APPLIED,
         Unit::Count,
-        "Revocations this node applied to its cache, by the path that brought them (bus or log)."
+        "Revocations this node applied to its cache, each once, by the path that brought it first (bus or log)."
     );
     describe_counter!(
         REVOCATION_LOG_READS,
@@ -123,7 +131,7 @@ pub fn describe() {
     describe_gauge!(
         NODE_STALE,
         Unit::Count,
-        "1 while this node refuses session checks with 503 stale_node, else 0."
+        "1 while this node refuses session checks with 503 stale_node (past the limit with log reads failing, or with a check refused since its newest proof), else 0."
     );
     describe_gauge!(
         BUS_UP,
@@ -138,17 +146,17 @@ pub fn describe() {
     describe_counter!(
         BUS_GAPS,
         Unit::Count,
-        "Times this node found bus messages missing (a skipped number or a lagging queue) and caught up from the log."
+        "Times this node found bus messages missing (a skipped number or a lagging queue) and caught up from the log; first contact with a running node is not counted."
     );
     describe_counter!(
         STREAM_ADMISSIONS,
         Unit::Count,
-        "Stream starts decided on this node, by outcome."
+        "Stream starts on this node, by outcome (unavailable, error: the store did not answer or failed)."
     );
     describe_gauge!(
         STREAMS_ACTIVE,
         Unit::Count,
-        "Streams holding a slot now, in the whole deployment (read from the store; NaN when it does not answer)."
+        "Streams holding a slot now, in the whole deployment (read from the store at most every 5 s; NaN when it does not answer)."
     );
     describe_gauge!(
         DATABASE_CONNECTIONS,
@@ -168,12 +176,12 @@ pub fn describe() {
     describe_counter!(
         DATABASE_ERRORS,
         Unit::Count,
-        "Store operations that failed, by kind (unavailable: the database could not be reached; other: a bug or bad data)."
+        "Store operations that failed, by kind (unavailable: the database could not be reached; other: a bug or bad data). The scrape's own counts are not counted."
     );
     describe_gauge!(
         WEBHOOK_OUTBOX,
         Unit::Count,
-        "Alert webhook deliveries not yet delivered or given up, in the whole deployment (NaN when the store does not answer)."
+        "Alert webhook deliveries not yet delivered or given up, in the whole deployment (read at most every 5 s; NaN when the store does not answer)."
     );
     describe_gauge!(
         BUILD_INFO,

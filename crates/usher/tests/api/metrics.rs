@@ -3,7 +3,7 @@
 //! out remotely. The process's recorder is process-wide, so these tests run
 //! the binary rather than an in-process server.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use usher_client::{DeviceType, SignOutReason};
 use usher_testkit::*;
@@ -67,6 +67,48 @@ fn changes(before: &Scrape, after: &Scrape) -> Vec<String> {
             format!("{series} {was} → {value}")
         })
         .collect()
+}
+
+/// The TCP ports process `pid` listens on: those of its sockets (the
+/// `socket:[inode]` links in `/proc/<pid>/fd`) that the kernel's TCP tables
+/// (`/proc/<pid>/net/tcp` and `tcp6`) show in state LISTEN.
+fn listening_ports(pid: u32) -> BTreeSet<u16> {
+    let sockets: HashSet<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("the server's file descriptors")
+        .filter_map(|fd| std::fs::read_link(fd.ok()?.path()).ok())
+        .filter_map(|target| {
+            let target = target.to_str()?;
+            Some(
+                target
+                    .strip_prefix("socket:[")?
+                    .strip_suffix(']')?
+                    .to_owned(),
+            )
+        })
+        .collect();
+    let mut ports = BTreeSet::new();
+    for table in ["tcp", "tcp6"] {
+        let text = std::fs::read_to_string(format!("/proc/{pid}/net/{table}"))
+            .expect("the kernel's TCP table");
+        for line in text.lines().skip(1) {
+            // sl local_address rem_address st … uid timeout inode
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            const LISTEN: &str = "0A";
+            if fields.len() > 9 && fields[3] == LISTEN && sockets.contains(fields[9]) {
+                let (_, port) = fields[1].rsplit_once(':').expect("address:port");
+                ports.insert(u16::from_str_radix(port, 16).expect("a hexadecimal port"));
+            }
+        }
+    }
+    ports
+}
+
+/// The port of `url`.
+fn port(url: &str) -> u16 {
+    reqwest::Url::parse(url)
+        .expect("a URL")
+        .port()
+        .expect("an explicit port")
 }
 
 #[tokio::test]
@@ -197,11 +239,22 @@ async fn the_metrics_listener_serves_only_metrics_and_the_public_one_none() {
     let public = format!("{}/metrics", server.base_url());
     let answer = http.get(&public).send().await.expect("an answer");
     assert_eq!(answer.status(), 404, "never on the public listener");
+
+    assert_eq!(
+        listening_ports(server.pid()),
+        BTreeSet::from([port(server.base_url()), port(&metrics)]),
+        "the public listener and the metrics listener"
+    );
 }
 
 #[tokio::test]
 async fn metrics_are_off_by_default() {
     let data = tempfile::tempdir().expect("data directory");
     let server = ServerProcess::start(data.path()).await;
-    assert_eq!(server.metrics_url(), None, "no metrics listener");
+    assert_eq!(server.metrics_url(), None, "no metrics listener named");
+    assert_eq!(
+        listening_ports(server.pid()),
+        BTreeSet::from([port(server.base_url())]),
+        "no port but the public one"
+    );
 }

@@ -104,6 +104,11 @@ impl ServerProcess {
         &self.base_url
     }
 
+    /// The server's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id().expect("the server is running")
+    }
+
     /// `http://…/metrics`, when the server was started with a metrics listener.
     pub fn metrics_url(&self) -> Option<&str> {
         self.metrics_url.as_deref()

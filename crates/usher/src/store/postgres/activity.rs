@@ -287,7 +287,8 @@ impl ActivityStore for PgStore {
             "SELECT COUNT(*) FROM webhook_outbox WHERE delivered_at IS NULL AND failed_at IS NULL",
         )
         .fetch_one(&self.pool)
-        .await?;
+        .await
+        .map_err(super::errors::uncounted)?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 }

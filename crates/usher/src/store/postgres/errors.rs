@@ -6,22 +6,28 @@ use sqlx::error::ErrorKind;
 use crate::store::StoreError;
 
 impl From<sqlx::Error> for StoreError {
+    /// Classified, and counted in `usher_database_errors_total`.
     fn from(e: sqlx::Error) -> Self {
-        match &e {
-            sqlx::Error::Database(db) if db.kind() == ErrorKind::UniqueViolation => {
-                StoreError::Conflict
-            }
-            sqlx::Error::Database(db) if db.code().is_some_and(|c| is_unavailable_state(&c)) => {
-                StoreError::unavailable(e)
-            }
-            sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_)
-            | sqlx::Error::Protocol(_)
-            | sqlx::Error::WorkerCrashed => StoreError::unavailable(e),
-            _ => StoreError::other(e),
+        uncounted(e).counted()
+    }
+}
+
+/// Classified but not counted: for the queries made for the metrics.
+pub(super) fn uncounted(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.kind() == ErrorKind::UniqueViolation => {
+            StoreError::Conflict
         }
+        sqlx::Error::Database(db) if db.code().is_some_and(|c| is_unavailable_state(&c)) => {
+            StoreError::Unavailable(e.into())
+        }
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::WorkerCrashed => StoreError::Unavailable(e.into()),
+        _ => StoreError::Other(e.into()),
     }
 }
 

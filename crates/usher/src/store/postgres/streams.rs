@@ -239,7 +239,8 @@ impl StreamStore for PgStore {
         let n: i64 = sqlx::query_scalar(COUNT_LIVE_STREAMS)
             .bind(now)
             .fetch_one(&self.pool)
-            .await?;
+            .await
+            .map_err(super::errors::uncounted)?;
         Ok(u64::try_from(n).unwrap_or(0))
     }
 }

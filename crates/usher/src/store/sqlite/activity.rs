@@ -362,7 +362,7 @@ impl ActivityStore for SqliteStore {
     async fn pending_webhooks(&self) -> StoreResult<u64> {
         self.readers
             .read(|conn| {
-                fetch_value(
+                fetch_count_uncounted(
                     conn,
                     "SELECT COUNT(*) FROM webhook_outbox \
                      WHERE delivered_at IS NULL AND failed_at IS NULL",

@@ -18,10 +18,15 @@ impl InFlight {
         Started(Arc::clone(&self.0))
     }
 
+    /// How many are counted now.
+    pub(super) fn now(&self) -> u32 {
+        self.0.load(Ordering::Relaxed)
+    }
+
     /// Of `n` operations handed to `threads` threads, how many run and how
     /// many wait.
     pub(super) fn split(&self, threads: u32) -> (u32, u32) {
-        let n = self.0.load(Ordering::Relaxed);
+        let n = self.now();
         (n.min(threads), n.saturating_sub(threads))
     }
 }

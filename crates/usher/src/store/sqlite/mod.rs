@@ -160,23 +160,28 @@ fn connect(path: &str, synchronous: Synchronous) -> anyhow::Result<Connection> {
 }
 
 impl From<rusqlite::Error> for StoreError {
-    /// Busy, locked or unopenable is a database that may come back; a
-    /// broken uniqueness rule is a conflict; anything else is a bug.
+    /// Classified, and counted in `usher_database_errors_total`.
     fn from(e: rusqlite::Error) -> Self {
-        let code = e.sqlite_error().map(|err| (err.code, err.extended_code));
-        match code {
-            Some((_, extended))
-                if extended == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
-                    || extended == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
-            {
-                StoreError::Conflict
-            }
-            Some((
-                ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked | ErrorCode::CannotOpen,
-                _,
-            )) => StoreError::unavailable(e),
-            _ => StoreError::other(e),
+        uncounted(e).counted()
+    }
+}
+
+/// Busy, locked or unopenable is a database that may come back; a broken
+/// uniqueness rule is a conflict; anything else is a bug. Not counted: for
+/// the queries made for the metrics.
+fn uncounted(e: rusqlite::Error) -> StoreError {
+    let code = e.sqlite_error().map(|err| (err.code, err.extended_code));
+    match code {
+        Some((_, extended))
+            if extended == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                || extended == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY =>
+        {
+            StoreError::Conflict
         }
+        Some((ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked | ErrorCode::CannotOpen, _)) => {
+            StoreError::Unavailable(e.into())
+        }
+        _ => StoreError::Other(e.into()),
     }
 }
 

@@ -60,6 +60,19 @@ pub(super) fn fetch_value<T: FromSql>(
         .query_row(params, |row| row.get(0))?)
 }
 
+/// A count made for the metrics: its failure is not counted as a database
+/// error (see [`StoreError::counted`]).
+pub(super) fn fetch_count_uncounted(
+    conn: &Connection,
+    sql: &str,
+    params: impl Params,
+) -> StoreResult<u64> {
+    let count = conn
+        .prepare_cached(sql)
+        .and_then(|mut statement| statement.query_row(params, |row| row.get::<_, i64>(0)));
+    Ok(u64::try_from(count.map_err(super::uncounted)?).unwrap_or(0))
+}
+
 /// A column by name.
 pub(super) fn get<T: FromSql>(row: &Row<'_>, col: &str) -> StoreResult<T> {
     Ok(row.get(col)?)

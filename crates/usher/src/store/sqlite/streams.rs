@@ -248,7 +248,7 @@ impl StreamStore for SqliteStore {
 
     async fn live_stream_count(&self, now: Millis) -> StoreResult<u64> {
         self.readers
-            .read(move |conn| fetch_value(conn, COUNT_LIVE_STREAMS, [now]))
+            .read(move |conn| fetch_count_uncounted(conn, COUNT_LIVE_STREAMS, [now]))
             .await
     }
 }

@@ -20,7 +20,8 @@
 //! thread together (see `checkpoint.rs`).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
 
 use rusqlite::{Connection, TransactionBehavior};
 use tokio::sync::oneshot;
@@ -51,8 +52,20 @@ trait WriteJob: Send {
 struct Pending<T, F> {
     work: F,
     reply: oneshot::Sender<StoreResult<T>>,
-    /// Counted until the job is answered (or dropped unanswered).
-    _started: Started,
+}
+
+/// A job on its way to the writer thread: counted as waiting until the
+/// thread takes it into a batch (or it is dropped untaken).
+struct Queued {
+    job: Box<dyn WriteJob>,
+    _waiting: Started,
+}
+
+impl Queued {
+    /// The job, taken into the batch being written: it waits no more.
+    fn into_batch(self) -> Box<dyn WriteJob> {
+        self.job
+    }
 }
 
 impl<T, F> WriteJob for Pending<T, F>
@@ -61,19 +74,11 @@ where
     F: FnOnce(&Connection) -> StoreResult<T> + Send,
 {
     fn run(self: Box<Self>, conn: &Connection) -> (bool, Answer) {
-        let Pending {
-            work,
-            reply,
-            _started: started,
-        } = *self;
+        let Pending { work, reply } = *self;
         let result = work(conn);
         let ok = result.is_ok();
         let answer: Answer = Box::new(move |committed: Result<(), &str>| {
-            let _ = reply.send(match committed {
-                Ok(()) => result,
-                Err(e) => result.and(Err(not_committed(e))),
-            });
-            drop(started);
+            let _ = reply.send(answer(result, committed));
         });
         (ok, answer)
     }
@@ -83,11 +88,26 @@ where
     }
 }
 
+/// What a job that ran is answered once its batch has committed (or failed
+/// to). A job that failed on its own gets its own error, already counted in
+/// `usher_database_errors_total` when it was made: the batch's failure is
+/// not counted for it a second time.
+fn answer<T>(result: StoreResult<T>, committed: Result<(), &str>) -> StoreResult<T> {
+    match (result, committed) {
+        (Err(own), _) => Err(own),
+        (Ok(_), Err(e)) => Err(not_committed(e)),
+        (Ok(done), Ok(())) => Ok(done),
+    }
+}
+
 /// The handle to the writer thread; dropping it (with the store) ends the
 /// thread once the queued jobs are done.
 pub(super) struct Writer {
-    jobs: mpsc::Sender<Box<dyn WriteJob>>,
-    in_flight: InFlight,
+    jobs: mpsc::Sender<Queued>,
+    /// Jobs queued and not yet taken into a batch.
+    waiting: InFlight,
+    /// Whether the thread is writing a batch.
+    writing: Arc<AtomicBool>,
 }
 
 impl Writer {
@@ -103,12 +123,15 @@ impl Writer {
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         let checkpointer = Checkpointer::start(&conn, bulk)?;
         let (jobs, queue) = mpsc::channel();
+        let writing = Arc::new(AtomicBool::new(false));
+        let thread_writing = Arc::clone(&writing);
         std::thread::Builder::new()
             .name("usher-sqlite-writer".into())
-            .spawn(move || run_writer(conn, queue, checkpointer))?;
+            .spawn(move || run_writer(conn, queue, checkpointer, &thread_writing))?;
         Ok(Self {
             jobs,
-            in_flight: InFlight::default(),
+            waiting: InFlight::default(),
+            writing,
         })
     }
 
@@ -122,11 +145,10 @@ impl Writer {
         work: impl FnOnce(&Connection) -> StoreResult<T> + Send + 'static,
     ) -> impl std::future::Future<Output = StoreResult<T>> + Send + 'static {
         let (reply, answer) = oneshot::channel();
-        let queued = self.jobs.send(Box::new(Pending {
-            work,
-            reply,
-            _started: self.in_flight.start(),
-        }));
+        let queued = self.jobs.send(Queued {
+            job: Box::new(Pending { work, reply }),
+            _waiting: self.waiting.start(),
+        });
         async move {
             queued.map_err(|_| stopped())?;
             // Dropped unanswered only if the job panicked (and was rolled back).
@@ -140,9 +162,11 @@ impl Writer {
 }
 
 impl Writer {
-    /// Whether a batch is being written (0 or 1), and jobs waiting for it.
+    /// Whether a batch is being written (0 or 1), and jobs waiting for the
+    /// next (those of the batch being written are not waiting).
     pub(super) fn use_now(&self) -> (u32, u32) {
-        self.in_flight.split(1)
+        let writing = u32::from(self.writing.load(Ordering::Relaxed));
+        (writing, self.waiting.now())
     }
 }
 
@@ -156,8 +180,9 @@ fn stopped() -> StoreError {
 
 fn run_writer(
     mut conn: Connection,
-    queue: mpsc::Receiver<Box<dyn WriteJob>>,
+    queue: mpsc::Receiver<Queued>,
     mut checkpointer: Checkpointer,
+    writing: &AtomicBool,
 ) {
     loop {
         let first = match queue.recv_timeout(CHECKPOINT_EVERY) {
@@ -168,14 +193,16 @@ fn run_writer(
             }
             Err(mpsc::RecvTimeoutError::Disconnected) => return,
         };
-        let mut batch = vec![first];
+        writing.store(true, Ordering::Relaxed);
+        let mut batch = vec![first.into_batch()];
         while batch.len() < BATCH {
             match queue.try_recv() {
-                Ok(job) => batch.push(job),
+                Ok(job) => batch.push(job.into_batch()),
                 Err(_) => break,
             }
         }
         run_batch(&mut conn, batch);
+        writing.store(false, Ordering::Relaxed);
         checkpointer.after_commit(&conn);
     }
 }
@@ -363,6 +390,71 @@ mod tests {
         drop(held);
         a.await.unwrap();
         assert_eq!(keys(&path), ["a"]);
+    }
+
+    /// Jobs taken into the batch being written are written, not waiting:
+    /// only those queued behind it wait.
+    #[tokio::test]
+    async fn only_jobs_behind_the_batch_being_written_wait() {
+        let (_dir, path, writer) = open();
+        let first = hold(&writer).await;
+        let (started, is_started) = oneshot::channel();
+        let (release, wait) = mpsc::channel::<()>();
+        let held = writer.write(move |_| {
+            let _ = started.send(());
+            let _ = wait.recv();
+            Ok(())
+        });
+        let b = writer.write(insert("b"));
+        let c = writer.write(insert("c"));
+        assert_eq!(writer.use_now(), (1, 3), "three jobs behind the first");
+        drop(first);
+        is_started.await.unwrap();
+        assert_eq!(
+            writer.use_now(),
+            (1, 0),
+            "the three share the batch being written"
+        );
+        drop(release);
+        let (held, b, c) = tokio::join!(held, b, c);
+        assert!(held.is_ok() && b.is_ok() && c.is_ok());
+        assert_eq!(keys(&path), ["b", "c"]);
+    }
+
+    /// A job that failed on its own is answered with its own error when
+    /// its batch then fails to commit: one failure, counted once.
+    #[test]
+    fn a_failed_job_in_a_batch_that_failed_is_counted_once() {
+        use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        let (own, uncommitted) = metrics::with_local_recorder(&recorder, || {
+            let own = answer::<()>(
+                Err(StoreError::Other(anyhow::anyhow!("its own bug"))),
+                Err("disk I/O error"),
+            );
+            let uncommitted = answer(Ok(()), Err("disk I/O error"));
+            (own, uncommitted)
+        });
+        assert!(matches!(own, Err(StoreError::Other(_))), "{own:?}");
+        assert!(
+            matches!(uncommitted, Err(StoreError::Unavailable(_))),
+            "{uncommitted:?}"
+        );
+        let counted: u64 = snapshotter
+            .snapshot()
+            .into_vec()
+            .into_iter()
+            .filter(|(key, ..)| key.key().name() == crate::telemetry::series::DATABASE_ERRORS)
+            .map(|(.., value)| match value {
+                DebugValue::Counter(n) => n,
+                _ => 0,
+            })
+            .sum();
+        assert_eq!(
+            counted, 1,
+            "only the job that ran well and was not committed"
+        );
     }
 
     /// Under a continuous stream of writes the WAL is checkpointed and
