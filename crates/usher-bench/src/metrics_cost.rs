@@ -33,6 +33,7 @@ use crate::seed::{self, SeededSession};
 use crate::server::{Launch, Usher};
 use crate::session_check::{self, RoundShape, Target};
 use crate::stats::{ms, Summary};
+use crate::system::CpuProbe;
 use crate::Bench;
 
 const CHECK_PATH: &str = "/v1/sessions/current";
@@ -182,7 +183,11 @@ pub async fn run(bench: &Bench, args: &Args) -> anyhow::Result<()> {
         field(&format!("  {} rounds (undisturbed)", s.name), spread);
     }
     let cost = 1.0 - on_rate / off_rate;
-    let verdict = Verdict::of(cost, noise);
+    let verdict = if spreads.iter().all(Spread::comparable) {
+        Verdict::of(cost, noise)
+    } else {
+        Verdict::Unmeasured
+    };
     target(
         "session-check throughput with metrics on within the noise of off, either way (noise: half the widest spread of one server's rounds)",
         verdict == Verdict::Noise,
@@ -227,6 +232,7 @@ pub async fn run(bench: &Bench, args: &Args) -> anyhow::Result<()> {
                 .sort_by_key(|d| !leaving.contains(&d.session_id));
             rss_kib[i] = s.usher.rss_kib()?;
             bench.wait_until_quiet().await?;
+            let probe = CpuProbe::start(s.usher.pid, bench.launch.core, bench.load_core)?;
             let outcome = with_background(s, args, async {
                 revoke_latency::sign_out(
                     &[s.usher.addr],
@@ -241,27 +247,43 @@ pub async fn run(bench: &Bench, args: &Args) -> anyhow::Result<()> {
                 .await
             })
             .await?;
+            let disturbed = probe.finish()?.disturbed();
             let summary = outcome.delivered();
             field(
                 &format!("block {} {}", block + 1, s.name),
                 format!(
-                    "{} devices connected in {:.1} s; request sent → device told: {summary}",
+                    "{} devices connected in {:.1} s; request sent → device told: {summary}{}",
                     fleet.devices.len(),
-                    fleet.took.as_secs_f64()
+                    fleet.took.as_secs_f64(),
+                    if disturbed {
+                        " — DISTURBED by other processes: left out"
+                    } else {
+                        ""
+                    }
                 ),
             );
-            block_p50s[i].push(summary.p50);
-            results[i].merge(outcome);
+            if !disturbed {
+                block_p50s[i].push(summary.p50);
+                results[i].merge(outcome);
+            }
         }
     }
 
-    section("remote sign-outs: result");
+    section("remote sign-outs: result (undisturbed blocks)");
     let summaries: Vec<Summary> = servers
         .iter()
         .zip(&results)
-        .map(|(s, r)| {
+        .zip(&block_p50s)
+        .map(|((s, r), p50s)| {
             let summary = r.delivered();
-            field(&format!("{}: request sent → device told", s.name), summary);
+            field(
+                &format!(
+                    "{}: request sent → device told ({} blocks)",
+                    s.name,
+                    p50s.len()
+                ),
+                summary,
+            );
             summary
         })
         .collect();
@@ -293,7 +315,12 @@ pub async fn run(bench: &Bench, args: &Args) -> anyhow::Result<()> {
         }
     }
     let added = on.p50.as_secs_f64() - off.p50.as_secs_f64();
-    let verdict = Verdict::of(added, block_noise.as_secs_f64());
+    // A spread needs two blocks of each server.
+    let verdict = if block_p50s.iter().all(|p50s| p50s.len() >= 2) {
+        Verdict::of(added, block_noise.as_secs_f64())
+    } else {
+        Verdict::Unmeasured
+    };
     target(
         "sign-out p50 with metrics on within the noise of off, either way",
         verdict == Verdict::Noise,
@@ -400,6 +427,8 @@ enum Verdict {
     Cost,
     /// On is better by more than the noise: the servers differ.
     Bias,
+    /// Fewer than two undisturbed repeats of a server: no noise to compare with.
+    Unmeasured,
 }
 
 impl Verdict {
@@ -432,6 +461,10 @@ impl Verdict {
                  either varies on its own, in favour of on; a cost up to that difference \
                  would be hidden by it, so this run cannot show what metrics cost"
             }
+            Self::Unmeasured => {
+                "not measured: a server has fewer than two undisturbed rounds or blocks, \
+                 so neither its noise nor the difference means anything"
+            }
         }
     }
 }
@@ -446,6 +479,8 @@ struct Spread {
     median: f64,
     max: f64,
     used: usize,
+    /// Whether the rounds used were undisturbed (else every one was disturbed).
+    clean: bool,
 }
 
 impl Spread {
@@ -455,10 +490,11 @@ impl Spread {
             .filter(|r| !r.disturbed())
             .map(|r| r.per_second())
             .collect();
-        let mut rates = if clean.is_empty() {
-            rounds.iter().map(|r| r.per_second()).collect()
-        } else {
+        let was_clean = !clean.is_empty();
+        let mut rates = if was_clean {
             clean
+        } else {
+            rounds.iter().map(|r| r.per_second()).collect()
         };
         rates.sort_by(f64::total_cmp);
         Self {
@@ -466,7 +502,13 @@ impl Spread {
             median: rates.get(rates.len() / 2).copied().unwrap_or(f64::NAN),
             max: rates.last().copied().unwrap_or(f64::NAN),
             used: rates.len(),
+            clean: was_clean,
         }
+    }
+
+    /// Whether it is a spread at all: two undisturbed rounds or more.
+    fn comparable(&self) -> bool {
+        self.clean && self.used >= 2
     }
 
     /// Half the range, as a share of the median.
@@ -479,11 +521,16 @@ impl std::fmt::Display for Spread {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{:.0} … {:.0} requests/s over {} rounds (± {:.1}%)",
+            "{:.0} … {:.0} requests/s over {} rounds (± {:.1}%){}",
             self.min,
             self.max,
             self.used,
-            self.half_range_ratio() * 100.0
+            self.half_range_ratio() * 100.0,
+            if self.clean {
+                ""
+            } else {
+                ", every one disturbed"
+            }
         )
     }
 }
