@@ -306,6 +306,21 @@ mod tests {
     /// Holds the writer thread inside a job until the returned sender is
     /// dropped, so the jobs queued meanwhile share the next batch.
     async fn hold(writer: &Writer) -> mpsc::Sender<()> {
+        let (held, is_started, release) = holding_job(writer);
+        tokio::spawn(held);
+        is_started.await.unwrap();
+        release
+    }
+
+    /// A job that, once the writer starts it, says so and then waits for
+    /// the returned sender to be dropped.
+    fn holding_job(
+        writer: &Writer,
+    ) -> (
+        impl std::future::Future<Output = StoreResult<()>> + Send + 'static,
+        oneshot::Receiver<()>,
+        mpsc::Sender<()>,
+    ) {
         let (started, is_started) = oneshot::channel();
         let (release, wait) = mpsc::channel::<()>();
         let held = writer.write(move |_| {
@@ -313,9 +328,7 @@ mod tests {
             let _ = wait.recv();
             Ok(())
         });
-        tokio::spawn(held);
-        is_started.await.unwrap();
-        release
+        (held, is_started, release)
     }
 
     /// Three writes queued while the writer is busy share one batch; the
@@ -398,13 +411,7 @@ mod tests {
     async fn only_jobs_behind_the_batch_being_written_wait() {
         let (_dir, path, writer) = open();
         let first = hold(&writer).await;
-        let (started, is_started) = oneshot::channel();
-        let (release, wait) = mpsc::channel::<()>();
-        let held = writer.write(move |_| {
-            let _ = started.send(());
-            let _ = wait.recv();
-            Ok(())
-        });
+        let (held, is_started, release) = holding_job(&writer);
         let b = writer.write(insert("b"));
         let c = writer.write(insert("c"));
         assert_eq!(writer.use_now(), (1, 3), "three jobs behind the first");
